@@ -1,0 +1,5 @@
+module plugin-builder.dev/plugins/evaluator
+
+go 1.26
+
+require plugin-builder.dev/host v0.0.0
