@@ -1,0 +1,135 @@
+"""What every go build of a combination shares: settings, environment, landing.
+
+Host and plugins take their fingerprint-relevant settings (``-trimpath``, ``-tags``,
+``CGO_ENABLED``, ``GOFLAGS``) from this one place, which is what makes a plugin built
+here loadable by a host built here.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from plugin_builder import buildinfo
+from plugin_builder.artifacts import ArtifactStore, inputs_digest
+from plugin_builder.backends import BuildEnvironment, Log
+from plugin_builder.config import Host
+from plugin_builder.errors import BuildError
+
+GOFLAGS = "-buildvcs=false -mod=readonly"
+# The variables that feed a build's output; the rest of the environment does not.
+_FINGERPRINT_ENV = ("CGO_ENABLED", "GOOS", "GOARCH", "GOFLAGS", "GOTOOLCHAIN", "GOAMD64",
+                    "GOEXPERIMENT")
+OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    relative: str  # the artifact's path inside the combination folder
+    built: bool  # False: it was up to date and nothing ran
+    seconds: float
+    entry: Mapping[str, Any]
+
+
+def shared_flags(host: Host) -> list[str]:
+    """Flags that feed package fingerprints: identical for host and plugins."""
+    flags = ["-trimpath"] if host.trimpath else []
+    if host.tags:
+        flags.append("-tags=" + ",".join(host.tags))
+    return flags
+
+
+def build_env(environment: BuildEnvironment, *, gowork: str) -> dict[str, str]:
+    env = environment.base_env()
+    env.update(
+        GOTOOLCHAIN="local",  # a go or toolchain line in a go.mod must not switch releases
+        CGO_ENABLED="1",  # plugins need cgo, and so does a host that loads them
+        CC=environment.cc,
+        GOOS="linux",
+        GOARCH=environment.combination.arch,
+        GOFLAGS=GOFLAGS,
+        GOWORK=gowork,
+    )
+    return env
+
+
+def ldflags_quote(value: str) -> str:
+    """Quote one -ldflags word the way the go command splits them."""
+    return shlex.quote(value) if any(c in value for c in " '\"") else value
+
+
+@dataclass(frozen=True)
+class GoBuild:
+    """One planned go build: everything needed to run it, or to decide it need not run."""
+
+    relative: str  # where the artifact lands inside the combination folder
+    argv: Sequence[str]  # with OUTPUT where the output path goes
+    cwd: Path
+    env: Mapping[str, str]
+    digest_parts: Mapping[str, Any]  # digests of the sources that feed it
+    entry: Mapping[str, Any]  # what the manifest records besides the build's facts
+
+    def command(self, output: Path) -> list[str]:
+        return [str(output) if part == OUTPUT else part for part in self.argv]
+
+
+def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild,
+             log: Log) -> Outcome:
+    """Run one go build into a staging path and land it, unless it is up to date."""
+    relative, argv, env = build.relative, build.argv, build.env
+    inputs = inputs_digest(
+        list(argv[1:]),  # argv[0] is the go path, which differs by backend; identity covers it
+        {k: env[k] for k in _FINGERPRINT_ENV if k in env},
+        dict(environment.identity),
+        dict(build.digest_parts),
+    )
+    if store.up_to_date(relative, inputs):
+        log(f"up to date: {relative}")
+        return Outcome(relative, False, 0.0, store.entry(relative) or {})
+    started = time.monotonic()
+    with store.staging(relative) as staged:
+        result = environment.run(build.command(staged), cwd=build.cwd, env=env)
+        if result.returncode != 0 or not staged.exists():
+            raise BuildError(f"building {relative} for {environment.combination.id}",
+                             result.output or f"exit code {result.returncode}")
+        info = buildinfo.read_buildinfo(staged, go=inspection_go(environment))
+        landed = store.land(relative, staged, {
+            **build.entry,
+            **_buildinfo_fields(info),
+            "libc": environment.combination.libc,
+            "arch": environment.combination.arch,
+            "flags": list(argv[2:]),
+            "toolchain": dict(environment.identity),
+            "inputs": inputs,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+    seconds = time.monotonic() - started
+    log(f"built {relative} in {seconds:.1f}s")
+    return Outcome(relative, True, seconds, landed)
+
+
+def inspection_go(environment: BuildEnvironment) -> str:
+    """A go binary on this machine that can read build info (any release since 1.18 can)."""
+    return environment.go if Path(environment.go).is_file() else "go"
+
+
+def _buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:
+    if info is None:
+        return {"go_version": None, "settings": {}, "deps": []}
+    return {
+        "go_version": info.go_version,
+        "settings": dict(info.settings),
+        "deps": [_module(m) for m in info.deps],
+    }
+
+
+def _module(module: buildinfo.Module) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": module.path, "version": module.version, "sum": module.sum}
+    if module.replace is not None:
+        out["replace"] = _module(module.replace)
+    return out

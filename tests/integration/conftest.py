@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import pytest
+
+from .projects import Project
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Project:
+    """A project copy with the whole default matrix built once through `invoke pipeline`."""
+    project = Project(tmp_path_factory.mktemp("project"))
+    run = project.invoke("pipeline", "--all")
+    project.first_run = run  # type: ignore[attr-defined]
+    return project

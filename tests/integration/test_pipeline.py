@@ -1,0 +1,178 @@
+"""The foundation, end to end, with the real toolchains, C compilers and plugin loading."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+
+
+import pytest
+
+from plugin_builder import config as config_module
+
+from .projects import REPO, Project
+
+MATRIX = ["go1.26.6-glibc-amd64", "go1.26.6-musl-amd64",
+          "go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]
+SERVICE_OF = {"resource": "dfdaemon", "scheduler": "scheduler", "manager": "manager"}
+PLUGINS = {"resource": "dfs", "scheduler": "evaluator", "manager": "searcher"}
+
+
+def plugin_file(type_: str) -> str:
+    return f"d7y-{type_}-plugin-{PLUGINS[type_]}.so"
+
+
+def check_plugin(project: Project, host_combination: str, type_: str,
+                 plugin_combination: str) -> subprocess.CompletedProcess[str]:
+    binary = project.artifacts(host_combination) / "bin" / SERVICE_OF[type_]
+    plugin = project.artifacts(plugin_combination) / "plugins" / plugin_file(type_)
+    return subprocess.run([str(binary), "check-plugin", str(plugin)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_default_config_declares_the_tested_matrix() -> None:
+    loaded = config_module.load(REPO / "buildconfig.toml")
+    assert [c.id for c in loaded.matrix.combinations] == MATRIX
+
+
+@pytest.mark.parametrize("combination", MATRIX)
+def test_every_artifact_of_the_matrix_is_built_and_recorded(built: Project, combination) -> None:
+    manifest = built.manifest(combination)
+    go, libc, _ = combination.split("-")
+    assert manifest["combination"] == combination
+    expected = {f"bin/{s}" for s in SERVICE_OF.values()} | \
+        {f"plugins/{plugin_file(t)}" for t in PLUGINS}
+    assert set(manifest["artifacts"]) == expected
+    for relative, entry in manifest["artifacts"].items():
+        path = built.artifacts(combination) / relative
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        assert entry["size"] == path.stat().st_size
+        assert entry["go_version"] == go
+        assert (entry["libc"], entry["arch"]) == (libc, "amd64")
+        assert entry["settings"]["CGO_ENABLED"] == "1"
+        assert entry["settings"]["-trimpath"] == "true"
+        assert "-trimpath" in entry["flags"]
+        assert any(d["path"] == "github.com/google/uuid" for d in entry["deps"])
+    assert manifest["artifacts"][f"plugins/{plugin_file('scheduler')}"]["settings"][
+        "-buildmode"] == "plugin"
+    # No temporary file or generated workspace was left among the artifacts.
+    leftovers = [p for p in (built.artifacts(combination) / "bin").iterdir()
+                 if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("combination", MATRIX)
+def test_hosts_are_dynamic_and_stamped(built: Project, combination) -> None:
+    binary = built.artifacts(combination) / "bin" / "scheduler"
+    version = subprocess.run([str(binary), "version"], capture_output=True, text=True,
+                             check=True).stdout
+    assert "0.1.0" in version and combination in version
+    interpreter = "ld-musl" if "-musl-" in combination else "ld-linux"
+    assert interpreter.encode() in binary.read_bytes()[:4096]
+
+
+@pytest.mark.parametrize("combination", MATRIX)
+@pytest.mark.parametrize("type_", list(PLUGINS))
+def test_each_service_loads_its_plugin(built: Project, combination, type_) -> None:
+    run = check_plugin(built, combination, type_, combination)
+    assert run.returncode == 0, run.stderr
+    assert f'{type_} plugin "{PLUGINS[type_]}"' in run.stdout
+
+
+@pytest.mark.parametrize(("host", "plugin", "expected"), [
+    ("go1.27.3-glibc-amd64", "go1.26.6-glibc-amd64", "no plugin module data"),
+    ("go1.26.6-musl-amd64", "go1.27.3-musl-amd64", "no plugin module data"),
+    ("go1.26.6-glibc-amd64", "go1.26.6-musl-amd64", "invalid ELF header"),
+    ("go1.26.6-musl-amd64", "go1.26.6-glibc-amd64", ""),
+])
+def test_a_plugin_of_another_release_or_libc_is_refused(built: Project, host, plugin,
+                                                        expected) -> None:
+    run = check_plugin(built, host, "scheduler", plugin)
+    assert run.returncode != 0
+    assert expected in run.stdout + run.stderr
+
+
+def test_a_second_run_rebuilds_nothing(built: Project) -> None:
+    before = {c: built.manifest(c) for c in MATRIX}
+    run = built.invoke("pipeline", "--all")
+    assert "built " not in run.stderr
+    assert run.stderr.count("up to date:") == 6 * len(MATRIX)
+    assert {c: built.manifest(c) for c in MATRIX} == before
+
+
+def test_user_sources_are_never_written(built: Project) -> None:
+    for folder in ("host", "plugins"):
+        names = {p.name for p in (built.root / folder).rglob("*")}
+        assert not names & {"go.work", "go.work.sum"}
+    copy = built.root / "plugins" / "scheduler" / "evaluator" / "go.mod"
+    original = REPO / "plugins" / "scheduler" / "evaluator" / "go.mod"
+    assert copy.read_text() == original.read_text()
+
+
+def test_a_change_rebuilds_only_what_it_feeds(tmp_path) -> None:
+    project = Project(tmp_path)
+    project.invoke("build-plugin", "--type", "manager")
+    source = project.root / "plugins" / "manager" / "searcher" / "main.go"
+    source.write_text(source.read_text() + "\n// a change\n")
+    run = project.invoke("build-plugin")
+    assert "built plugins/d7y-manager-plugin-searcher.so" in run.stderr
+    assert "built plugins/d7y-scheduler-plugin-evaluator.so" in run.stderr  # first build
+    run = project.invoke("build-plugin")
+    assert "built " not in run.stderr
+
+
+def test_a_failing_build_keeps_the_previous_artifact_and_manifest(tmp_path) -> None:
+    project = Project(tmp_path)
+    project.invoke("build-plugin", "--type", "scheduler")
+    combination = "go1.26.6-glibc-amd64"
+    artifact = project.artifacts(combination) / "plugins" / plugin_file("scheduler")
+    before = (artifact.read_bytes(), project.manifest(combination))
+    main_go = project.root / "plugins" / "scheduler" / "evaluator" / "main.go"
+    main_go.write_text(main_go.read_text() + "\nfunc broken( {\n")
+
+    run = project.invoke("build-plugin", "--type", "scheduler", check=False)
+
+    assert run.returncode == 1
+    assert "main.go" in run.stderr and "syntax error" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert (artifact.read_bytes(), project.manifest(combination)) == before
+    assert [p.name for p in artifact.parent.iterdir()] == [artifact.name]
+
+
+def test_unknown_type_or_name_lists_what_exists(tmp_path) -> None:
+    project = Project(tmp_path)
+    run = project.invoke("build-plugin", "--type", "schedular", check=False)
+    assert run.returncode == 2
+    assert "did you mean 'scheduler'?" in run.stderr
+    assert "resource, scheduler, manager" in run.stderr
+    run = project.invoke("build-plugin", "--type", "scheduler", "--name", "nope", check=False)
+    assert run.returncode == 2
+    assert "the targets are: scheduler/evaluator" in run.stderr
+    run = project.invoke("build-host", "--go", "1.25.0", check=False)
+    assert run.returncode == 2
+    assert "go1.26.6-glibc-amd64" in run.stderr
+    assert not (project.root / "artifacts").exists()
+
+
+def test_readme_quick_start_builds_a_plugin_the_service_loads(tmp_path) -> None:
+    """README: `invoke build-plugin --type scheduler`, then the service's check-plugin."""
+    project = Project(tmp_path)
+    project.invoke("build-plugin", "--type", "scheduler")
+    project.invoke("build-host")
+    run = check_plugin(project, "go1.26.6-glibc-amd64", "scheduler", "go1.26.6-glibc-amd64")
+    assert run.returncode == 0, run.stderr
+
+
+def test_list_json_and_clean(tmp_path) -> None:
+    import json
+
+    project = Project(tmp_path)
+    listing = json.loads(project.invoke("list", "--json").stdout)
+    assert listing["combinations"] == MATRIX
+    assert listing["default"] == "go1.26.6-glibc-amd64"
+    assert {p["file"] for p in listing["plugins"]} == {plugin_file(t) for t in PLUGINS}
+    (project.root / "artifacts" / "x").mkdir(parents=True)
+    project.invoke("clean")
+    assert not (project.root / "artifacts").exists()
+
+
