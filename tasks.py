@@ -45,6 +45,28 @@ def pipeline(c, go=None, libc=None, all=False, backend=None, config=CONFIG):
         commands.pipeline(config, go=go, libc=libc, every=all, backend=backend)
 
 
+@task(
+    help={
+        **_COMBINATION_HELP,
+        "host": "verify plugins against this host binary (built by this tool or not)",
+        "plugin": "a plugin binary to verify against --host; repeat for more",
+        "type": "the plugin type of --plugin (default: from its file name)",
+        "host-check": "with --host: load through the type's service check command "
+                      "instead of a stand-in loader built like the host",
+        "json": "print the results as JSON",
+        "static-only": "skip the live load; only the static analysis",
+    },
+    iterable=["plugin"],
+)
+def verify(c, go=None, libc=None, all=False, host=None, plugin=None, type_=None,
+           host_check=False, json=False, static_only=False, backend=None, config=CONFIG):
+    """Prove every plugin loads into its host; name the cause and fix when not."""
+    with commands.guard():
+        commands.verify(config, go=go, libc=libc, every=all, host=host, plugins=plugin,
+                        type_=type_, host_check=host_check, as_json=json,
+                        live=not static_only)
+
+
 @task(name="list", help={"json": "print JSON for machines", "config": _COMBINATION_HELP["config"]})
 def list_(c, json=False, config=CONFIG):
     """List the combinations of the matrix and the plugin targets."""
@@ -58,3 +80,45 @@ def clean(c, go=None, libc=None, config=CONFIG):
     """Remove built artifacts (all of them, or one slice of the matrix)."""
     with commands.guard():
         commands.clean(config, go=go, libc=libc)
+
+
+# -- docker: base images, builder images, service images, image verification ----------
+
+
+@task(help={"force": "rebuild even when the images are up to date",
+            "config": _COMBINATION_HELP["config"]})
+def bootstrap_base(c, force=False, config=CONFIG):
+    """Make base images without a registry: debootstrap + docker import (needs root)."""
+    with commands.guard():
+        for tag in commands.bootstrap_base(config, force=force):
+            print(tag)
+
+
+@task(help={**{k: _COMBINATION_HELP[k] for k in ("go", "libc", "all", "config")},
+            "force": "rebuild even when the image is up to date"})
+def build_builder_image(c, go=None, libc=None, all=False, force=False, config=CONFIG):
+    """Build the builder image of a combination (Go toolchain + C compiler of the libc)."""
+    with commands.guard():
+        for tag in commands.build_builder_image(config, go=go, libc=libc, every=all,
+                                                force=force):
+            print(tag)
+
+
+@task(help={"service": "a service of [host.services] (repeatable; default: every service)",
+            **_COMBINATION_HELP},
+      iterable=["service"])
+def build_service_image(c, service=None, go=None, libc=None, all=False, backend=None,
+                        config=CONFIG):
+    """Build the runtime image of a service: host binary + its plugins, verified loadable."""
+    with commands.guard():
+        for tag in commands.build_service_image(config, services=service, go=go, libc=libc,
+                                                every=all, backend=backend):
+            print(tag)
+
+
+@task(help={"image": "a service image tag (repeatable)", "json": "print JSON for machines"},
+      iterable=["image"])
+def verify_image(c, image=None, json=False):
+    """Run a service image and prove every plugin it ships loaded (then remove it)."""
+    with commands.guard():
+        commands.verify_image(image or [], as_json=json)

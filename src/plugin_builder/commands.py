@@ -18,10 +18,13 @@ from rich.table import Table
 
 from plugin_builder import config as config_module
 from plugin_builder import selection
-from plugin_builder.config import Config
+from plugin_builder.config import Config, PluginType
 from plugin_builder.console import Console
-from plugin_builder.errors import PluginBuilderError
+from plugin_builder.errors import PluginBuilderError, UsageError, VerifyError
 from plugin_builder.pipeline import CombinationResult, Session
+from plugin_builder.steps.verify import Pair, combination_pairs, record, verify_pairs
+from plugin_builder.verify import Contract, PluginResult, print_report, to_json
+from plugin_builder.verify.report import FAIL, PASS, WARN
 
 
 @contextmanager
@@ -70,27 +73,106 @@ def build_plugin(config_path: str, *, type_: str | None = None, name: str | None
 
 def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None,
              every: bool = False, backend: str | None = None) -> list[CombinationResult]:
+    """Build and verify; fails when any plugin of any combination would not load."""
     config = load(config_path)
     combinations = selection.combinations(config, go=go, libc=libc, every=every)
     session = Session(config, Console(), backend)
     results = [session.pipeline(combination) for combination in combinations]
     print_summary(results)
+    failed = [r for r in results if not r.verified]
+    if failed:
+        print_report([p for r in failed for p in r.verify if p.verdict == FAIL])
+        raise VerifyError(f"verify failed for {', '.join(r.combination.id for r in failed)}",
+                          fix="apply the fix each finding names, then run invoke pipeline again")
     return results
 
 
 def print_summary(results: list[CombinationResult]) -> None:
     table = Table(title="plugin-builder pipeline")
-    table.add_column("combination")
-    for name in ("host", "plugins"):
+    for name in ("combination", "host", "plugins", "verify", "total"):
         table.add_column(name)
-    table.add_column("total")
     for result in results:
-        cells = []
-        for step in result.steps:
-            cells.append(f"{step.built}/{len(step.outcomes)} built, {step.seconds:.1f}s")
+        steps = {step.name: step for step in result.steps}
+        cells = [f"{steps[name].built}/{len(steps[name].outcomes)} built, "
+                 f"{steps[name].seconds:.1f}s" for name in ("host", "plugins")]
+        verdicts = [p.verdict for p in result.verify]
+        cells.append(f"{verdicts.count(PASS) + verdicts.count(WARN)}/{len(verdicts)} load, "
+                     f"{steps['verify'].seconds:.1f}s" if "verify" in steps else "-")
         total = sum(step.seconds for step in result.steps)
         table.add_row(result.combination.id, *cells, f"{total:.1f}s")
     RichConsole(stderr=False).print(table)
+
+
+def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
+           every: bool = False, host: str | None = None, plugins: list[str] | None = None,
+           type_: str | None = None, host_check: bool = False, as_json: bool = False,
+           live: bool = True) -> list[PluginResult]:
+    """Verify a combination's artifacts, or any --host with --plugin binaries."""
+    config = load(config_path)
+    console = Console()
+    if host or plugins:
+        pairs = explicit_pairs(config, host, plugins or [], type_, host_check)
+        results = verify_pairs(config, pairs, console.line, live=live)
+    else:
+        results = []
+        for combination in selection.combinations(config, go=go, libc=libc, every=every):
+            # An explicit `invoke verify` always checks again; only pipeline reuses proofs.
+            pairs = combination_pairs(config, combination)
+            found = verify_pairs(config, pairs, console.for_prefix(combination.id), live=live)
+            if live:
+                record(config, combination, pairs, found)
+            results += found
+    if as_json:
+        print(to_json(results))
+    else:
+        print_report(results)
+    failures = [r for r in results if r.verdict == FAIL]
+    if failures:
+        raise VerifyError(f"{len(failures)} of {len(results)} plugins would not load",
+                          fix="apply the fix each finding names")
+    return results
+
+
+def explicit_pairs(config: Config, host: str | None, plugins: list[str], type_: str | None,
+                   host_check: bool) -> list[Pair]:
+    """Pairs for binaries named on the command line, built by this tool or not."""
+    if not host or not plugins:
+        raise UsageError("--host and --plugin go together",
+                         fix="invoke verify --host PATH --plugin PATH [--plugin PATH ...]")
+    pairs = []
+    for plugin in plugins:
+        plugin_type = _plugin_type_of(config, Path(plugin), type_)
+        symbols = plugin_type.symbols if plugin_type else ()
+        check: tuple[str, ...] = ()
+        if host_check and plugin_type:
+            check = config.host.services[plugin_type.service].check
+        for path in (host, plugin):
+            if not Path(path).is_file():
+                raise UsageError(f"{path}: no such file", fix="give the path of a built binary")
+        pairs.append(Pair(Path(host).absolute(), Path(plugin).absolute(),
+                          Contract(plugin_type.name if plugin_type else "plugin", symbols),
+                          _name_from_file(plugin_type, Path(plugin)), check))
+    return pairs
+
+
+def _plugin_type_of(config: Config, plugin: Path, type_: str | None) -> PluginType | None:
+    """--type, else the type whose file pattern the plugin's file name matches, else None."""
+    if type_ is not None:
+        return selection.plugin_type(config, type_)
+    for plugin_type in config.plugin_types.values():
+        if _name_from_file(plugin_type, plugin) is not None:
+            return plugin_type
+    return None
+
+
+def _name_from_file(plugin_type: PluginType | None, plugin: Path) -> str | None:
+    if plugin_type is None:
+        return None
+    head, _, tail = plugin_type.file.format(type=plugin_type.name, name="\0").partition("\0")
+    name = plugin.name
+    if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+        return name[len(head):len(name) - len(tail)]
+    return None
 
 
 def list_targets(config_path: str, *, as_json: bool = False) -> None:
@@ -129,3 +211,95 @@ def clean(config_path: str, *, go: str | None = None, libc: str | None = None) -
         shutil.rmtree(folder, ignore_errors=True)
         print(f"removed {folder}")
     return folders
+
+
+# -- docker: base images, builder images, service images, image verification ----------
+
+
+def bootstrap_base(config_path: str, *, force: bool = False) -> list[str]:
+    """Make the base images the default config names, without a registry."""
+    from plugin_builder import dockerengine
+    from plugin_builder.steps.base_images import bootstrap_base as make_bases
+
+    config = load(config_path)
+    console = Console()
+    made = make_bases(config, dockerengine.connect(), console.for_prefix("bootstrap-base"),
+                      force=force)
+    return [image.tag for image in made]
+
+
+def build_builder_image(config_path: str, *, go: str | None = None, libc: str | None = None,
+                        every: bool = False, force: bool = False) -> list[str]:
+    """Build (or find up to date) the builder image of each selected combination."""
+    from plugin_builder import dockerengine
+    from plugin_builder.steps.builder_image import ensure_builder_image
+
+    config = load(config_path)
+    console = Console()
+    client = dockerengine.connect()
+    tags = []
+    for combination in selection.combinations(config, go=go, libc=libc, every=every):
+        ensure_builder_image(config, client, combination, console.for_prefix(combination.id),
+                             force=force)
+        tags.append(config.docker.builder_tag(combination))
+    return tags
+
+
+def build_service_image(config_path: str, *, services: list[str] | None = None,
+                        go: str | None = None, libc: str | None = None, every: bool = False,
+                        backend: str | None = None) -> list[str]:
+    """Build host and plugins where not up to date, then each service's runtime image."""
+    from plugin_builder import dockerengine
+    from plugin_builder.steps.service_image import build_service_image as build_image
+
+    config = load(config_path)
+    chosen = _services(config, services)
+    combinations = selection.combinations(config, go=go, libc=libc, every=every)
+    session = Session(config, Console(), backend)
+    client = dockerengine.connect()
+    tags = []
+    for combination in combinations:
+        for service in chosen:
+            tags.append(build_image(config, session, client, combination, service))
+    return tags
+
+
+def _services(config: Config, names: list[str] | None) -> list[str]:
+    """--service values (every service without one), each checked against the config."""
+    from plugin_builder.config import did_you_mean
+    from plugin_builder.errors import UsageError
+
+    for name in names or ():
+        if name not in config.host.services:
+            hint = did_you_mean(name, config.host.services)
+            raise UsageError(f"--service {name}: no such service in {config.path.name}",
+                             fix=(hint + " " if hint else "") + "the services are: "
+                                 + ", ".join(config.host.services))
+    return list(names or config.host.services)
+
+
+def verify_image(images: list[str], *, as_json: bool = False) -> list[dict]:
+    """Run each service image, prove every plugin it ships loaded, remove the container."""
+    from plugin_builder import dockerengine
+    from plugin_builder.errors import VerifyError
+    from plugin_builder.verify.image import verify_image as check_image
+
+    if not images:
+        from plugin_builder.errors import UsageError
+
+        raise UsageError("no image to verify", fix="pass --image TAG (repeatable)")
+    client = dockerengine.connect()
+    console = Console()
+    reports = [check_image(client, tag, console.for_prefix(tag.rsplit("/", 1)[-1]))
+               for tag in images]
+    if as_json:
+        print(json.dumps([report.to_dict() for report in reports], indent=2))
+    else:
+        for report in reports:
+            print(report.summary())
+    failed = [report.image for report in reports if not report.ok]
+    if failed:
+        raise VerifyError(f"{len(failed)} image(s) failed verification: {', '.join(failed)}",
+                          fix="read the container log above; rebuild with "
+                              "`invoke build-service-image` after fixing the plugin")
+    return [report.to_dict() for report in reports]

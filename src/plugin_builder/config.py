@@ -34,6 +34,8 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STAMP_FIELDS = ("version", "combination", "go", "libc", "arch", "service")
 FILE_FIELDS = ("type", "name")
 CHECK_FIELDS = ("binary", "plugin")
+HEALTHCHECK_FIELDS = ("binary", "port")
+REPOSITORY_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ class Service:
     main: str  # the main package, relative to the host module ("./cmd/scheduler")
     binary: str
     check: tuple[str, ...]  # argv template of the service's own plugin check; empty: none
+    # argv template of the image HEALTHCHECK (run inside the service image); empty: none
+    healthcheck: tuple[str, ...] = ()
+
+    def healthcheck_argv(self, binary: str, port: int) -> list[str]:
+        return [part.format(binary=binary, port=port) for part in self.healthcheck]
 
     def check_argv(self, binary: Path, plugin: Path) -> list[str]:
         values = {"binary": str(binary), "plugin": str(plugin)}
@@ -130,6 +137,22 @@ class PluginTarget:
 
 
 @dataclass(frozen=True)
+class Docker:
+    """[docker]: image names, and how `invoke bootstrap-base` makes base images offline."""
+
+    builder_repository: str = "plugin-builder/builder"  # tagged <repository>:<combination>
+    service_repository: str = "plugin-builder/{service}"  # tagged <repository>:<combination>
+    bootstrap_suite: str = "bookworm"  # Debian release debootstrap installs
+    bootstrap_mirror: str = "http://deb.debian.org/debian"
+
+    def builder_tag(self, combination: Combination) -> str:
+        return f"{self.builder_repository}:{combination.id}"
+
+    def service_tag(self, service: str, combination: Combination) -> str:
+        return f"{self.service_repository.format(service=service)}:{combination.id}"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     root: Path  # the project folder: the folder that holds the config file
@@ -141,6 +164,7 @@ class Config:
     host: Host
     plugin_types: Mapping[str, PluginType]
     plugins: tuple[PluginTarget, ...] = field(default=())
+    docker: Docker = field(default_factory=Docker)
 
     def artifact_dir(self, combination: Combination) -> Path:
         return self.artifacts / combination.id
@@ -259,7 +283,8 @@ class _Parser:
     # -- sections --------------------------------------------------------------------
 
     def config(self, data: dict[str, Any]) -> Config:
-        self.table(data, "", ("project", "matrix", "libc", "host", "plugin_types", "plugins"),
+        self.table(data, "", ("project", "matrix", "libc", "host", "plugin_types", "plugins",
+                              "docker"),
                    required=("matrix", "libc", "host", "plugin_types"))
         project = self.table(data.get("project", {}), "project",
                              ("artifacts", "allow_outside_paths", "toolchain_cache", "backend"))
@@ -284,7 +309,38 @@ class _Parser:
             host=host,
             plugin_types=MappingProxyType(plugin_types),
             plugins=self.plugins(data.get("plugins", []), plugin_types),
+            docker=self.docker(data.get("docker", {})),
         )
+
+    def docker(self, data: Any) -> Docker:
+        data = self.table(data, "docker", ("builder_repository", "service_repository",
+                                           "bootstrap_suite", "bootstrap_mirror"))
+        default = Docker()
+        values = {name: self.value(data, "docker", name, str, getattr(default, name))
+                  for name in data}
+        for name in ("builder_repository", "service_repository"):
+            if name in values:
+                self.repository(f"docker.{name}", values[name], name == "service_repository")
+        mirror = values.get("bootstrap_mirror", default.bootstrap_mirror)
+        if not mirror.startswith(("http://", "https://", "file:/")):
+            raise self.error("docker.bootstrap_mirror", f"'{mirror}' is not a URL",
+                             fix="give a Debian mirror, e.g. \"http://deb.debian.org/debian\"")
+        if not NAME_RE.match(values.get("bootstrap_suite", default.bootstrap_suite)):
+            raise self.error("docker.bootstrap_suite", "is not a Debian suite name",
+                             fix="for example \"bookworm\"")
+        return Docker(**values)
+
+    def repository(self, key: str, value: str, per_service: bool) -> None:
+        fields = ("service",) if per_service else ()
+        self.template(key, value, fields)
+        if per_service and "{service}" not in value:
+            raise self.error(key, f"'{value}' does not contain {{service}}",
+                             fix="every service needs its own repository, e.g. "
+                                 "\"plugin-builder/{service}\"")
+        if not REPOSITORY_RE.match(value.replace("{service}", "x")):
+            raise self.error(key, f"'{value}' is not a Docker repository name",
+                             fix="use lowercase letters, digits, '.', '_', '-' and '/', "
+                                 "without a tag")
 
     def toolchain_cache(self, project: dict[str, Any]) -> Path:
         # A machine-wide cache shared by every project, so it may live outside this one.
@@ -413,15 +469,20 @@ class _Parser:
     def service(self, name: str, data: Any) -> Service:
         key = f"host.services.{name}"
         self.name(key, name)
-        data = self.table(data, key, ("main", "binary", "check"), required=("main",))
+        data = self.table(data, key, ("main", "binary", "check", "healthcheck"),
+                          required=("main",))
         check = self.strings(data, key, "check")
         for index, part in enumerate(check):
             self.template(f"{key}.check[{index}]", part, CHECK_FIELDS)
+        healthcheck = self.strings(data, key, "healthcheck")
+        for index, part in enumerate(healthcheck):
+            self.template(f"{key}.healthcheck[{index}]", part, HEALTHCHECK_FIELDS)
         return Service(
             name=name,
             main=self.value(data, key, "main", str),
             binary=self.value(data, key, "binary", str, name),
             check=check,
+            healthcheck=healthcheck,
         )
 
     def plugin_types(self, data: Any, host: Host) -> dict[str, PluginType]:

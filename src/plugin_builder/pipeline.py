@@ -17,6 +17,8 @@ from plugin_builder.console import Console
 from plugin_builder.steps.gobuild import Outcome
 from plugin_builder.steps.host import build_host
 from plugin_builder.steps.plugin import build_plugins
+from plugin_builder.steps.verify import combination_pairs, passed_keys, record, verify_pairs
+from plugin_builder.verify.report import FAIL, PluginResult
 
 
 @dataclass
@@ -34,6 +36,11 @@ class StepResult:
 class CombinationResult:
     combination: Combination
     steps: list[StepResult] = field(default_factory=list)
+    verify: list[PluginResult] = field(default_factory=list)
+
+    @property
+    def verified(self) -> bool:
+        return all(result.verdict != FAIL for result in self.verify)
 
     def timed(self, name: str, work: Callable[[], list[Outcome]]) -> list[Outcome]:
         started = time.monotonic()
@@ -69,8 +76,17 @@ class Session:
         result.timed("plugins", lambda: build_plugins(self.config, environment, targets,
                                                       self.log(combination)))
 
+    def verify(self, combination: Combination, result: CombinationResult) -> None:
+        started = time.monotonic()
+        pairs = combination_pairs(self.config, combination)
+        result.verify = verify_pairs(self.config, pairs, self.log(combination),
+                                     passed=passed_keys(self.config, combination))
+        record(self.config, combination, pairs, result.verify)
+        result.steps.append(StepResult("verify", time.monotonic() - started))
+
     def pipeline(self, combination: Combination) -> CombinationResult:
         result = CombinationResult(combination)
         self.build_host(combination, result)
         self.build_plugins(combination, list(self.config.plugins), result)
+        self.verify(combination, result)
         return result

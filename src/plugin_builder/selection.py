@@ -7,7 +7,7 @@ in ``--type`` never builds nothing in silence.
 from __future__ import annotations
 
 from plugin_builder.combination import Combination
-from plugin_builder.config import Config, PluginTarget, did_you_mean
+from plugin_builder.config import Config, PluginTarget, PluginType, did_you_mean
 from plugin_builder.errors import UsageError
 
 
@@ -40,14 +40,20 @@ def combination_by_id(config: Config, identifier: str) -> Combination:
                      fix=(hint + " " if hint else "") + "the combinations are: " + ", ".join(known))
 
 
+def plugin_type(config: Config, name: str) -> PluginType:
+    if name not in config.plugin_types:
+        hint = did_you_mean(name, config.plugin_types)
+        raise UsageError(f"--type {name}: no such plugin type",
+                         fix=(hint + " " if hint else "")
+                         + "the types are: " + ", ".join(config.plugin_types))
+    return config.plugin_types[name]
+
+
 def plugins(config: Config, *, type_: str | None = None,
             name: str | None = None) -> list[PluginTarget]:
     """Targets of one type (all types when None), optionally one name."""
-    if type_ is not None and type_ not in config.plugin_types:
-        hint = did_you_mean(type_, config.plugin_types)
-        raise UsageError(f"--type {type_}: no such plugin type",
-                         fix=(hint + " " if hint else "")
-                         + "the types are: " + ", ".join(config.plugin_types))
+    if type_ is not None:
+        plugin_type(config, type_)
     of_type = [p for p in config.plugins if type_ in (None, p.type)]
     chosen = [p for p in of_type if name in (None, p.name)]
     if not chosen:

@@ -57,6 +57,11 @@ def go_toolchain(version: str, cache_dir: Path, *, log=print) -> GoToolchain:
     return GoToolchain(version, go)
 
 
+def inspection_go(config_default_go: str, cache_dir: Path) -> str:
+    """A go on this machine to read build info and go.mod files: any release since 1.18 can."""
+    return shutil.which("go") or str(go_toolchain(config_default_go, cache_dir).go)
+
+
 def _machine_go(version: str) -> GoToolchain | None:
     found = shutil.which("go")
     if found and _reported_version(Path(found)) == version:

@@ -50,7 +50,9 @@ def go() -> str:
 
 @pytest.fixture(scope="module")
 def system_go_version(go: str) -> str:
-    return subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [go, "env", "GOVERSION"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +60,32 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The host module and the plugin modules, side by side as in a checkout."""
     root = tmp_path_factory.mktemp("go")
     gohelpers.write_host(root / "host")
-    gohelpers.write_module(root / "plain", "example.com/plainplugin", {"main.go": gohelpers.PLUGIN_MAIN})
-    gohelpers.write_module(root / "nethttp", "example.com/httpplugin", {"main.go": gohelpers.PLUGIN_USING_NET_HTTP})
-    gohelpers.write_module(root / "noentry", "example.com/noentry", {"main.go": gohelpers.PLUGIN_WITHOUT_ENTRY})
+    # The module tests build everything with -trimpath, a second compile of all it
+    # imports: their host leaves net/http out.
+    gohelpers.write_host(root / "lean-host", with_net_http=False)
+    gohelpers.write_module(
+        root / "plain", "example.com/plainplugin", {"main.go": gohelpers.PLUGIN_MAIN}
+    )
+    gohelpers.write_module(
+        root / "nethttp", "example.com/httpplugin", {"main.go": gohelpers.PLUGIN_USING_NET_HTTP}
+    )
+    gohelpers.write_module(
+        root / "noentry", "example.com/noentry", {"main.go": gohelpers.PLUGIN_WITHOUT_ENTRY}
+    )
     requires_host = f"\nrequire {gohelpers.HOST_MODULE} v0.0.0\n"
     gohelpers.write_module(
         root / "replacing",
         "example.com/replacing",
         {"main.go": gohelpers.PLUGIN_USING_SDK},
-        requires=requires_host + f"\nreplace {gohelpers.HOST_MODULE} => ../host\n",
+        requires=requires_host + f"\nreplace {gohelpers.HOST_MODULE} => ../lean-host\n",
     )
-    gohelpers.write_module(root / "workspace", "example.com/workspace", {"main.go": gohelpers.PLUGIN_USING_SDK}, requires_host)
-    (root / "go.work").write_text("go 1.26\n\nuse (\n\t./host\n\t./workspace\n)\n")
+    gohelpers.write_module(
+        root / "workspace",
+        "example.com/workspace",
+        {"main.go": gohelpers.PLUGIN_USING_SDK},
+        requires_host,
+    )
+    (root / "go.work").write_text("go 1.26\n\nuse (\n\t./lean-host\n\t./workspace\n)\n")
     (root / "bin").mkdir()
     return root
 
@@ -95,7 +111,7 @@ def host_nocgo(go, tree) -> str:
 
 @pytest.fixture(scope="module")
 def host_trimpath(go, tree) -> str:
-    return _build(go, tree, "host", "host-trimpath", ["-trimpath"])
+    return _build(go, tree, "lean-host", "host-trimpath", ["-trimpath"])
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +146,14 @@ def plugin_replacing_host(go, tree) -> str:
 
 @pytest.fixture(scope="module")
 def plugin_in_workspace(go, tree) -> str:
-    return _build(go, tree, "workspace", "workspace.so", [*PLUGIN, "-trimpath"], env={"GOWORK": str(tree / "go.work")})
+    return _build(
+        go,
+        tree,
+        "workspace",
+        "workspace.so",
+        [*PLUGIN, "-trimpath"],
+        env={"GOWORK": str(tree / "go.work")},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +163,9 @@ def exe_arm64(go, tree) -> str:
 
 def _analyze(go: str, host: str, plugin: str):
     host_side, plugin_side = Side.read(host, go=go), Side.read(plugin, go=go)
-    return analyze(host_side, plugin_side, CONTRACT, RebuildHint.for_host(host_side, "scheduler", "evaluator"))
+    return analyze(
+        host_side, plugin_side, CONTRACT, RebuildHint.for_host(host_side, "scheduler", "evaluator")
+    )
 
 
 def _load(host: str, plugin: str):
@@ -152,23 +177,47 @@ def _load(host: str, plugin: str):
 
 def test_dynamic_cgo_host_facts(go, host_dynamic, system_go_version):
     elf = read_elf(host_dynamic)
-    assert (elf.elf_class, elf.machine, elf.goarch, elf.elf_type) == (64, "EM_X86_64", "amd64", "ET_EXEC")
+    assert (elf.elf_class, elf.machine, elf.goarch, elf.elf_type) == (
+        64,
+        "EM_X86_64",
+        "amd64",
+        "ET_EXEC",
+    )
     assert elf.interpreter == "/lib64/ld-linux-x86-64.so.2"
     assert elf.is_dynamic and elf.is_dynamically_linked
     assert "libc.so.6" in elf.needed and elf.libc == "glibc"
     info = read_buildinfo(host_dynamic, go=go)
     assert info.go_version == system_go_version
-    assert (info.path, info.main.path, info.main.version) == (gohelpers.HOST_MODULE, gohelpers.HOST_MODULE, "(devel)")
-    assert (info.buildmode, info.cgo_enabled, info.goarch, info.goamd64, info.trimpath) == ("exe", True, "amd64", "v1", False)
+    assert (info.path, info.main.path, info.main.version) == (
+        gohelpers.HOST_MODULE,
+        gohelpers.HOST_MODULE,
+        "(devel)",
+    )
+    assert (info.buildmode, info.cgo_enabled, info.goarch, info.goamd64, info.trimpath) == (
+        "exe",
+        True,
+        "amd64",
+        "v1",
+        False,
+    )
     assert gohelpers.HOST_MODULE in info.modules_by_path()
 
 
 def test_glibc_plugin_facts_and_it_loads(go, host_dynamic, plugin_glibc):
     elf = read_elf(plugin_glibc)
-    assert (elf.elf_type, elf.interpreter, elf.needed, elf.libc) == ("ET_DYN", None, ("libc.so.6",), "glibc")
+    assert (elf.elf_type, elf.interpreter, elf.needed, elf.libc) == (
+        "ET_DYN",
+        None,
+        ("libc.so.6",),
+        "glibc",
+    )
     assert "example.com/plainplugin.DragonflyPluginInit" in elf.exported_symbols
     info = read_buildinfo(plugin_glibc, go=go)
-    assert (info.buildmode, info.cgo_enabled, info.path) == ("plugin", True, "example.com/plainplugin")
+    assert (info.buildmode, info.cgo_enabled, info.path) == (
+        "plugin",
+        True,
+        "example.com/plainplugin",
+    )
     assert _analyze(go, host_dynamic, plugin_glibc) == []
     live = _load(host_dynamic, plugin_glibc)
     assert (live.status, live.exit_code, live.tail) == (OK, 0, ("ok",))
@@ -208,27 +257,40 @@ def test_cgo_disabled_host_is_one_finding_and_refuses(go, host_nocgo, plugin_gli
     # The static linking and the CGO_ENABLED difference are consequences, not causes.
     assert [f.rule for f in findings] == ["host-cgo-disabled"]
     live = _load(host_nocgo, plugin_glibc)
-    assert (live.status, live.error_line) == (REFUSED, findings[0].host_error) == (REFUSED, "plugin: not implemented")
+    assert (
+        (live.status, live.error_line)
+        == (REFUSED, findings[0].host_error)
+        == (REFUSED, "plugin: not implemented")
+    )
 
 
 # -- Go versions --------------------------------------------------------------------------
 
 
-def test_plugin_of_another_patch_release_is_refused(go, host_dynamic, plugin_go1266, system_go_version):
+def test_plugin_of_another_patch_release_is_refused(
+    go, host_dynamic, plugin_go1266, system_go_version
+):
     assert read_buildinfo(plugin_go1266, go=go).go_version == "go1.26.6"
     [finding] = _analyze(go, host_dynamic, plugin_go1266)
-    assert (finding.rule, finding.plugin_value, finding.host_value) == ("go-version", "go1.26.6", system_go_version)
+    assert (finding.rule, finding.plugin_value, finding.host_value) == (
+        "go-version",
+        "go1.26.6",
+        system_go_version,
+    )
     assert not finding.host_crashes
     live = _load(host_dynamic, plugin_go1266)
     assert live.status == REFUSED
     assert live.error_line.endswith("plugin was built with a different version of package net/http")
 
 
-def test_plugin_of_another_release_kills_the_host(go, host_dynamic, plugin_go1273, system_go_version):
+def test_plugin_of_another_release_kills_the_host(
+    go, host_dynamic, plugin_go1273, system_go_version
+):
     [finding] = _analyze(go, host_dynamic, plugin_go1273)
     assert finding.rule == "go-version" and finding.host_crashes
     assert finding.message == (
-        f'plugin built by go1.27.3, host by {system_go_version}: the host dies with "{NO_PLUGIN_MODULE_DATA}"; '
+        f"plugin built by go1.27.3, host by {system_go_version}: "
+        f'the host dies with "{NO_PLUGIN_MODULE_DATA}"; '
         f"fix: rebuild with: invoke build-plugin --type scheduler --name evaluator "
         f"--go {system_go_version.removeprefix('go')} --libc glibc"
     )
@@ -241,9 +303,11 @@ def test_plugin_of_another_release_kills_the_host(go, host_dynamic, plugin_go127
 # -- modules and symbols ------------------------------------------------------------------
 
 
-def test_replace_of_host_module_gets_another_version_label(go, host_trimpath, plugin_replacing_host):
+def test_replace_of_host_module_gets_another_version_label(
+    go, host_trimpath, plugin_replacing_host
+):
     dep = read_buildinfo(plugin_replacing_host, go=go).modules_by_path()[gohelpers.HOST_MODULE]
-    assert (dep.version, dep.replace.path) == ("v0.0.0", "../host")
+    assert (dep.version, dep.replace.path) == ("v0.0.0", "../lean-host")
     [finding] = _analyze(go, host_trimpath, plugin_replacing_host)
     assert (finding.rule, finding.subject) == ("module-version", gohelpers.HOST_MODULE)
     assert "go work" in finding.fix
@@ -313,7 +377,25 @@ def test_timeout_kills_the_child_and_its_children(tmp_path):
 
 def test_signal_death_is_a_crash():
     live = run_check(["sh", "-c", "echo about to die; kill -SEGV $$"], timeout_s=10)
-    assert (live.status, live.signal, live.exit_code, live.tail) == (CRASHED, "SIGSEGV", None, ("about to die",))
+    assert (live.status, live.signal, live.exit_code, live.tail) == (
+        CRASHED,
+        "SIGSEGV",
+        None,
+        ("about to die",),
+    )
+
+
+def test_go_style_panic_is_a_crash():
+    panic = (
+        "import sys; print('panic: plugin init failed\\n\\ngoroutine 1 [running]:\\nmain.main()', "
+        "file=sys.stderr); sys.exit(2)"
+    )
+    live = run_check([sys.executable, "-c", panic], timeout_s=10)
+    assert (live.status, live.exit_code, live.error_line) == (
+        CRASHED,
+        2,
+        "panic: plugin init failed",
+    )
 
 
 def test_usage_error_exit_2_without_trace_is_a_refusal():
@@ -346,11 +428,20 @@ def _gone(pid: int, wait_s: float = 5.0) -> bool:
 
 def test_report_of_real_results(go, host_dynamic, plugin_glibc, plugin_musl):
     results = [
-        PluginResult(plugin, host_dynamic, tuple(_analyze(go, host_dynamic, plugin)), _load(host_dynamic, plugin))
+        PluginResult(
+            plugin,
+            host_dynamic,
+            tuple(_analyze(go, host_dynamic, plugin)),
+            _load(host_dynamic, plugin),
+        )
         for plugin in (plugin_glibc, plugin_musl)
     ]
     report = to_dict(results)
     assert report["summary"] == {"total": 2, "pass": 1, "warn": 0, "fail": 1}
     musl = report["results"][1]
-    assert (musl["verdict"], musl["findings"][0]["rule"], musl["live"]["status"]) == ("fail", "libc", REFUSED)
+    assert (musl["verdict"], musl["findings"][0]["rule"], musl["live"]["status"]) == (
+        "fail",
+        "libc",
+        REFUSED,
+    )
     assert os.path.basename(musl["plugin"]) == "musl.so"

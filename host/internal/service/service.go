@@ -55,6 +55,8 @@ func (s *Service) Run(args []string) int {
 		switch args[0] {
 		case "check-plugin":
 			return s.checkPlugin(args[1:])
+		case "healthcheck":
+			return s.healthcheck(args[1:])
 		case "version":
 			if len(args) > 1 {
 				fmt.Fprintf(s.Stderr, "usage: %s version\n", s.Name)
@@ -72,6 +74,7 @@ func (s *Service) usage(fs *flag.FlagSet) func() {
 		fmt.Fprintf(s.Stderr, `usage:
   %[1]s [--plugin-dir DIR] [--listen ADDR]   load every %[2]s in DIR and serve GET /healthz
   %[1]s check-plugin [--json] PATH           load, validate and exercise one %[3]s plugin
+  %[1]s healthcheck [URL]                      GET URL (default http://127.0.0.1:8080/healthz), print it, exit 0 when healthy
   %[1]s version                              print "%[1]s <version> <combination> <go version>"
 
 flags:
@@ -246,4 +249,31 @@ func (s *Service) writeJSON(v any) {
 	enc := json.NewEncoder(s.Stdout)
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
+}
+
+// healthcheck is the image HEALTHCHECK: minimal runtime images have no curl or
+// wget, so the service probes its own /healthz and prints the body.
+func (s *Service) healthcheck(args []string) int {
+	if len(args) > 1 {
+		fmt.Fprintf(s.Stderr, "usage: %s healthcheck [URL]\n", s.Name)
+		return exitUsage
+	}
+	url := "http://127.0.0.1:8080/healthz"
+	if len(args) == 1 {
+		url = args[0]
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "healthcheck: %v\n", err)
+		return exitFail
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(s.Stderr, "healthcheck: %s: status %d %v\n", url, resp.StatusCode, err)
+		return exitFail
+	}
+	s.Stdout.Write(body)
+	return exitOK
 }

@@ -3,6 +3,8 @@ package service
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -34,5 +36,25 @@ func TestCheckPluginFailures(t *testing.T) {
 	}
 	if code, _, _ := run("check-plugin"); code != 2 {
 		t.Fatalf("no path: exit %d, want 2", code)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer srv.Close()
+	if code, out, _ := run("healthcheck", srv.URL+"/healthz"); code != 0 || out != `{"status":"ok"}` {
+		t.Fatalf("healthy: %d %q", code, out)
+	}
+	if code, _, errs := run("healthcheck", srv.URL+"/missing"); code != 1 || !strings.Contains(errs, "status 404") {
+		t.Fatalf("unhealthy: %d %q", code, errs)
+	}
+	if code, _, _ := run("healthcheck", "a", "b"); code != 2 {
+		t.Fatalf("two urls: exit %d, want 2", code)
 	}
 }

@@ -56,4 +56,8 @@ def backend_for(config: Config, name: str | None, log: Log) -> Backend:
         from plugin_builder.backends.local import LocalBackend
 
         return LocalBackend(config, log)
-    raise UsageError(f"--backend {name}: no such backend", fix="use --backend local")
+    if name == "docker":
+        from plugin_builder.backends.docker import DockerBackend
+
+        return DockerBackend(config, log)
+    raise UsageError(f"--backend {name}: no such backend", fix="use --backend local or docker")

@@ -115,7 +115,10 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
 
 def inspection_go(environment: BuildEnvironment) -> str:
     """A go binary on this machine that can read build info (any release since 1.18 can)."""
-    return environment.go if Path(environment.go).is_file() else "go"
+    if Path(environment.go).is_file():
+        return environment.go
+    # The docker backend's go is inside the image; it keeps the same release's local path.
+    return getattr(environment, "local_go", None) or "go"
 
 
 def _buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:

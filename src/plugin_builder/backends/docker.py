@@ -1,0 +1,167 @@
+"""The docker backend: the same build commands, run in a container of the builder image.
+
+Steps hand this backend exactly the argv and environment they hand the local one; only
+where the command runs differs. Paths are identical inside and outside: the project
+(and any source outside it) is mounted read-only at its own absolute path, and the
+combination's artifact folder read-write at its own, so the generated go.work, the cwd
+and the staging path of an artifact mean the same thing on both sides, and artifacts
+still land through ArtifactStore's atomic rename, on this machine. GOCACHE and
+GOMODCACHE are named volumes per combination, so a rebuild is warm. The container runs
+as the invoking uid:gid, streams its log live and is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plugin_builder import dockerengine as engine
+from plugin_builder.backends import Log, RunResult
+from plugin_builder.combination import Combination
+from plugin_builder.config import Config
+from plugin_builder.steps import builder_image
+from plugin_builder.toolchains import go_toolchain
+
+# Passed through from this machine: how modules are fetched (never where caches live).
+_INHERITED = ("GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GONOPROXY")
+# The machine's CA bundle is mounted here, so `go mod download` in the container trusts
+# the roots this machine trusts (a TLS-inspecting proxy's CA included).
+CA_BUNDLE = "/etc/plugin-builder/ca-certificates.crt"
+_PATH = "/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def cache_volume(kind: str, combination: Combination) -> str:
+    return f"plugin-builder-{kind}-{combination.id}"
+
+
+@dataclass
+class DockerEnvironment:
+    combination: Combination
+    client: Any
+    image: Any  # the builder image
+    mounts: list[Any]  # docker.types.Mount: sources and the artifact folder
+    log: Log
+    cc: str
+    local_go: str  # the same Go release on this machine, for reading build info
+    go: str = builder_image.GO
+    cache_volumes: bool = True  # False: a cold, Dragonfly-style run (benchmarks)
+    ca_bundle: bool = False  # the machine's CA bundle is mounted at CA_BUNDLE
+    identity: Mapping[str, str] = field(default_factory=dict)
+
+    def base_env(self) -> dict[str, str]:
+        env = {"PATH": _PATH, "HOME": builder_image.HOME, "GOCACHE": builder_image.GOCACHE,
+               "GOMODCACHE": builder_image.GOMODCACHE, "GOPATH": f"{builder_image.HOME}/go",
+               "GOTOOLCHAIN": "local"}
+        env.update({k: os.environ[k] for k in _INHERITED if k in os.environ})
+        if self.ca_bundle:
+            env["SSL_CERT_FILE"] = CA_BUNDLE
+        return env
+
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
+        # A label unique to this run finds the container even when Ctrl-C lands while
+        # the engine is still creating it and we never got its id.
+        run_label = f"{engine.LABEL}.run={uuid.uuid4().hex}"
+        try:
+            container = self.client.containers.create(
+                self.image.id, command=list(argv), working_dir=str(cwd), environment=dict(env),
+                user=f"{os.getuid()}:{os.getgid()}", mounts=self.mounts + self._cache_mounts(),
+                labels=dict([run_label.split("=", 1)], **{
+                    engine.MANAGED: "true", f"{engine.LABEL}.combination": self.combination.id}),
+                detach=True)
+            container.start()
+            output = "".join(self._stream(container))
+            status = container.wait().get("StatusCode", 1)
+        finally:
+            # On success, failure and Ctrl-C alike: no container of ours is left behind.
+            for leftover in engine.managed_containers(self.client, [run_label]):
+                leftover.remove(force=True)
+        return RunResult(status, output)
+
+    def _cache_mounts(self) -> list[Any]:
+        from docker.types import Mount
+
+        if not self.cache_volumes:
+            return []
+        return [Mount(builder_image.GOCACHE, cache_volume("gocache", self.combination)),
+                Mount(builder_image.GOMODCACHE, cache_volume("gomodcache", self.combination))]
+
+    def _stream(self, container: Any) -> Iterator[str]:
+        """The container's output, line by line as it comes, echoed with the combination."""
+        pending = b""
+        for chunk in container.logs(stream=True, follow=True):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield self._echo(line)
+        if pending:
+            yield self._echo(pending)
+
+    def _echo(self, raw: bytes) -> str:
+        line = raw.decode(errors="replace")
+        self.log(f"{self.combination.id:<22} | {line}")
+        return line + "\n"
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, config: Config, log: Log, *, cache_volumes: bool = True) -> None:
+        self.config = config
+        self.log = log
+        self.cache_volumes = cache_volumes
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = engine.connect()
+        return self._client
+
+    def environment(self, combination: Combination) -> DockerEnvironment:
+        image = builder_image.ensure_builder_image(self.config, self.client, combination,
+                                                   self.log)
+        libc = self.config.libcs[combination.libc]
+        mounts = self._mounts(combination)
+        ca = _machine_ca_bundle()
+        if ca is not None:
+            mounts.append(_bind(ca, CA_BUNDLE, read_only=True))
+        local_go = go_toolchain(combination.go, self.config.toolchain_cache, log=self.log).go
+        return DockerEnvironment(
+            combination=combination, client=self.client, image=image,
+            mounts=mounts, log=self.log, cc=libc.cc, local_go=str(local_go),
+            cache_volumes=self.cache_volumes, ca_bundle=ca is not None,
+            identity={"go": f"go{combination.go}", "cc": libc.cc, "builder_image": image.id},
+        )
+
+    def _mounts(self, combination: Combination) -> list[Any]:
+        artifacts = self.config.artifact_dir(combination)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        mounts = [_bind(path, path, read_only=True) for path in self._source_roots()]
+        # Mounted on top of the read-only project: the only place a build writes.
+        mounts.append(_bind(artifacts, artifacts, read_only=False))
+        return mounts
+
+    def _source_roots(self) -> list[Path]:
+        """The project, plus any source folder outside it (allow_outside_paths)."""
+        root = self.config.root.resolve()
+        others = [self.config.host.module, *(p.source for p in self.config.plugins)]
+        outside = {p.resolve() for p in others if not p.resolve().is_relative_to(root)}
+        return [root, *sorted(outside)]
+
+
+def _bind(source: Path, target: Path | str, *, read_only: bool) -> Any:
+    from docker.types import Mount
+
+    return Mount(str(target), str(source), type="bind", read_only=read_only)
+
+
+def _machine_ca_bundle() -> Path | None:
+    """The CA bundle this machine's TLS clients use (SSL_CERT_FILE, else Debian's)."""
+    for candidate in (os.environ.get("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).resolve()
+    return None

@@ -1,0 +1,170 @@
+"""The Docker engine, as every docker-using step sees it.
+
+One place connects (``DOCKER_HOST``, else the current docker context, else the local
+socket), turns an unreachable engine into one message saying how to start it, streams
+image builds, and names the labels every image and container of ours carries, so
+``docker ps -a --filter label=dev.plugin-builder.managed`` finds all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from plugin_builder.backends import Log
+from plugin_builder.errors import BuildError, PluginBuilderError
+
+LABEL = "dev.plugin-builder"
+MANAGED = f"{LABEL}.managed"  # on every container and image we create
+INPUTS = f"{LABEL}.inputs"  # digest of what an image was built from: equal means up to date
+# The Dockerfiles: images/ of this repository (the tool is installed with `pip install -e .`).
+IMAGES = Path(__file__).resolve().parents[2] / "images"
+
+
+class EngineError(PluginBuilderError):
+    """The Docker engine cannot be reached or refused a request."""
+
+    return_code = 2
+
+
+class ImageError(PluginBuilderError):
+    """An image a step needs is missing (a base image, a builder image)."""
+
+    return_code = 2
+
+
+def connect() -> Any:
+    """A docker client for the engine DOCKER_HOST or the docker context names."""
+    import docker  # imported here: the local backend never needs it
+
+    where = os.environ.get("DOCKER_HOST") or _context_host() or "unix:///var/run/docker.sock"
+    try:
+        if os.environ.get("DOCKER_HOST") or where.startswith("unix:///var/run/"):
+            client = docker.from_env()
+        else:
+            client = docker.DockerClient(base_url=where)
+        client.ping()
+    except Exception as error:  # docker raises DockerException, requests' errors, OSError
+        raise EngineError(
+            f"cannot reach the Docker engine at {where} ({_short(error)})",
+            fix="start it (`sudo systemctl start docker`, or `sudo dockerd &` where there is "
+                "no systemd), or point DOCKER_HOST / `docker context use` at a running engine",
+        ) from None
+    return client
+
+
+def _context_host() -> str | None:
+    """The endpoint of the current docker context, when it is not the default one."""
+    try:
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+        return context.Host if context and context.name != "default" else None
+    except Exception:  # an unreadable ~/.docker/config.json: fall back to the socket
+        return None
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1][:200] if text else type(error).__name__
+
+
+def digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def image_or_none(client: Any, name: str) -> Any:
+    import docker
+
+    try:
+        return client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.APIError as error:
+        raise EngineError(f"asking the engine for image {name}: {_short(error)}") from None
+
+
+def up_to_date(client: Any, tag: str, inputs: str) -> Any:
+    """The image tagged `tag` when it was built from exactly these inputs, else None."""
+    image = image_or_none(client, tag)
+    if image is not None and (image.labels or {}).get(INPUTS) == inputs:
+        return image
+    return None
+
+
+def context_tar(files: Mapping[str, bytes | Path], trees: Mapping[str, Path] | None = None,
+                target: io.BufferedIOBase | None = None) -> io.BufferedIOBase:
+    """A build context: named files (bytes or paths; "name/" a folder) and trees, as one tar."""
+    stream = target if target is not None else io.BytesIO()
+    with tarfile.open(fileobj=stream, mode="w") as tar:
+        for name, content in files.items():
+            if name.endswith("/"):  # a folder that must exist even when empty
+                info = tarfile.TarInfo(name.rstrip("/"))
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif isinstance(content, Path):
+                tar.add(str(content), arcname=name, recursive=False)
+            else:
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(content), 0o644
+                tar.addfile(info, io.BytesIO(content))
+        for name, folder in (trees or {}).items():
+            tar.add(str(folder), arcname=name)
+    stream.seek(0)
+    return stream
+
+
+def build_image(client: Any, context: io.BufferedIOBase, *, tag: str, what: str,
+                buildargs: Mapping[str, str], labels: Mapping[str, str], log: Log) -> Any:
+    """Build and tag an image, streaming its log; raise BuildError (and tag nothing) on failure.
+
+    The legacy builder tags only after the last step succeeded, so a failed build
+    leaves the previous image under the tag, and intermediate containers are removed
+    (forcerm) whatever happens.
+    """
+    import docker
+
+    output: list[str] = []
+    image_id = None
+    try:
+        for chunk in client.api.build(fileobj=context, custom_context=True, tag=tag,
+                                      buildargs=dict(buildargs), labels={**labels, MANAGED: "true"},
+                                      rm=True, forcerm=True, pull=False, decode=True):
+            image_id = _follow(chunk, output, log) or image_id
+    except _BuildFailed as failed:
+        raise BuildError(f"building {what}", "\n".join(output[-40:] + [str(failed)])) from None
+    except docker.errors.APIError as error:
+        raise BuildError(f"building {what}", "\n".join(output + [_short(error)])) from None
+    if image_id is None:
+        raise BuildError(f"building {what}", "\n".join(output) or "the engine returned no image")
+    return client.images.get(tag)
+
+
+class _BuildFailed(Exception):
+    """The engine reported errorDetail: the build failed and nothing was tagged."""
+
+
+def _follow(chunk: Mapping[str, Any], output: list[str], log: Log) -> str | None:
+    """Log one decoded build message; return the image id once the build reports it."""
+    if "errorDetail" in chunk or "error" in chunk:
+        message = (chunk.get("errorDetail") or {}).get("message") or chunk.get("error", "")
+        raise _BuildFailed(message)
+    text = chunk.get("stream", "")
+    for line in text.rstrip("\n").splitlines():
+        if line.strip():
+            output.append(line)
+            log(line)
+    aux = chunk.get("aux") or {}
+    return aux.get("ID")
+
+
+def managed_containers(client: Any, extra: Iterable[str] = ()) -> list[Any]:
+    """Every container of ours, running or not (what `docker ps -a` would list)."""
+    filters = {"label": [f"{MANAGED}=true", *extra]}
+    return client.containers.list(all=True, filters=filters)

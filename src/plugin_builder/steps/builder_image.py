@@ -1,0 +1,75 @@
+"""Step: the builder image of a combination (`invoke build-builder-image`).
+
+``<docker.builder_repository>:<combination id>``, made by ``images/builder.Dockerfile``
+from the libc's ``builder_base``, with the Go toolchain COPIED from the same toolchain
+store the local backend uses (so both backends compile with byte-identical toolchains,
+which is what lets their plugins and hosts load into each other). Labels record the Go
+version, libc, arch and the digest of every input; an image with the same digest is
+not rebuilt.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from plugin_builder import dockerengine as engine
+from plugin_builder.artifacts import sha256_file
+from plugin_builder.backends import Log
+from plugin_builder.combination import Combination
+from plugin_builder.config import Config
+from plugin_builder.steps.base_images import require_base
+from plugin_builder.toolchains import go_toolchain
+
+DOCKERFILE = "builder.Dockerfile"
+GOROOT = "/usr/local/go"  # where the toolchain is in the image
+GO = f"{GOROOT}/bin/go"
+# Folders of the image that named volumes are mounted on (and seeded from).
+GOCACHE, GOMODCACHE, HOME = "/cache/gocache", "/cache/gomodcache", "/cache/home"
+
+
+def ensure_builder_image(config: Config, client: Any, combination: Combination, log: Log,
+                         *, force: bool = False) -> Any:
+    """The up-to-date builder image of this combination, built when it is not."""
+    tag = config.docker.builder_tag(combination)
+    libc = config.libcs[combination.libc]
+    key = f"libc.{libc.name}.builder_base"
+    if not libc.builder_base:
+        raise engine.ImageError(f"{key} is empty: the docker backend needs a builder base",
+                                fix="set it, e.g. to \"plugin-builder/bootstrap:bookworm\" "
+                                    "made by `invoke bootstrap-base`")
+    base = require_base(client, libc.builder_base, key)
+    toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
+    goroot = toolchain.go.parent.parent
+    dockerfile = (engine.IMAGES / DOCKERFILE).read_bytes()
+    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, libc.cc,
+                           _toolchain_fingerprint(goroot))
+    image = None if force else engine.up_to_date(client, tag, inputs)
+    if image is not None:
+        log(f"up to date: {tag}")
+        return image
+    log(f"building {tag} from {libc.builder_base} with go{combination.go} ({goroot})")
+    with tempfile.TemporaryFile(prefix="plugin-builder-context-") as stream:
+        context = engine.context_tar({"Dockerfile": dockerfile}, {"go": goroot}, target=stream)
+        image = engine.build_image(
+            client, context, tag=tag, what=f"builder image {tag}",
+            buildargs={"BASE": libc.builder_base, "CC": libc.cc},
+            labels={engine.INPUTS: inputs, f"{engine.LABEL}.go": f"go{combination.go}",
+                    f"{engine.LABEL}.libc": combination.libc,
+                    f"{engine.LABEL}.arch": combination.arch,
+                    f"{engine.LABEL}.cc": libc.cc,
+                    f"{engine.LABEL}.combination": combination.id},
+            log=log)
+    log(f"built {tag} ({image.short_id})")
+    return image
+
+
+def _toolchain_fingerprint(goroot: Path) -> dict[str, str]:
+    """Cheap and exact enough: the release file and the go and compile binaries."""
+    compile_tools = sorted((goroot / "pkg" / "tool").glob("*/compile"))
+    return {
+        "VERSION": (goroot / "VERSION").read_text() if (goroot / "VERSION").is_file() else "",
+        "go": sha256_file(goroot / "bin" / "go"),
+        "compile": sha256_file(compile_tools[0]) if compile_tools else "",
+    }

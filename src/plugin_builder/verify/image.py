@@ -1,0 +1,141 @@
+"""Verify a service image: run it, and prove every plugin it ships loaded inside it.
+
+The image's labels (written by steps.service_image) say which plugins it ships, where
+its binary is and how to probe it. The container runs the service as it would in
+production; ``/healthz`` (probed from inside the container, so a remote engine works
+too) must list every shipped plugin, and the service's own check command must load
+each one. A service that exits (a plugin failed to load) fails with its log. The
+container is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin_builder import dockerengine as engine
+from plugin_builder.backends import Log
+from plugin_builder.steps import service_image as labels_of
+
+TIMEOUT_S = 60.0
+_POLL_S = 0.5
+
+
+@dataclass
+class PluginCheck:
+    type: str
+    name: str
+    path: str
+    listed: bool = False  # /healthz lists it: the service loaded it at start
+    checked: bool = False  # the service's check command loaded it again
+    output: str = ""
+
+
+@dataclass
+class ImageReport:
+    image: str
+    plugins: list[PluginCheck] = field(default_factory=list)
+    problem: str = ""  # why the image failed, beyond individual plugins
+    log: str = ""  # the container's log, kept when it failed
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and all(p.listed and p.checked for p in self.plugins)
+
+    def summary(self) -> str:
+        lines = [f"{'ok' if self.ok else 'FAILED'}: {self.image} "
+                 f"({len(self.plugins)} plugin(s))"]
+        lines += [f"  {'ok' if p.listed and p.checked else 'FAILED'} {p.type}/{p.name} "
+                  f"{p.path}" + ("" if p.checked else f": {p.output.strip()}")
+                  for p in self.plugins]
+        if self.problem:
+            lines.append(f"  {self.problem}")
+        if self.log and not self.ok:
+            lines += ["  container log:", *("    " + line for line in self.log.splitlines()[-30:])]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"image": self.image, "ok": self.ok, "problem": self.problem,
+                "plugins": [vars(p) for p in self.plugins]}
+
+
+def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S) -> ImageReport:
+    image = _image(client, tag)
+    labels = image.labels or {}
+    if labels_of.PLUGINS_LABEL not in labels:
+        raise engine.ImageError(f"{tag} is not a service image of plugin-builder "
+                                f"(it has no {labels_of.PLUGINS_LABEL} label)",
+                                fix="build it with `invoke build-service-image`")
+    report = ImageReport(tag, [PluginCheck(**p) for p in json.loads(labels[labels_of.PLUGINS_LABEL])])
+    container = client.containers.run(image.id, detach=True,
+                                      labels={engine.MANAGED: "true",
+                                              f"{engine.LABEL}.verify": tag})
+    try:
+        log(f"started {container.short_id} from {tag}")
+        if _wait_listed(container, labels, report, timeout):
+            _check_each(container, labels, report)
+        if not report.ok:
+            report.log = container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+    log(("verified " if report.ok else "FAILED ") + tag)
+    return report
+
+
+def _image(client: Any, tag: str) -> Any:
+    image = engine.image_or_none(client, tag)
+    if image is None:
+        raise engine.ImageError(f"no image {tag} on the engine",
+                                fix="build it with `invoke build-service-image --service S`")
+    return image
+
+
+def _wait_listed(container: Any, labels: dict[str, str], report: ImageReport,
+                 timeout: float) -> bool:
+    """Poll until /healthz lists every shipped plugin; False (and why) when it never does."""
+    probe = json.loads(labels.get(labels_of.HEALTHCHECK_LABEL, "[]"))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.status not in ("created", "running"):
+            report.problem = f"the service exited ({container.status}) instead of serving"
+            return False
+        if container.status == "running":
+            if not probe:  # nothing to poll: the check command is the proof
+                for plugin in report.plugins:
+                    plugin.listed = True
+                return True
+            code, output = container.exec_run(probe)
+            if code == 0 and _mark_listed(output, report):
+                return True
+        time.sleep(_POLL_S)
+    missing = [f"{p.type}/{p.name}" for p in report.plugins if not p.listed]
+    report.problem = (f"/healthz did not list {', '.join(missing) or 'a healthy service'} "
+                      f"within {timeout:.0f}s")
+    return False
+
+
+def _mark_listed(output: bytes, report: ImageReport) -> bool:
+    try:
+        health = json.loads(output)
+    except ValueError:
+        return False
+    listed = {(p.get("type"), p.get("name")) for p in health.get("plugins") or []}
+    for plugin in report.plugins:
+        plugin.listed = (plugin.type, plugin.name) in listed
+    return health.get("status") == "ok" and all(p.listed for p in report.plugins)
+
+
+def _check_each(container: Any, labels: dict[str, str], report: ImageReport) -> None:
+    """Load each plugin again through the service's check command, inside the image."""
+    template = json.loads(labels.get(labels_of.CHECK_LABEL, "[]"))
+    binary = labels.get(labels_of.BINARY_LABEL, "")
+    for plugin in report.plugins:
+        if not template:
+            plugin.checked = plugin.listed
+            continue
+        argv = [part.format(binary=binary, plugin=plugin.path) for part in template]
+        code, output = container.exec_run(argv)
+        plugin.checked, plugin.output = code == 0, output.decode(errors="replace")

@@ -1,0 +1,187 @@
+"""Load a plugin for real: run the host's own check command in a child process.
+
+A plugin that does not match its host does not always get an error back: a Go version
+mismatch or a static host kills the host process with ``fatal error: runtime: no plugin
+module data``. So the load happens in a child, in its own process group (a hung check is
+killed with everything it started), with a time limit, and the child's output goes to a
+temporary file (a child that floods its output cannot fill a pipe or our memory).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+from plugin_builder.errors import PluginBuilderError
+
+OK = "ok"
+REFUSED = "refused"
+CRASHED = "crashed"
+TIMED_OUT = "timed_out"
+
+TAIL_LINES = 20
+_LINE_LIMIT = 4096  # longer lines are split; a line never needs to be read whole
+_GO_CRASH_EXIT_CODE = 2  # what the Go runtime exits with after a panic or fatal error
+_SIGNAL_TRACE = re.compile(r"^SIG[A-Z0-9]+: ")  # e.g. "SIGSEGV: segmentation violation"
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """How the host's check command ended."""
+
+    argv: tuple[str, ...]
+    status: str  # "ok", "refused", "crashed" or "timed_out"
+    exit_code: int | None  # None when the child was killed by a signal
+    signal: str | None  # e.g. "SIGKILL", "SIGSEGV"
+    error_line: str | None  # the line that says why, e.g. "fatal error: ..."
+    tail: tuple[str, ...]  # the last lines of the combined output
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+def run_check(
+    argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None
+) -> LiveResult:
+    """Run ``argv`` (no shell) and classify how it ended; never raises for what the child does.
+
+    ``env`` is the child's whole environment (None: ours). A command that cannot be
+    started at all is a PluginBuilderError naming it.
+    """
+    argv = tuple(os.fspath(arg) for arg in argv)
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as output:
+        process = _start(argv, env, output)
+        timed_out = _wait(process, timeout_s)
+        duration = time.monotonic() - started
+        output.seek(0)
+        decisive, tail = _scan(_lines(output))
+    return _classify(argv, process.returncode, timed_out, decisive, tail, duration)
+
+
+def _start(
+    argv: tuple[str, ...], env: Mapping[str, str] | None, output: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    if not argv:
+        raise PluginBuilderError("live check: empty command")
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,  # one stream keeps the order of what the host said
+            env=dict(env) if env is not None else None,
+            start_new_session=True,  # own process group, so a hang dies with its children
+        )
+    except OSError as error:
+        raise PluginBuilderError(f"live check: cannot run {argv[0]}: {error.strerror}") from None
+
+
+def _wait(process: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """Wait for the child; True when it had to be killed for running out of time."""
+    try:
+        process.wait(timeout=timeout_s)
+        return False
+    except subprocess.TimeoutExpired:
+        return True
+    finally:
+        # Also on KeyboardInterrupt: no check outlives the verifier.
+        if process.poll() is None:
+            _kill_group(process)
+            process.wait()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    # ProcessLookupError: the group ended between the timeout and the kill.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _lines(output: IO[bytes]) -> Iterator[str]:
+    for chunk in iter(lambda: output.readline(_LINE_LIMIT), b""):
+        yield chunk.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+@dataclass
+class _Decisive:
+    """The lines of the output that explain how the check ended."""
+
+    fatal: str | None = None  # "fatal error: ..."
+    panic: str | None = None  # "panic: ..."
+    signal_trace: str | None = None  # "SIGSEGV: segmentation violation"
+    goroutine_trace: bool = False
+    refusal: str | None = None  # the last "plugin.Open(...)"/"plugin: ..." line
+    last: str | None = None  # the last non-empty line
+
+    def observe(self, line: str) -> None:
+        if not line:
+            return
+        self.last = line
+        if line.startswith("fatal error:"):
+            self.fatal = self.fatal or line
+        elif line.startswith("panic:"):
+            self.panic = self.panic or line
+        elif _SIGNAL_TRACE.match(line):
+            self.signal_trace = self.signal_trace or line
+        elif line.startswith("goroutine ") and line.endswith(":"):
+            self.goroutine_trace = True
+        elif "plugin.Open(" in line or line.startswith("plugin:"):
+            self.refusal = line
+
+
+def _scan(lines: Iterable[str]) -> tuple[_Decisive, tuple[str, ...]]:
+    """One pass over the output: the lines that explain the outcome, and the tail."""
+    decisive = _Decisive()
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    for line in lines:
+        tail.append(line)
+        decisive.observe(line.strip())
+    return decisive, tuple(tail)
+
+
+def _classify(
+    argv: tuple[str, ...],
+    returncode: int,
+    timed_out: bool,
+    decisive: _Decisive,
+    tail: tuple[str, ...],
+    duration: float,
+) -> LiveResult:
+    signal_name = _signal_name(returncode)
+    exit_code = None if signal_name else returncode
+    crash_line = decisive.fatal or decisive.panic or decisive.signal_trace
+    if timed_out:
+        status, line = TIMED_OUT, decisive.refusal or crash_line or decisive.last
+    elif returncode == 0:
+        status, line = OK, None
+    elif signal_name or decisive.fatal or _is_go_crash(returncode, decisive):
+        status, line = CRASHED, crash_line or decisive.last
+    else:
+        status, line = REFUSED, decisive.refusal or decisive.last
+    return LiveResult(argv, status, exit_code, signal_name, line, tail, round(duration, 3))
+
+
+def _is_go_crash(returncode: int, decisive: _Decisive) -> bool:
+    # Exit code 2 alone is also a usage error (Go's flag package); only a trace makes it a crash.
+    traced = decisive.panic or decisive.signal_trace or decisive.goroutine_trace
+    return returncode == _GO_CRASH_EXIT_CODE and bool(traced)
+
+
+def _signal_name(returncode: int) -> str | None:
+    if returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"

@@ -1,0 +1,186 @@
+"""Show verify results: a rich table for people, JSON with stable field names for CI."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from plugin_builder.verify.live import LiveResult
+from plugin_builder.verify.rules import ERROR, WARNING, Finding
+
+SCHEMA = "plugin-builder/verify-report/1"
+
+PASS = "pass"
+WARN = "warn"
+FAIL = "fail"
+_STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
+
+
+@dataclass(frozen=True)
+class PluginResult:
+    """Everything verify learned about one plugin in one host."""
+
+    plugin_path: str
+    host_path: str
+    findings: tuple[Finding, ...] = ()
+    live: LiveResult | None = None  # None when no live check ran
+    combination: str | None = None  # e.g. "go1.26.6-musl-amd64"
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == WARNING)
+
+    @property
+    def verdict(self) -> str:
+        """fail: would not load (or did not); warn: loads unless a warning applies; pass."""
+        if self.errors or (self.live is not None and not self.live.ok):
+            return FAIL
+        return WARN if self.warnings else PASS
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+def to_json(results: Iterable[PluginResult], *, indent: int | None = 2) -> str:
+    return json.dumps(to_dict(results), indent=indent)
+
+
+def to_dict(results: Iterable[PluginResult]) -> dict[str, Any]:
+    results = list(results)
+    verdicts = [result.verdict for result in results]
+    return {
+        "schema": SCHEMA,
+        "summary": {
+            "total": len(results),
+            PASS: verdicts.count(PASS),
+            WARN: verdicts.count(WARN),
+            FAIL: verdicts.count(FAIL),
+        },
+        "results": [_result_dict(result) for result in results],
+    }
+
+
+def _result_dict(result: PluginResult) -> dict[str, Any]:
+    return {
+        "plugin": result.plugin_path,
+        "host": result.host_path,
+        "combination": result.combination,
+        "verdict": result.verdict,
+        "findings": [_finding_dict(finding) for finding in result.findings],
+        "live": _live_dict(result.live) if result.live else None,
+    }
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "subject": finding.subject,
+        "host_value": finding.host_value,
+        "plugin_value": finding.plugin_value,
+        "host_error": finding.host_error,
+        "host_crashes": finding.host_crashes,
+        "fix": finding.fix,
+        "fix_action": finding.fix_action,
+        "message": finding.message,
+    }
+
+
+def _live_dict(live: LiveResult) -> dict[str, Any]:
+    return {
+        "status": live.status,
+        "exit_code": live.exit_code,
+        "signal": live.signal,
+        "error_line": live.error_line,
+        "duration_s": live.duration_s,
+        "argv": list(live.argv),
+        "tail": list(live.tail),
+    }
+
+
+# -- terminal -----------------------------------------------------------------------------
+
+
+def render_table(
+    results: Sequence[PluginResult], title: str | None = "plugin verification"
+) -> Table:
+    """One row per plugin: verdict, static findings, live check and the root cause."""
+    table = Table(title=title, show_lines=True)
+    for column in ("verdict", "plugin", "host", "static check", "live check", "root cause"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        table.add_row(
+            Text(result.verdict, style=_STYLE[result.verdict]),
+            _plugin_cell(result),
+            os.path.basename(result.host_path),
+            _static_cell(result),
+            _live_cell(result.live),
+            _cause_cell(result),
+        )
+    return table
+
+
+def print_report(results: Sequence[PluginResult], console: Console | None = None) -> None:
+    """The table, then every finding and failed live check, one line each."""
+    console = console or Console()
+    console.print(render_table(results))
+    for result in results:
+        lines = _detail_lines(result)
+        if lines:
+            console.print(Text(f"{result.plugin_path}:", style=_STYLE[result.verdict]))
+            for line in lines:
+                console.print(Text(f"  {line}"))
+
+
+def _detail_lines(result: PluginResult) -> list[str]:
+    lines = [f"[{f.severity}] {f.rule}: {f.message}" for f in result.findings]
+    live = result.live
+    if live is not None and not live.ok:
+        lines.append(f"[live] {live.status}: {live.error_line or '(no output)'}")
+    return lines
+
+
+def _plugin_cell(result: PluginResult) -> str:
+    name = os.path.basename(result.plugin_path)
+    return f"{name}\n{result.combination}" if result.combination else name
+
+
+def _static_cell(result: PluginResult) -> Text:
+    if not result.findings:
+        return Text("ok", style="green")
+    parts = []
+    if result.errors:
+        parts.append(f"{len(result.errors)} error{'s' if len(result.errors) != 1 else ''}")
+    if result.warnings:
+        parts.append(f"{len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''}")
+    return Text(", ".join(parts), style="red" if result.errors else "yellow")
+
+
+def _live_cell(live: LiveResult | None) -> Text:
+    if live is None:
+        return Text("not run", style="dim")
+    how = live.signal or (f"exit {live.exit_code}" if live.exit_code else "")
+    label = f"{live.status} ({how})" if how else live.status
+    return Text(label, style="green" if live.ok else "red")
+
+
+def _cause_cell(result: PluginResult) -> str:
+    if result.findings:
+        # The whole messages follow the table (print_report); a cell holds the root cause.
+        first = result.findings[0]
+        more = len(result.findings) - 1
+        return f"{first.rule}: {first.summary}" + (f" (+{more} more)" if more else "")
+    if result.live is not None and not result.live.ok:
+        return result.live.error_line or "\n".join(result.live.tail[-3:])
+    return ""

@@ -1,0 +1,611 @@
+"""Predict, without loading anything, whether a plugin loads into its host.
+
+Each rule compares one thing that DESIGN.md section 5 lists as a reason plugins fail to
+load, and reports it as a :class:`Finding` carrying the error the real host would show
+and the exact command that fixes it. :func:`analyze` runs the rules in the order the
+host itself would trip over the problems, so the first finding is the root cause.
+
+The host errors quoted here were reproduced with Go 1.26/1.27 on glibc and musl hosts
+(see tests/integration/test_inspect_real_binaries.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from plugin_builder.buildinfo import DEVEL, BuildInfo, Module, read_buildinfo
+from plugin_builder.elffacts import GLIBC, MUSL, ElfFacts, read_elf
+
+ERROR = "error"
+WARNING = "warning"
+
+NO_PLUGIN_MODULE_DATA = "fatal error: runtime: no plugin module data"
+NOT_IMPLEMENTED = "plugin: not implemented"
+DYNAMIC_LOADING_NOT_SUPPORTED = "Dynamic loading not supported"
+
+# The package path Go records for a plugin built from a list of .go files.
+_FILE_LIST_PACKAGE = "command-line-arguments"
+
+# glibc's library directory per GOARCH, where a glibc host finds the libc.so linker
+# script that a musl plugin's bare DT_NEEDED "libc.so" resolves to.
+_GLIBC_LIBDIR = {
+    "amd64": "/lib/x86_64-linux-gnu",
+    "arm64": "/lib/aarch64-linux-gnu",
+    "386": "/lib/i386-linux-gnu",
+    "arm": "/lib/arm-linux-gnueabihf",
+}
+
+# Package-fingerprint settings, in the order findings list them. Measured on Go 1.26.8:
+# the package the runtime names first when the setting differs (None: not measured).
+_FINGERPRINT_SETTINGS = {
+    "-trimpath": "internal/goarch",
+    "-race": "sync/atomic",
+    "-msan": None,
+    "-asan": None,
+    "GOEXPERIMENT": "internal/goexperiment",
+    "-gcflags": "internal/abi",
+    "-tags": None,
+    "-mod": None,
+}
+# CGO_ENABLED feeds fingerprints too, but -buildmode=plugin needs cgo, so a difference
+# always restates host-cgo-disabled or not-a-plugin and is not compared on its own.
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One binary of the comparison: a host or a plugin."""
+
+    elf: ElfFacts
+    buildinfo: BuildInfo | None
+    path: str
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], go: str = "go") -> Side:
+        path = os.fspath(path)
+        return cls(elf=read_elf(path), buildinfo=read_buildinfo(path, go=go), path=path)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What the host looks up in a plugin of one type."""
+
+    plugin_type: str
+    symbols: tuple[str, ...]  # the entry symbol, or every symbol the host requires
+
+    @classmethod
+    def entry(cls, plugin_type: str, symbol: str = "DragonflyPluginInit") -> Contract:
+        return cls(plugin_type=plugin_type, symbols=(symbol,))
+
+
+@dataclass(frozen=True)
+class RebuildHint:
+    """Where fixes point: the plugin target and the host's combination as detected."""
+
+    plugin_type: str
+    plugin_name: str | None = None
+    go_version: str | None = None  # "1.27.3", no "go" prefix
+    libc: str | None = None
+    arch: str | None = None
+
+    @classmethod
+    def for_host(cls, host: Side, plugin_type: str, plugin_name: str | None = None) -> RebuildHint:
+        go_version = host.buildinfo.base_go_version.removeprefix("go") if host.buildinfo else None
+        return cls(plugin_type, plugin_name, go_version or None, host.elf.libc, host.elf.goarch)
+
+    def build_plugin_command(self, *, with_arch: bool = False) -> str:
+        words = ["invoke build-plugin", f"--type {self.plugin_type}"]
+        if self.plugin_name:
+            words.append(f"--name {self.plugin_name}")
+        return " ".join(words + self._combination_flags(self.libc, with_arch))
+
+    def build_host_command(self, libc_fallback: str | None = None) -> str:
+        # A static host's libc often cannot be told, so the caller offers the plugin's.
+        flags = self._combination_flags(self.libc or libc_fallback, with_arch=False)
+        return " ".join(["invoke build-host", *flags])
+
+    def _combination_flags(self, libc: str | None, with_arch: bool) -> list[str]:
+        flags = [f"--go {self.go_version}"] if self.go_version else []
+        if libc:
+            flags.append(f"--libc {libc}")
+        # amd64 is the combination everyone builds by default; other arches must be named.
+        if self.arch and (with_arch or self.arch != "amd64"):
+            flags.append(f"--arch {self.arch}")
+        return flags
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason the plugin would not load (severity "error") or might not ("warning")."""
+
+    rule: str  # stable kebab-case id, see RULES
+    subject: str  # what differs: a setting, a module path, a symbol, "go", "libc", ...
+    host_value: str
+    plugin_value: str
+    host_error: str  # what the real host prints; "" when it cannot be predicted
+    fix: str  # the exact command or edit
+    summary: str  # the difference in words, the start of `message`
+    fix_action: str = "rebuild with"  # how `fix` is applied, e.g. "rebuild with"
+    severity: str = ERROR
+    host_crashes: bool = False  # the host process dies instead of getting an error
+
+    @property
+    def message(self) -> str:
+        fix = f"fix: {self.fix_action}: {self.fix}"
+        if not self.host_error:
+            return f"{self.summary}; {fix}"
+        if self.host_crashes:
+            outcome = "dies with"
+        else:
+            outcome = "may fail with" if self.severity == WARNING else "fails with"
+        return f'{self.summary}: the host {outcome} "{self.host_error}"; {fix}'
+
+
+# -- the comparison -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pair:
+    host: Side
+    plugin: Side
+    contract: Contract
+    hint: RebuildHint
+
+    def dlopen_error(self, error: str) -> str:
+        """An error of dlopen as plugin.Open reports it."""
+        return f'plugin.Open("{self.plugin.path}"): {error}'
+
+    def package_error(self, package: str) -> str:
+        """The Go runtime's refusal; by then plugin.Open has dropped ".so" from the name."""
+        name = self.plugin.path.removesuffix(".so")
+        return (
+            f'plugin.Open("{name}"): plugin was built with a different version of package {package}'
+        )
+
+    def rebuild_plugin(self, **flags: bool) -> str:
+        return self.hint.build_plugin_command(**flags)
+
+
+def analyze(
+    host: Side, plugin: Side, contract: Contract, rebuild_hint: RebuildHint
+) -> list[Finding]:
+    """Every reason ``plugin`` would not load into ``host``, root cause first."""
+    pair = _Pair(host, plugin, contract, rebuild_hint)
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        findings.extend(rule(pair))
+    return _drop_consequences(findings)
+
+
+def _drop_consequences(findings: list[Finding]) -> list[Finding]:
+    """Remove findings that only restate an earlier one, so the root cause stays visible."""
+    fired = {finding.rule for finding in findings}
+
+    def is_consequence(finding: Finding) -> bool:
+        if finding.rule == "host-static":
+            return "host-cgo-disabled" in fired  # a cgo-less build is static by consequence
+        if finding.rule == "entry-symbol":
+            return "not-a-plugin" in fired  # what a refused file exports does not matter
+        return False
+
+    return [finding for finding in findings if not is_consequence(finding)]
+
+
+# -- rules: the host can load plugins at all ---------------------------------------------
+
+
+def _host_cgo_disabled(pair: _Pair) -> Iterator[Finding]:
+    info = pair.host.buildinfo
+    if info is None or info.cgo_enabled is not False:
+        return
+    yield Finding(
+        rule="host-cgo-disabled",
+        subject="CGO_ENABLED",
+        host_value="0",
+        plugin_value="1",
+        host_error=NOT_IMPLEMENTED,
+        fix=pair.hint.build_host_command(pair.plugin.elf.libc),
+        fix_action="rebuild the host with cgo (hosts built by plugin-builder always have it)",
+        summary="host built with CGO_ENABLED=0, which compiles plugin.Open as a stub",
+    )
+
+
+def _host_static(pair: _Pair) -> Iterator[Finding]:
+    host = pair.host.elf
+    if host.is_dynamically_linked:
+        return
+    # Measured: a static glibc host gets through dlopen and then the Go runtime finds no
+    # module data; a static musl host's dlopen refuses outright.
+    crashes = host.libc == GLIBC
+    error = NO_PLUGIN_MODULE_DATA if crashes else pair.dlopen_error(DYNAMIC_LOADING_NOT_SUPPORTED)
+    missing = "no PT_INTERP" if host.is_dynamic else "no PT_INTERP, no dynamic section"
+    yield Finding(
+        rule="host-static",
+        subject="host",
+        host_value=f"static ({missing})",
+        plugin_value="needs a dynamically linked host",
+        host_error=error,
+        fix=pair.hint.build_host_command(pair.plugin.elf.libc),
+        fix_action="rebuild the host dynamically linked (no -extldflags -static) with",
+        summary="host is statically linked, so it cannot dlopen plugins",
+        host_crashes=crashes,
+    )
+
+
+# -- rules: dlopen accepts the file ------------------------------------------------------
+
+
+def _arch(pair: _Pair) -> Iterator[Finding]:
+    host, plugin = pair.host.elf, pair.plugin.elf
+    host_arch = _arch_label(host, pair.host.buildinfo)
+    plugin_arch = _arch_label(plugin, pair.plugin.buildinfo)
+    if (host.elf_class, host.machine) != (
+        plugin.elf_class,
+        plugin.machine,
+    ) or host_arch != plugin_arch:
+        yield Finding(
+            rule="arch",
+            subject="GOARCH",
+            host_value=host_arch,
+            plugin_value=plugin_arch,
+            host_error=pair.dlopen_error(_wrong_arch_error(host, plugin)),
+            fix=pair.rebuild_plugin(with_arch=True),
+            summary=f"plugin is {plugin_arch} ({_elf_label(plugin)}), "
+            f"host is {host_arch} ({_elf_label(host)})",
+        )
+        return
+    yield from _goamd64(pair)
+
+
+def _arch_label(elf: ElfFacts, info: BuildInfo | None) -> str:
+    return (info.goarch if info and info.goarch else None) or elf.goarch or elf.machine
+
+
+def _elf_label(elf: ElfFacts) -> str:
+    return f"ELFCLASS{elf.elf_class} {elf.machine}"
+
+
+def _wrong_arch_error(host: ElfFacts, plugin: ElfFacts) -> str:
+    if host.elf_class != plugin.elf_class:
+        return f"{plugin.path}: wrong ELF class: ELFCLASS{plugin.elf_class}"
+    # Measured: glibc skips a library of another machine as if it were not there.
+    return f"{plugin.path}: cannot open shared object file: No such file or directory"
+
+
+def _goamd64(pair: _Pair) -> Iterator[Finding]:
+    host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
+    if not host or not plugin or host.goarch != "amd64" or plugin.goamd64 <= host.goamd64:
+        return
+    # Measured: GOAMD64 is not part of package fingerprints, so the plugin loads; but the
+    # host checks the CPU only for its own level, and a plugin needing a higher one dies
+    # on the first instruction the CPU lacks.
+    yield Finding(
+        rule="arch",
+        subject="GOAMD64",
+        host_value=host.goamd64,
+        plugin_value=plugin.goamd64,
+        host_error="SIGILL: illegal instruction",
+        fix=pair.rebuild_plugin(),
+        fix_action=f"rebuild with GOAMD64={host.goamd64}",
+        summary=f"plugin needs GOAMD64={plugin.goamd64}, host only {host.goamd64}",
+        severity=WARNING,
+        host_crashes=True,
+    )
+
+
+def _libc(pair: _Pair) -> Iterator[Finding]:
+    host, plugin = pair.host.elf, pair.plugin.elf
+    if (
+        not host.libc
+        or not plugin.libc
+        or host.libc == plugin.libc
+        or not host.is_dynamically_linked
+    ):
+        return
+    yield Finding(
+        rule="libc",
+        subject="libc",
+        host_value=host.libc,
+        plugin_value=plugin.libc,
+        host_error=pair.dlopen_error(_wrong_libc_error(host, plugin)),
+        fix=pair.rebuild_plugin(),
+        summary=f"plugin linked against {plugin.libc}, host against {host.libc}",
+    )
+
+
+def _wrong_libc_error(host: ElfFacts, plugin: ElfFacts) -> str:
+    if host.libc == MUSL:
+        # Measured: musl resolves libc.so.6 to itself, so a glibc plugin loads until it
+        # needs a symbol only glibc has.
+        return f"Error relocating {plugin.path}: <glibc-only symbol>: symbol not found"
+    musl_names = [name for name in plugin.needed if name.startswith("libc.musl-")]
+    if musl_names:
+        return f"{musl_names[0]}: cannot open shared object file: No such file or directory"
+    libdir = _GLIBC_LIBDIR.get(host.goarch or "", "/lib")
+    return f"{libdir}/libc.so: invalid ELF header"
+
+
+def _not_a_plugin(pair: _Pair) -> Iterator[Finding]:
+    plugin, info = pair.plugin.elf, pair.plugin.buildinfo
+    buildmode = info.buildmode if info else None
+    if plugin.elf_type == "ET_DYN" and buildmode in (None, "plugin") and not plugin.interpreter:
+        return
+    error, crashes = _not_a_plugin_error(pair)
+    built_as = f"-buildmode={buildmode}" if buildmode else plugin.elf_type
+    yield Finding(
+        rule="not-a-plugin",
+        subject="-buildmode",
+        host_value="plugin",
+        plugin_value=buildmode or plugin.elf_type,
+        host_error=error,
+        fix=pair.rebuild_plugin(),
+        summary=f"plugin file was built as {built_as}, not -buildmode=plugin",
+        host_crashes=crashes,
+    )
+
+
+def _not_a_plugin_error(pair: _Pair) -> tuple[str, bool]:
+    plugin = pair.plugin.elf
+    if plugin.elf_type == "ET_EXEC":
+        return pair.dlopen_error(f"{plugin.path}: cannot dynamically load executable"), False
+    if plugin.interpreter:
+        error = f"{plugin.path}: cannot dynamically load position-independent executable"
+        return pair.dlopen_error(error), False
+    # Measured for -buildmode=c-shared: dlopen succeeds, the Go runtime finds no plugin.
+    return NO_PLUGIN_MODULE_DATA, True
+
+
+# -- rules: the Go runtime accepts the packages ------------------------------------------
+
+
+def _no_buildinfo(pair: _Pair) -> Iterator[Finding]:
+    for role, side in (("host", pair.host), ("plugin", pair.plugin)):
+        if side.buildinfo is not None:
+            continue
+        fix = (
+            pair.hint.build_host_command(pair.plugin.elf.libc)
+            if role == "host"
+            else pair.rebuild_plugin()
+        )
+        yield Finding(
+            rule="no-buildinfo",
+            subject=role,
+            host_value="present" if pair.host.buildinfo else "missing",
+            plugin_value="present" if pair.plugin.buildinfo else "missing",
+            host_error="",
+            fix=fix,
+            summary=f"{role} {side.path} carries no Go build information, so its Go version, "
+            "settings and modules cannot be compared",
+            severity=WARNING,
+        )
+
+
+def _go_version(pair: _Pair) -> Iterator[Finding]:
+    host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
+    if not host or not plugin or host.base_go_version == plugin.base_go_version:
+        return
+    # Measured: across releases the runtime dies; within a release only the standard
+    # packages that changed between the two patch versions are refused.
+    crashes = host.go_release != plugin.go_release
+    error = NO_PLUGIN_MODULE_DATA if crashes else pair.package_error("<a standard package>")
+    yield Finding(
+        rule="go-version",
+        subject="go",
+        host_value=host.base_go_version,
+        plugin_value=plugin.base_go_version,
+        host_error=error,
+        fix=pair.rebuild_plugin(),
+        summary=f"plugin built by {plugin.base_go_version}, host by {host.base_go_version}",
+        host_crashes=crashes,
+    )
+
+
+def _build_settings(pair: _Pair) -> Iterator[Finding]:
+    host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
+    if not host or not plugin:
+        return
+    for key, package in _FINGERPRINT_SETTINGS.items():
+        host_value, plugin_value = _fingerprint_value(host, key), _fingerprint_value(plugin, key)
+        if host_value == plugin_value:
+            continue
+        culprit = package or "<a package both import>"
+        host_shown, plugin_shown = host_value or "(none)", plugin_value or "(none)"
+        yield Finding(
+            rule="build-setting",
+            subject=key,
+            host_value=host_shown,
+            plugin_value=plugin_shown,
+            host_error=pair.package_error(culprit),
+            fix=pair.rebuild_plugin(),
+            fix_action=f"set the plugin's {key} to the host's ({host_shown}) and rebuild with",
+            summary=f"plugin built with {key}={plugin_shown}, host with {key}={host_shown}",
+            severity=_setting_severity(key, host_value, plugin_value),
+        )
+
+
+def _fingerprint_value(info: BuildInfo, key: str) -> str:
+    """The setting as it affects fingerprints, with Go's defaults filled in."""
+    if key == "-tags":
+        return ",".join(sorted(info.tags))  # order on the command line does not matter
+    if key == "-mod":
+        return "vendor" if info.mod_vendor else "mod"  # only vendoring changes file names
+    if key == "GOEXPERIMENT":
+        return ",".join(sorted(info.goexperiment.split(","))) if info.goexperiment else ""
+    if key in ("-trimpath", "-race", "-msan", "-asan"):
+        return info.setting(key, "false")
+    return info.setting(key)
+
+
+def _setting_severity(key: str, host_value: str, plugin_value: str) -> str:
+    # Measured: an extra tag that selects no file, or -gcflags without a package pattern
+    # (it then applies to the plugin's own package only), leave shared packages intact.
+    if key == "-tags":
+        return WARNING
+    if key == "-gcflags" and not (
+        _has_package_pattern(host_value) or _has_package_pattern(plugin_value)
+    ):
+        return WARNING
+    return ERROR
+
+
+def _has_package_pattern(gcflags: str) -> bool:
+    head, equals, _ = gcflags.partition("=")
+    return bool(equals) and not head.startswith("-")
+
+
+def _module_versions(pair: _Pair) -> Iterator[Finding]:
+    host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
+    if not host or not plugin:
+        return
+    host_modules, plugin_modules = host.modules_by_path(), plugin.modules_by_path()
+    trimpath = host.trimpath
+    for path in sorted(host_modules.keys() & plugin_modules.keys()):
+        host_module, plugin_module = host_modules[path], plugin_modules[path]
+        host_is_main, plugin_is_main = path == host.main.path, path == plugin.main.path
+        host_source = _source_identity(host_module, host_is_main, trimpath)
+        plugin_source = _source_identity(plugin_module, plugin_is_main, trimpath)
+        if _same_source(host_source, plugin_source):
+            continue
+        yield _module_finding(pair, host_module, host_is_main, plugin_module, plugin_is_main)
+
+
+# A module compiled from a directory the build information does not name (a main module,
+# or a go.work `use`): without -trimpath its fingerprint holds that directory, unknown here.
+_UNKNOWN_DIRECTORY = ("directory", None)
+
+
+def _source_identity(module: Module, is_main: bool, trimpath: bool) -> tuple[str | None, ...]:
+    """What of a module enters its packages' fingerprints, as measured on Go 1.26.
+
+    The compiler records each file's name. Without -trimpath that is the absolute path,
+    so the directory counts and the version label does not; with -trimpath it is
+    "module@version/file.go" (just "module/file.go" for main and workspace modules),
+    so the label counts even for identical source.
+    """
+    if is_main or (module.version == DEVEL and module.replace is None):
+        return ("workspace",) if trimpath else _UNKNOWN_DIRECTORY
+    replace = module.replace
+    if replace is not None and replace.is_local_directory:
+        return ("labelled", module.version) if trimpath else ("directory", replace.path)
+    target = replace or module
+    return ("module", module.version, target.path, target.version, target.sum)
+
+
+def _same_source(host: tuple[str | None, ...], plugin: tuple[str | None, ...]) -> bool:
+    if _UNKNOWN_DIRECTORY in (host, plugin):
+        # Directories the build info cannot pin are given the benefit of the doubt.
+        return host[0] == plugin[0] == "directory"
+    if host[0] == plugin[0] == "module":
+        # A -mod=vendor build records no sums; compare sums only when both have one.
+        host_sum, plugin_sum = host[4], plugin[4]
+        if not host_sum or not plugin_sum:
+            return host[:4] == plugin[:4]
+    return host == plugin
+
+
+def _module_finding(
+    pair: _Pair,
+    host_module: Module,
+    host_is_main: bool,
+    plugin_module: Module,
+    plugin_is_main: bool,
+) -> Finding:
+    path = host_module.path
+    host_label = f"{DEVEL} (host main module)" if host_is_main else host_module.label
+    plugin_label = f"{DEVEL} (plugin main module)" if plugin_is_main else plugin_module.label
+    return Finding(
+        rule="module-version",
+        subject=path,
+        host_value=host_label,
+        plugin_value=plugin_label,
+        host_error=pair.package_error(path),
+        fix=_module_fix(host_module, host_is_main, plugin_module),
+        fix_action="in the plugin's module run",
+        summary=f"plugin uses {path} {plugin_label}, host {host_label}",
+    )
+
+
+def _module_fix(host_module: Module, host_is_main: bool, plugin_module: Module) -> str:
+    path = host_module.path
+    if host_is_main or (host_module.version == DEVEL and host_module.replace is None):
+        # The host compiled this module as a main/workspace module; only a go.work
+        # `use` gives the plugin the same label, a `replace` never does.
+        drop = f"go mod edit -dropreplace={path} && " if plugin_module.replace else ""
+        return f"{drop}go work init . <directory of {path}>"
+    edits = [f"-require={path}@{host_module.version}"]
+    replace = host_module.replace
+    if replace is None:
+        if plugin_module.replace is not None:
+            edits.append(f"-dropreplace={path}")
+    elif replace.is_local_directory:
+        edits.append(f"-replace={path}=<the host's {replace.path}>")
+    else:
+        edits.append(f"-replace={path}={replace.path}@{replace.version}")
+    return f"go mod edit {' '.join(edits)} && go mod tidy"
+
+
+# -- rules: the host finds what it looks up ----------------------------------------------
+
+
+def _entry_symbols(pair: _Pair) -> Iterator[Finding]:
+    plugin_path = _plugin_package_path(pair.plugin)
+    for symbol in pair.contract.symbols:
+        if _exports(pair.plugin, symbol):
+            continue
+        yield Finding(
+            rule="entry-symbol",
+            subject=symbol,
+            host_value=f"looks up {symbol}",
+            plugin_value="not exported",
+            host_error=f"plugin: symbol {symbol} not found in plugin {plugin_path}",
+            fix=pair.rebuild_plugin(),
+            fix_action=f"declare {symbol} in the plugin's package main as the "
+            f"{pair.contract.plugin_type} contract defines it, then rebuild with",
+            summary=f"plugin does not export {symbol}",
+        )
+
+
+def _plugin_package_path(plugin: Side) -> str:
+    info = plugin.buildinfo
+    if info and info.path and info.path != _FILE_LIST_PACKAGE:
+        return info.path
+    return os.path.basename(plugin.path).removesuffix(".so")
+
+
+def _exports(plugin: Side, symbol: str) -> bool:
+    """True when package main of the plugin defines ``symbol`` (Go names it "pkgpath.S")."""
+    info = plugin.buildinfo
+    if info and info.path and info.path != _FILE_LIST_PACKAGE:
+        return f"{info.path}.{symbol}" in plugin.elf.exported_symbols
+    # Built from a file list, package main is named "plugin/unnamed-<hash>"; without build
+    # info the package is unknown, so any package-level (not method) symbol counts.
+    prefix = "plugin/unnamed-" if info else ""
+    for name in plugin.elf.exported_symbols:
+        package, _, member = name.rpartition(".")
+        if member == symbol and package.startswith(prefix) and "(" not in package:
+            return True
+    return False
+
+
+# Rules in the order the host meets the problems: it cannot load plugins at all, dlopen
+# refuses the file, the runtime refuses its packages, the lookup fails.
+RULES: dict[str, Callable[[_Pair], Iterator[Finding]]] = {
+    "host-cgo-disabled": _host_cgo_disabled,
+    "host-static": _host_static,
+    "arch": _arch,
+    "libc": _libc,
+    "not-a-plugin": _not_a_plugin,
+    "no-buildinfo": _no_buildinfo,
+    "go-version": _go_version,
+    "build-setting": _build_settings,
+    "module-version": _module_versions,
+    "entry-symbol": _entry_symbols,
+}
+RULE_IDS = tuple(RULES)
