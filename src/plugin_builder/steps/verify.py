@@ -36,6 +36,8 @@ from plugin_builder.verify import (
     to_dict,
 )
 from plugin_builder.verify.report import PASS
+from plugin_builder.verify.rules import ERROR
+from plugin_builder.verify.runtime import live_finding
 
 LIVE_TIMEOUT_S = 60.0
 
@@ -82,6 +84,10 @@ def verify_pair(config: Config, pair: Pair, log: Log, *, live: bool = True) -> P
     hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name)
     findings = tuple(analyze(host, plugin, pair.contract, hint))
     outcome = _live_check(config, pair, host, log) if live else None
+    explained = any(f.severity == ERROR for f in findings)
+    if outcome is not None and not explained:
+        # Only a real load sees what the plugin's code does; name that cause too.
+        findings += tuple(f for f in [live_finding(outcome, hint)] if f)
     result = PluginResult(str(pair.plugin), str(pair.host), findings, outcome, pair.combination)
     log(f"verify {pair.plugin.name}: {result.verdict}")
     return result

@@ -317,6 +317,9 @@ def _libc(pair: _Pair) -> Iterator[Finding]:
         host_error=pair.dlopen_error(_wrong_libc_error(host, plugin)),
         fix=pair.rebuild_plugin(),
         summary=f"plugin linked against {plugin.libc}, host against {host.libc}",
+        # Measured: a musl host loads a glibc plugin (musl maps libc.so.6 onto itself) and
+        # fails only once the plugin needs a glibc-only symbol. Claim no certain failure.
+        severity=WARNING if host.libc == MUSL else ERROR,
     )
 
 
