@@ -35,7 +35,9 @@ STAMP_FIELDS = ("version", "combination", "go", "libc", "arch", "service")
 FILE_FIELDS = ("type", "name")
 CHECK_FIELDS = ("binary", "plugin")
 HEALTHCHECK_FIELDS = ("binary", "port")
-REPOSITORY_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+# A Docker repository: an optional registry host[:port]/, then lowercase path components.
+_COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
+REPOSITORY_RE = re.compile(rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*$")
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,14 @@ def load(path: str | os.PathLike[str] = CONFIG_NAME) -> Config:
         raise ConfigError(path.name, None, f"TOML syntax error: {exc}",
                           fix="correct the syntax at that line") from None
     return _Parser(path).config(data)
+
+
+def default_toolchain_cache() -> Path:
+    """$PLUGIN_BUILDER_CACHE/toolchains, else the user's cache folder."""
+    if os.environ.get("PLUGIN_BUILDER_CACHE"):
+        return Path(os.environ["PLUGIN_BUILDER_CACHE"]).expanduser().resolve() / "toolchains"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "plugin-builder" / "toolchains"
 
 
 def did_you_mean(word: str, choices: Any) -> str:
@@ -347,10 +357,7 @@ class _Parser:
         configured = self.value(project, "project", "toolchain_cache", str, "")
         if configured:
             return (self.root / os.path.expanduser(configured)).resolve()
-        if os.environ.get("PLUGIN_BUILDER_CACHE"):
-            return Path(os.environ["PLUGIN_BUILDER_CACHE"]).expanduser().resolve() / "toolchains"
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-        return Path(base) / "plugin-builder" / "toolchains"
+        return default_toolchain_cache()
 
     def libcs(self, data: Any) -> dict[str, Libc]:
         self.table(data, "libc", tuple(data) if isinstance(data, dict) else ())
