@@ -13,7 +13,7 @@ _COMBINATION_HELP = {
     "go": "Go release of the combination, e.g. 1.27.3 (default: matrix.default's)",
     "libc": "libc of the combination: glibc or musl (default: matrix.default's)",
     "all": "every combination of the matrix (--go/--libc then filter it)",
-    "backend": "where commands run: local (default: project.backend)",
+    "backend": "where commands run: local or docker (default: project.backend)",
     "config": f"the build config (default: {CONFIG})",
 }
 
@@ -109,7 +109,7 @@ def build_builder_image(c, go=None, libc=None, all=False, force=False, config=CO
       iterable=["service"])
 def build_service_image(c, service=None, go=None, libc=None, all=False, backend=None,
                         config=CONFIG):
-    """Build the runtime image of a service: host binary + its plugins, verified loadable."""
+    """Build the runtime image of a service: its host binary and its plugins, non-root."""
     with commands.guard():
         for tag in commands.build_service_image(config, services=service, go=go, libc=libc,
                                                 every=all, backend=backend):

@@ -84,6 +84,8 @@ def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None
         print_report([p for r in failed for p in r.verify if p.verdict == FAIL])
         raise VerifyError(f"verify failed for {', '.join(r.combination.id for r in failed)}",
                           fix="apply the fix each finding names, then run invoke pipeline again")
+    if session.backend.name == "docker":  # the docker pipeline ends with its verified images
+        _service_images_verified(config, session, combinations)
     return results
 
 
@@ -303,3 +305,14 @@ def verify_image(images: list[str], *, as_json: bool = False) -> list[dict]:
                           fix="read the container log above; rebuild with "
                               "`invoke build-service-image` after fixing the plugin")
     return [report.to_dict() for report in reports]
+
+
+def _service_images_verified(config: Config, session: Session, combinations: list) -> None:
+    """Every service image of these combinations, built and verified by running it."""
+    from plugin_builder import dockerengine
+    from plugin_builder.steps.service_image import build_service_image as build_image
+
+    client = dockerengine.connect()
+    tags = [build_image(config, session, client, combination, service)
+            for combination in combinations for service in config.host.services]
+    verify_image(tags)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from .dockerfixtures import docker_project, engine  # noqa: F401  (the docker tier's)
 from .projects import Project
 
 

@@ -7,6 +7,7 @@ every other service takes the same code path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,12 +17,12 @@ import subprocess
 import sys
 import time
 
+import docker
 import pytest
 
 from plugin_builder import dockerengine
 from plugin_builder.backends.docker import cache_volume
 
-from .dockerfixtures import docker_project, engine  # noqa: F401  (pytest fixtures)
 from .projects import Project
 
 LIBCS = ["glibc", "musl"]
@@ -123,12 +124,11 @@ def test_the_service_image_runs_as_nonroot_and_verifies(docker_project, engine, 
         "--libc", libc).stderr
 
 
-def test_verify_image_fails_when_a_plugin_does_not_load(docker_project, engine,
+def test_verify_image_fails_when_a_plugin_does_not_load(engine, docker_project,
                                                         tmp_path) -> None:
-    # A glibc plugin in a musl image: the service refuses it at start and exits.
-    glibc_plugin = docker_project.artifacts(combination("glibc")) / PLUGIN
+    # A plugin file that is no shared object: the service refuses it at start and exits.
     (tmp_path / "plugins").mkdir()
-    shutil.copy(glibc_plugin, tmp_path / "plugins" / glibc_plugin.name)
+    (tmp_path / "plugins" / PLUGIN.split("/")[1]).write_bytes(b"not an ELF file\n")
     (tmp_path / "Dockerfile").write_text(
         f"FROM plugin-builder/scheduler:{combination('musl')}\n"
         "COPY plugins/ /usr/local/dragonfly/plugins/\n")
@@ -188,10 +188,8 @@ def test_a_missing_base_image_names_the_key_and_the_fix(docker_project) -> None:
 def test_ctrl_c_during_a_build_leaves_no_container(docker_project, engine) -> None:
     # Cold caches make the build last long enough to be interrupted mid-way.
     for kind in ("gocache", "gomodcache"):
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             engine.volumes.get(cache_volume(kind, _combo("glibc"))).remove(force=True)
-        except Exception:  # not there yet
-            pass
     (docker_project.root / SOURCE / "extra.go").write_text("package main\n\nvar extra = 1\n")
     build = subprocess.Popen(
         [sys.executable, "-m", "invoke", "build-plugin", "--type", "scheduler", "--backend",
@@ -216,13 +214,22 @@ def _combo(libc: str):
     return Combination("1.26.6", libc, "amd64")
 
 
-def _wait_for_our_container(engine, timeout: float = 60.0) -> None:
+def _wait_for_our_container(client, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if dockerengine.managed_containers(engine):
+        if dockerengine.managed_containers(client):
             return
         time.sleep(0.2)
     raise AssertionError("the build never started a container")
+
+
+def test_the_docker_pipeline_ends_with_verified_service_images(docker_project, engine) -> None:
+    run = docker_project.invoke("pipeline", "--backend", "docker", "--libc", "musl")
+    tags = [f"plugin-builder/{service}:{combination('musl')}"
+            for service in ("dfdaemon", "scheduler", "manager")]
+    for tag in tags:
+        assert f"ok: {tag} (1 plugin(s))" in run.stdout
+        assert engine.images.get(tag).labels["dev.plugin-builder.libc"] == "musl"
 
 
 def test_an_unreachable_engine_is_one_message(tmp_path) -> None:

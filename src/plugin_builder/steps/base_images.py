@@ -53,7 +53,8 @@ def runtime_recipes(config: Config) -> dict[str, Path]:
     return {name: path for name, path in found.items() if path.is_file()}
 
 
-def bootstrap_base(config: Config, client: Any, log: Log, *, force: bool = False) -> list[BaseImage]:
+def bootstrap_base(config: Config, client: Any, log: Log, *,
+                   force: bool = False) -> list[BaseImage]:
     """Make the builder base and the runtime bases, skipping those already up to date."""
     base = _debian(config, client, log, force)
     results = [base]

@@ -48,7 +48,8 @@ class ImageReport:
         lines = [f"{'ok' if self.ok else 'FAILED'}: {self.image} "
                  f"({len(self.plugins)} plugin(s))"]
         lines += [f"  {'ok' if p.listed and p.checked else 'FAILED'} {p.type}/{p.name} "
-                  f"{p.path}" + ("" if p.checked else f": {p.output.strip()}")
+                  f"{p.path}" + (f": {p.output.strip()}" if p.output.strip() and not p.checked
+                                 else "")
                   for p in self.plugins]
         if self.problem:
             lines.append(f"  {self.problem}")
@@ -68,7 +69,8 @@ def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S)
         raise engine.ImageError(f"{tag} is not a service image of plugin-builder "
                                 f"(it has no {labels_of.PLUGINS_LABEL} label)",
                                 fix="build it with `invoke build-service-image`")
-    report = ImageReport(tag, [PluginCheck(**p) for p in json.loads(labels[labels_of.PLUGINS_LABEL])])
+    shipped = json.loads(labels[labels_of.PLUGINS_LABEL])
+    report = ImageReport(tag, [PluginCheck(**plugin) for plugin in shipped])
     container = client.containers.run(image.id, detach=True,
                                       labels={engine.MANAGED: "true",
                                               f"{engine.LABEL}.verify": tag})
@@ -107,7 +109,7 @@ def _wait_listed(container: Any, labels: dict[str, str], report: ImageReport,
                 for plugin in report.plugins:
                     plugin.listed = True
                 return True
-            code, output = container.exec_run(probe)
+            code, output = _exec(container, probe)
             if code == 0 and _mark_listed(output, report):
                 return True
         time.sleep(_POLL_S)
@@ -137,5 +139,16 @@ def _check_each(container: Any, labels: dict[str, str], report: ImageReport) -> 
             plugin.checked = plugin.listed
             continue
         argv = [part.format(binary=binary, plugin=plugin.path) for part in template]
-        code, output = container.exec_run(argv)
+        code, output = _exec(container, argv)
         plugin.checked, plugin.output = code == 0, output.decode(errors="replace")
+
+
+def _exec(container: Any, argv: list[str]) -> tuple[int, bytes]:
+    """Run argv in the container; a container that just exited is a failed run, not a crash."""
+    import docker
+
+    try:
+        code, output = container.exec_run(argv)
+    except docker.errors.APIError as error:  # 409: the service exited meanwhile
+        return 1, str(error).encode()
+    return code, output
