@@ -47,7 +47,7 @@ def pipeline(c, go=None, libc=None, all=False, backend=None, config=CONFIG):
 
 @task(
     help={
-        **_COMBINATION_HELP,
+        **{k: v for k, v in _COMBINATION_HELP.items() if k != "backend"},
         "host": "verify plugins against this host binary (built by this tool or not)",
         "plugin": "a plugin binary to verify against --host; repeat for more",
         "type": "the plugin type of --plugin (default: from its file name)",
@@ -55,16 +55,35 @@ def pipeline(c, go=None, libc=None, all=False, backend=None, config=CONFIG):
                       "instead of a stand-in loader built like the host",
         "json": "print the results as JSON",
         "static-only": "skip the live load; only the static analysis",
+        "image": "run this service image and prove every plugin it ships loaded "
+                 "(repeatable; needs the Docker engine)",
     },
-    iterable=["plugin"],
+    iterable=["plugin", "image"],
 )
 def verify(c, go=None, libc=None, all=False, host=None, plugin=None, type_=None,
-           host_check=False, json=False, static_only=False, backend=None, config=CONFIG):
+           host_check=False, json=False, static_only=False, image=None, config=CONFIG):
     """Prove every plugin loads into its host; name the cause and fix when not."""
     with commands.guard():
+        if image:
+            commands.verify_image(image, as_json=json)
+            return
         commands.verify(config, go=go, libc=libc, every=all, host=host, plugins=plugin,
                         type_=type_, host_check=host_check, as_json=json,
                         live=not static_only)
+
+
+@task(help={"config": _COMBINATION_HELP["config"]})
+def report(c, config=CONFIG):
+    """Print the summary table of every combination's last pipeline run."""
+    with commands.guard():
+        commands.report(config)
+
+
+@task(help={"config": _COMBINATION_HELP["config"]})
+def ci_matrix(c, config=CONFIG):
+    """Print the GitHub Actions matrix of pipeline sessions, from nox -l --json."""
+    with commands.guard():
+        commands.ci_matrix(config)
 
 
 @task(name="list", help={"json": "print JSON for machines", "config": _COMBINATION_HELP["config"]})
@@ -114,11 +133,3 @@ def build_service_image(c, service=None, go=None, libc=None, all=False, backend=
         for tag in commands.build_service_image(config, services=service, go=go, libc=libc,
                                                 every=all, backend=backend):
             print(tag)
-
-
-@task(help={"image": "a service image tag (repeatable)", "json": "print JSON for machines"},
-      iterable=["image"])
-def verify_image(c, image=None, json=False):
-    """Run a service image and prove every plugin it ships loaded (then remove it)."""
-    with commands.guard():
-        commands.verify_image(image or [], as_json=json)

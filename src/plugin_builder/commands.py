@@ -13,18 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.console import Console as RichConsole
-from rich.table import Table
 
+from plugin_builder import cimatrix, results, selection
 from plugin_builder import config as config_module
-from plugin_builder import selection
+from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.config import Config, PluginType
 from plugin_builder.console import Console
-from plugin_builder.errors import PluginBuilderError, UsageError, VerifyError
+from plugin_builder.errors import PipelineError, PluginBuilderError, UsageError, VerifyError
 from plugin_builder.pipeline import CombinationResult, Session
 from plugin_builder.steps.verify import Pair, combination_pairs, record, verify_pairs
 from plugin_builder.verify import Contract, PluginResult, print_report, to_json
-from plugin_builder.verify.report import FAIL, PASS, WARN
+from plugin_builder.verify.report import FAIL
 
 
 @contextmanager
@@ -73,36 +72,44 @@ def build_plugin(config_path: str, *, type_: str | None = None, name: str | None
 
 def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None,
              every: bool = False, backend: str | None = None) -> list[CombinationResult]:
-    """Build and verify; fails when any plugin of any combination would not load."""
+    """Build and verify each combination (one failing does not stop the others); write
+    results/<combination>.{json,xml}; fail when any combination failed."""
     config = load(config_path)
     combinations = selection.combinations(config, go=go, libc=libc, every=every)
     session = Session(config, Console(), backend)
-    results = [session.pipeline(combination) for combination in combinations]
-    print_summary(results)
-    failed = [r for r in results if not r.verified]
+    outcomes = []
+    for combination in combinations:
+        result = session.pipeline(combination)
+        results.write(config.results, results.to_record(
+            result, ArtifactStore(config.artifacts, combination)))
+        outcomes.append(result)
+    report(config_path, only=[c.id for c in combinations])
+    failed = [r for r in outcomes if not r.passed]
     if failed:
         print_report([p for r in failed for p in r.verify if p.verdict == FAIL])
-        raise VerifyError(f"verify failed for {', '.join(r.combination.id for r in failed)}",
-                          fix="apply the fix each finding names, then run invoke pipeline again")
-    if session.backend.name == "docker":  # the docker pipeline ends with its verified images
-        _service_images_verified(config, session, combinations)
-    return results
+        raise PipelineError(
+            "pipeline failed for " + ", ".join(r.combination.id for r in failed) + ":\n"
+            + "\n".join(f"  {r.combination.id}: {r.error}" for r in failed),
+            fix="apply the fix each message names, then run the pipeline again")
+    return outcomes
 
 
-def print_summary(results: list[CombinationResult]) -> None:
-    table = Table(title="plugin-builder pipeline")
-    for name in ("combination", "host", "plugins", "verify", "total"):
-        table.add_column(name)
-    for result in results:
-        steps = {step.name: step for step in result.steps}
-        cells = [f"{steps[name].built}/{len(steps[name].outcomes)} built, "
-                 f"{steps[name].seconds:.1f}s" for name in ("host", "plugins")]
-        verdicts = [p.verdict for p in result.verify]
-        cells.append(f"{verdicts.count(PASS) + verdicts.count(WARN)}/{len(verdicts)} load, "
-                     f"{steps['verify'].seconds:.1f}s" if "verify" in steps else "-")
-        total = sum(step.seconds for step in result.steps)
-        table.add_row(result.combination.id, *cells, f"{total:.1f}s")
-    RichConsole(stderr=False).print(table)
+def report(config_path: str, *, only: list[str] | None = None) -> list[results.Summary]:
+    """The summary table of every combination's last pipeline run (results/*.json)."""
+    config = load(config_path)
+    summaries = results.print_summary(config.results, only=only)
+    if not summaries:
+        raise UsageError(f"no pipeline results in {config.results}",
+                         fix="run invoke pipeline or nox first")
+    return summaries
+
+
+def ci_matrix(config_path: str) -> dict:
+    """The GitHub Actions matrix: one job per pipeline session that nox lists."""
+    config = load(config_path)
+    matrix = cimatrix.github_matrix(cimatrix.nox_sessions(config.root))
+    print(json.dumps(matrix, separators=(",", ":")))
+    return matrix
 
 
 def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
@@ -305,14 +312,3 @@ def verify_image(images: list[str], *, as_json: bool = False) -> list[dict]:
                           fix="read the container log above; rebuild with "
                               "`invoke build-service-image` after fixing the plugin")
     return [report.to_dict() for report in reports]
-
-
-def _service_images_verified(config: Config, session: Session, combinations: list) -> None:
-    """Every service image of these combinations, built and verified by running it."""
-    from plugin_builder import dockerengine
-    from plugin_builder.steps.service_image import build_service_image as build_image
-
-    client = dockerengine.connect()
-    tags = [build_image(config, session, client, combination, service)
-            for combination in combinations for service in config.host.services]
-    verify_image(tags)

@@ -159,6 +159,7 @@ class Config:
     path: Path
     root: Path  # the project folder: the folder that holds the config file
     artifacts: Path
+    results: Path  # results/<combination>.{json,xml} of pipeline runs
     toolchain_cache: Path
     backend: str
     matrix: Matrix
@@ -297,7 +298,8 @@ class _Parser:
                               "docker"),
                    required=("matrix", "libc", "host", "plugin_types"))
         project = self.table(data.get("project", {}), "project",
-                             ("artifacts", "allow_outside_paths", "toolchain_cache", "backend"))
+                             ("artifacts", "results", "allow_outside_paths", "toolchain_cache",
+                              "backend"))
         self.allow_outside = self.value(project, "project", "allow_outside_paths", bool, False)
         libcs = self.libcs(data["libc"])
         matrix = self.matrix(data["matrix"], libcs)
@@ -312,6 +314,8 @@ class _Parser:
             root=self.root,
             artifacts=self.project_path(
                 "project.artifacts", self.value(project, "project", "artifacts", str, "artifacts")),
+            results=self.project_path(
+                "project.results", self.value(project, "project", "results", str, "results")),
             toolchain_cache=self.toolchain_cache(project),
             backend=backend,
             matrix=matrix,

@@ -65,3 +65,9 @@ class VerifyError(PluginBuilderError):
     """verify found at least one plugin that would not load."""
 
     return_code = 1
+
+
+class PipelineError(PluginBuilderError):
+    """At least one combination of a pipeline run failed; the others ran to the end."""
+
+    return_code = 1

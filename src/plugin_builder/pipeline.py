@@ -1,7 +1,9 @@
-"""Compose the steps for one combination: host, then plugins (then verify).
+"""Compose the steps for one combination: (builder image,) host, plugins, verify,
+(service images, verified by running them).
 
 This is the one place that orders steps; the invoke tasks and the nox sessions both
-call it, so the pipeline a developer runs is the pipeline CI runs.
+call it, so the pipeline a developer runs is the pipeline CI runs. A step that fails
+ends its combination's run with the error recorded, never the other combinations'.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from plugin_builder.backends import BuildEnvironment, backend_for
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.console import Console
+from plugin_builder.errors import PluginBuilderError, VerifyError
 from plugin_builder.steps.gobuild import Outcome
 from plugin_builder.steps.host import build_host
 from plugin_builder.steps.plugin import build_plugins
@@ -26,6 +29,7 @@ class StepResult:
     name: str
     seconds: float
     outcomes: list[Outcome] = field(default_factory=list)
+    status: str = "passed"  # or "failed"
 
     @property
     def built(self) -> int:
@@ -37,16 +41,26 @@ class CombinationResult:
     combination: Combination
     steps: list[StepResult] = field(default_factory=list)
     verify: list[PluginResult] = field(default_factory=list)
+    error: str | None = None  # the message of the step that failed
 
     @property
     def verified(self) -> bool:
         return all(result.verdict != FAIL for result in self.verify)
 
-    def timed(self, name: str, work: Callable[[], list[Outcome]]) -> list[Outcome]:
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.verified
+
+    def timed(self, name: str, work: Callable[[], list[Outcome] | None]) -> None:
+        """Run one step; a PluginBuilderError fails the step and is kept, then raised."""
         started = time.monotonic()
-        outcomes = work()
+        try:
+            outcomes = work() or []
+        except PluginBuilderError as error:
+            self.steps.append(StepResult(name, time.monotonic() - started, [], "failed"))
+            self.error = str(error)
+            raise
         self.steps.append(StepResult(name, time.monotonic() - started, outcomes))
-        return outcomes
 
 
 class Session:
@@ -77,16 +91,52 @@ class Session:
                                                       self.log(combination)))
 
     def verify(self, combination: Combination, result: CombinationResult) -> None:
-        started = time.monotonic()
-        pairs = combination_pairs(self.config, combination)
-        result.verify = verify_pairs(self.config, pairs, self.log(combination),
-                                     passed=passed_keys(self.config, combination))
-        record(self.config, combination, pairs, result.verify)
-        result.steps.append(StepResult("verify", time.monotonic() - started))
+        def work() -> None:
+            pairs = combination_pairs(self.config, combination)
+            result.verify = verify_pairs(self.config, pairs, self.log(combination),
+                                         passed=passed_keys(self.config, combination))
+            record(self.config, combination, pairs, result.verify)
+            if not result.verified:
+                failed = [p for p in result.verify if p.verdict == FAIL]
+                raise VerifyError(f"{len(failed)} plugin(s) would not load: "
+                                  + "; ".join(_first_cause(p) for p in failed))
+        result.timed("verify", work)
+
+    def service_images(self, combination: Combination, result: CombinationResult) -> None:
+        """Every service's runtime image, built and proven by running it (docker only)."""
+        from plugin_builder import dockerengine
+        from plugin_builder.errors import VerifyError
+        from plugin_builder.steps.service_image import build_service_image
+        from plugin_builder.verify.image import verify_image
+
+        def work() -> None:
+            client = dockerengine.connect()
+            for service in self.config.host.services:
+                tag = build_service_image(self.config, self, client, combination, service)
+                report = verify_image(client, tag, self.log(combination))
+                if not report.ok:
+                    raise VerifyError(f"{tag}: {report.summary()}")
+        result.timed("service-images", work)
 
     def pipeline(self, combination: Combination) -> CombinationResult:
         result = CombinationResult(combination)
-        self.build_host(combination, result)
-        self.build_plugins(combination, list(self.config.plugins), result)
-        self.verify(combination, result)
+        docker = self.backend.name == "docker"
+        try:
+            if docker:  # the builder image is what the docker environment stands on
+                result.timed("builder-image", lambda: self.environment(combination) and None)
+            self.build_host(combination, result)
+            self.build_plugins(combination, list(self.config.plugins), result)
+            self.verify(combination, result)
+            if docker:
+                self.service_images(combination, result)
+        except PluginBuilderError as error:
+            self.log(combination)(f"failed: {error}")
         return result
+
+
+def _first_cause(result: PluginResult) -> str:
+    name = result.plugin_path.rsplit("/", 1)[-1]
+    if result.errors:
+        return f"{name}: {result.errors[0].message}"
+    live = result.live
+    return f"{name}: {live.error_line if live and live.error_line else 'did not load'}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ("host", "plugins", "buildconfig.toml", "tasks.py")
+COPIED = ("host", "plugins", "buildconfig.toml", "tasks.py", "noxfile.py")
 
 
 class Project:

@@ -115,7 +115,7 @@ def test_the_service_image_runs_as_nonroot_and_verifies(docker_project, engine, 
         assert image.labels[f"dev.plugin-builder.sha256.{relative}"] == \
             entry(docker_project, libc, relative)["sha256"]
     assert image.attrs["Size"] < 30_000_000  # both libcs; the goal is for musl
-    verified = docker_project.invoke("verify-image", "--image", tag, "--json")
+    verified = docker_project.invoke("verify", "--image", tag, "--json")
     report = json.loads(verified.stdout)
     assert report[0]["ok"] and [p["name"] for p in report[0]["plugins"]] == ["evaluator"]
     assert all(p["listed"] and p["checked"] for p in report[0]["plugins"])
@@ -135,7 +135,7 @@ def test_verify_image_fails_when_a_plugin_does_not_load(engine, docker_project,
     engine.images.build(path=str(tmp_path), tag="plugin-builder/scheduler:broken-test",
                         labels={dockerengine.MANAGED: "true"}, rm=True)
     try:
-        run = docker_project.invoke("verify-image", "--image",
+        run = docker_project.invoke("verify", "--image",
                                     "plugin-builder/scheduler:broken-test", check=False)
     finally:
         engine.images.remove("plugin-builder/scheduler:broken-test", force=True)

@@ -1,0 +1,179 @@
+"""Results of pipeline runs, one file pair per combination, and the summary of all.
+
+Each run of a combination writes ``results/<combination>.json`` (steps, durations,
+artifacts with sha256, verify findings) and ``results/<combination>.xml`` (JUnit, one
+test case per step and per plugin's verify) atomically, so parallel nox sessions never
+write the same file and a reader never sees half of one. The summary table is made from
+these files alone: it works after `nox -j auto`, after `invoke pipeline`, and in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from plugin_builder.artifacts import ArtifactStore
+from plugin_builder.verify import to_dict
+
+SCHEMA = "plugin-builder/combination-result/1"
+PASSED, FAILED = "passed", "failed"
+
+
+@dataclass(frozen=True)
+class Summary:
+    combination: str
+    status: str
+    steps: dict[str, dict[str, Any]]  # name -> {"seconds", "built", "total", "status"}
+    error: str | None
+
+    @property
+    def seconds(self) -> float:
+        return sum(step["seconds"] for step in self.steps.values())
+
+
+def to_record(result: Any, store: ArtifactStore) -> dict[str, Any]:
+    """The JSON record of one combination's pipeline run (a pipeline.CombinationResult)."""
+    manifest = store.manifest()
+    return {
+        "schema": SCHEMA,
+        "combination": result.combination.id,
+        "status": PASSED if result.passed else FAILED,
+        "error": result.error,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "steps": [_step(step, result) for step in result.steps],
+        "artifacts": {relative: {"sha256": entry["sha256"], "size": entry["size"]}
+                      for relative, entry in manifest["artifacts"].items()},
+        "verify": to_dict(result.verify),
+    }
+
+
+def _step(step: Any, result: Any) -> dict[str, Any]:
+    record = {"name": step.name, "seconds": round(step.seconds, 3), "status": step.status,
+              "built": step.built, "total": len(step.outcomes)}
+    if step.name == "verify":
+        record["loaded"] = sum(p.verdict != "fail" for p in result.verify)
+        record["plugins"] = len(result.verify)
+    return record
+
+
+def write(folder: Path, record: dict[str, Any]) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    combination = record["combination"]
+    json_path = _write_atomically(folder / f"{combination}.json",
+                                  json.dumps(record, indent=2) + "\n")
+    xml_path = _write_atomically(folder / f"{combination}.xml", junit(record))
+    return json_path, xml_path
+
+
+def junit(record: dict[str, Any]) -> str:
+    """JUnit XML: a test case per step and per plugin verified, failures with their cause."""
+    suite = ET.Element("testsuite", name=f"pipeline({record['combination']})")
+    cases = 0
+    failures = 0
+    for step in record["steps"]:
+        case = ET.SubElement(suite, "testcase", classname=record["combination"],
+                             name=step["name"], time=f"{step['seconds']:.3f}")
+        cases += 1
+        if step["status"] != PASSED:
+            failures += 1
+            ET.SubElement(case, "failure", message=record["error"] or "failed").text = \
+                record["error"]
+    for plugin in record["verify"]["results"]:
+        case = ET.SubElement(suite, "testcase", classname=f"{record['combination']}.verify",
+                             name=Path(plugin["plugin"]).name)
+        cases += 1
+        if plugin["verdict"] == "fail":
+            failures += 1
+            messages = [f["message"] for f in plugin["findings"]]
+            ET.SubElement(case, "failure", message=messages[0] if messages else "did not load"
+                          ).text = "\n".join(messages)
+    suite.set("tests", str(cases))
+    suite.set("failures", str(failures))
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def read_all(folder: Path, only: list[str] | None = None) -> list[Summary]:
+    summaries = []
+    for path in sorted(folder.glob("*.json")):
+        if only is not None and path.stem not in only:
+            continue
+        record = json.loads(path.read_text())
+        if record.get("schema") != SCHEMA:
+            continue
+        steps = {s["name"]: s for s in record["steps"]}
+        summaries.append(Summary(record["combination"], record["status"], steps,
+                                 record.get("error")))
+    return summaries
+
+
+STEP_COLUMNS = ("builder-image", "host", "plugins", "verify", "service-images")
+
+
+def table(summaries: list[Summary]) -> Table:
+    columns = [c for c in STEP_COLUMNS if any(c in s.steps for s in summaries)]
+    grid = Table(title="plugin-builder pipeline")
+    grid.add_column("combination", no_wrap=True)
+    for column in columns:
+        grid.add_column(column)
+    grid.add_column("total")
+    grid.add_column("result", no_wrap=True)
+    for summary in summaries:
+        cells = [_cell(summary.steps.get(column)) for column in columns]
+        style = "green" if summary.status == PASSED else "bold red"
+        grid.add_row(summary.combination, *cells, f"{summary.seconds:.1f}s",
+                     f"[{style}]{summary.status}[/]")
+    return grid
+
+
+def _cell(step: dict[str, Any] | None) -> str:
+    if step is None:
+        return "-"
+    mark = "" if step["status"] == PASSED else " FAILED"
+    count = f"{step['built']}/{step['total']} built, " if step["total"] else ""
+    if "plugins" in step:
+        count = f"{step['loaded']}/{step['plugins']} load, "
+    return f"{count}{step['seconds']:.1f}s{mark}"
+
+
+def markdown(summaries: list[Summary]) -> str:
+    """The same table for a GitHub Actions job summary."""
+    columns = [c for c in STEP_COLUMNS if any(c in s.steps for s in summaries)]
+    lines = ["| combination | " + " | ".join(columns) + " | total | result |",
+             "|---" * (len(columns) + 3) + "|"]
+    for s in summaries:
+        cells = [_cell(s.steps.get(c)) for c in columns]
+        icon = "✅" if s.status == PASSED else "❌"
+        lines.append(f"| `{s.combination}` | " + " | ".join(cells)
+                     + f" | {s.seconds:.1f}s | {icon} {s.status} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_summary(folder: Path, *, only: list[str] | None = None,
+                  console: Console | None = None) -> list[Summary]:
+    summaries = read_all(folder, only)
+    if not summaries:
+        return summaries
+    # Wide enough that a combination id is never cut, also in CI logs (no terminal).
+    (console or Console(width=max(Console().width, 120))).print(table(summaries))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as stream:
+            stream.write("## plugin-builder pipeline\n\n" + markdown(summaries))
+    return summaries
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(name, path)
+    return path
