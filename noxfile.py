@@ -29,7 +29,11 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["pipeline", "summary"]  # summary runs after the parallel ones
 
 CONFIG = str(ROOT / "buildconfig.toml")
-COMBINATIONS = config_module.load(CONFIG).matrix.combinations
+# Ordered so that sessions next to each other, which `-j` starts together, use different
+# Go releases: two builds of one release at once would both compile its standard
+# library, while one after the other the second finds it in Go's build cache.
+COMBINATIONS = sorted(config_module.load(CONFIG).matrix.combinations,
+                      key=lambda c: (c.libc, c.arch, c.go))
 
 
 def _backend(session: nox.Session) -> str | None:

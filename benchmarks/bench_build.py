@@ -15,36 +15,17 @@ downloads are not compilation. Results are recorded in benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from common import copy_project  # noqa: E402
 
 from plugin_builder import config as config_module  # noqa: E402
 from plugin_builder.backends.local import LocalBackend  # noqa: E402
 from plugin_builder.steps import host, plugin  # noqa: E402
-
-COPIED = ("host", "plugins", "buildconfig.toml", "tasks.py")
-
-
-def copy_project(root: Path) -> Path:
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("go.work*"))
-        else:
-            shutil.copy(source, root / name)
-    return root
-
-
-def _folder(path: Path) -> Path:
-    path.mkdir()
-    return path.resolve()
 
 
 def through_the_tool(project: Path, gocache: Path) -> float:
@@ -80,8 +61,8 @@ def noop_rerun(project: Path, gocache: Path) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-build-") as scratch:
         scratch_path = Path(scratch)
-        tool_project = copy_project(_folder(scratch_path / "tool"))
-        direct_project = copy_project(_folder(scratch_path / "direct"))
+        tool_project = copy_project(scratch_path / "tool")
+        direct_project = copy_project(scratch_path / "direct")
         # Provision toolchains first: neither side may pay for downloads.
         subprocess.run([sys.executable, "-m", "invoke", "list"], cwd=tool_project, check=True,
                        capture_output=True)

@@ -15,15 +15,12 @@ of the project in a temporary folder, so the checkout is never touched.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from common import copy_project  # noqa: E402
 
 from plugin_builder import commands, dockerengine  # noqa: E402
 from plugin_builder import config as config_module  # noqa: E402
@@ -37,16 +34,6 @@ MUSL_GOAL = 30_000_000
 
 def quiet(_: str) -> None:
     pass
-
-
-def copy_project(into: Path) -> Path:
-    for name in ("host", "plugins", "buildconfig.toml", "tasks.py"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("go.work*"))
-        else:
-            shutil.copy(source, into / name)
-    return into / "buildconfig.toml"
 
 
 def timed_rebuild(config, backend: DockerBackend, combination: Combination, edit: int) -> float:
@@ -101,7 +88,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-docker-") as folder:
-        config_path = copy_project(Path(folder))
+        config_path = copy_project(Path(folder)) / "buildconfig.toml"
         with commands.guard():
             rebuild_benchmark(config_path, args.repeat)
             size_benchmark(config_path)

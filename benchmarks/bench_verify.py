@@ -11,7 +11,6 @@ each plugin through its service's check-plugin in a child process.
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,25 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from common import copy_project  # noqa: E402
 
 from plugin_builder import config as config_module  # noqa: E402
 from plugin_builder.steps.verify import combination_pairs, verify_pair  # noqa: E402
 from plugin_builder.verify import run_check  # noqa: E402
 
-COPIED = ("host", "plugins", "buildconfig.toml", "tasks.py")
 REPEATS = 3
 
-
-def copy_project(root: Path) -> Path:
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("go.work*"))
-        else:
-            shutil.copy(source, root / name)
-    return root
 
 
 def invoke(project: Path, *args: str) -> float:
