@@ -12,10 +12,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-
-from plugin_builder import cimatrix, results, selection
+from plugin_builder import catalogue, cimatrix, results, selection
 from plugin_builder import config as config_module
+from plugin_builder import console as console_module
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.config import Config, PluginType
 from plugin_builder.console import Console
@@ -31,10 +32,13 @@ def guard() -> Iterator[None]:
     """Turn a PluginBuilderError into its message on stderr and its exit code."""
     try:
         yield
+        console_module.close_all()
     except PluginBuilderError as error:
-        print(f"error: {error}", file=sys.stderr)
+        console_module.close_all()
+        print(f"error: {error}\n  see: {catalogue.see(type(error))}", file=sys.stderr)
         raise SystemExit(error.return_code) from None
     except KeyboardInterrupt:
+        console_module.close_all()
         print("interrupted: nothing half-written was kept", file=sys.stderr)
         raise SystemExit(130) from None
 
@@ -44,9 +48,10 @@ def load(config_path: str) -> Config:
 
 
 def build_host(config_path: str, *, go: str | None = None, libc: str | None = None,
-               every: bool = False, backend: str | None = None) -> list[CombinationResult]:
+               every: bool = False, backend: str | None = None,
+               verbose: bool = False) -> list[CombinationResult]:
     config = load(config_path)
-    session = Session(config, Console(), backend)
+    session = Session(config, Console(verbose=verbose), backend)
     results = []
     for combination in selection.combinations(config, go=go, libc=libc, every=every):
         result = CombinationResult(combination)
@@ -57,11 +62,11 @@ def build_host(config_path: str, *, go: str | None = None, libc: str | None = No
 
 def build_plugin(config_path: str, *, type_: str | None = None, name: str | None = None,
                  go: str | None = None, libc: str | None = None, every: bool = False,
-                 backend: str | None = None) -> list[CombinationResult]:
+                 backend: str | None = None, verbose: bool = False) -> list[CombinationResult]:
     config = load(config_path)
     targets = selection.plugins(config, type_=type_, name=name)
     combinations = selection.combinations(config, go=go, libc=libc, every=every)
-    session = Session(config, Console(), backend)
+    session = Session(config, Console(verbose=verbose), backend)
     results = []
     for combination in combinations:
         result = CombinationResult(combination)
@@ -71,18 +76,20 @@ def build_plugin(config_path: str, *, type_: str | None = None, name: str | None
 
 
 def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None,
-             every: bool = False, backend: str | None = None) -> list[CombinationResult]:
+             every: bool = False, backend: str | None = None,
+             verbose: bool = False) -> list[CombinationResult]:
     """Build and verify each combination (one failing does not stop the others); write
     results/<combination>.{json,xml}; fail when any combination failed."""
     config = load(config_path)
     combinations = selection.combinations(config, go=go, libc=libc, every=every)
-    session = Session(config, Console(), backend)
+    session = Session(config, Console(verbose=verbose), backend)
     outcomes = []
     for combination in combinations:
         result = session.pipeline(combination)
         results.write(config.results, results.to_record(
             result, ArtifactStore(config.artifacts, combination)))
         outcomes.append(result)
+    session.console.close()
     report(config_path, only=[c.id for c in combinations])
     failed = [r for r in outcomes if not r.passed]
     if failed:
@@ -94,10 +101,19 @@ def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None
     return outcomes
 
 
-def report(config_path: str, *, only: list[str] | None = None) -> list[results.Summary]:
+def report(config_path: str, *, only: list[str] | None = None,
+           as_json: bool = False) -> list[results.Summary]:
     """The summary table of every combination's last pipeline run (results/*.json)."""
     config = load(config_path)
-    summaries = results.print_summary(config.results, only=only)
+    if as_json:
+        from dataclasses import asdict
+
+        summaries = results.read_all(config.results, only)
+        if summaries:
+                print(json.dumps([{**asdict(s), "seconds": round(s.seconds, 3)}
+                              for s in summaries], indent=2))
+    else:
+        summaries = results.print_summary(config.results, only=only)
     if not summaries:
         raise UsageError(f"no pipeline results in {config.results}",
                          fix="run invoke pipeline or nox first")
@@ -115,22 +131,24 @@ def ci_matrix(config_path: str) -> dict:
 def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
            every: bool = False, host: str | None = None, plugins: list[str] | None = None,
            type_: str | None = None, host_check: bool = False, as_json: bool = False,
-           live: bool = True) -> list[PluginResult]:
+           live: bool = True, verbose: bool = False) -> list[PluginResult]:
     """Verify a combination's artifacts, or any --host with --plugin binaries."""
     config = load(config_path)
-    console = Console()
+    console = Console(verbose=verbose)
     if host or plugins:
         pairs = explicit_pairs(config, host, plugins or [], type_, host_check)
         results = verify_pairs(config, pairs, console.line, live=live)
     else:
         results = []
         for combination in selection.combinations(config, go=go, libc=libc, every=every):
+            build_missing(config, combination, console)
             # An explicit `invoke verify` always checks again; only pipeline reuses proofs.
             pairs = combination_pairs(config, combination)
             found = verify_pairs(config, pairs, console.for_prefix(combination.id), live=live)
             if live:
                 record(config, combination, pairs, found)
             results += found
+    console.close()
     if as_json:
         print(to_json(results))
     else:
@@ -140,6 +158,48 @@ def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
         raise VerifyError(f"{len(failures)} of {len(results)} plugins would not load",
                           fix="apply the fix each finding names")
     return results
+
+
+def build_missing(config: Config, combination, console: Console) -> None:
+    """Build the host binaries and plugins of a combination that were never built, so
+    `invoke verify` right after `invoke build-plugin` (or on a fresh clone) proves them."""
+    from plugin_builder.steps.host import binary_path
+    from plugin_builder.steps.plugin import plugin_path
+
+    store = ArtifactStore(config.artifacts, combination)
+    services = [s for s in config.host.services.values()
+                if not store.path(binary_path(s)).is_file()]
+    targets = [t for t in config.plugins if not store.path(plugin_path(config, t)).is_file()]
+    if not services and not targets:
+        return
+    console.line("not built yet, building first: "
+                 + ", ".join([s.name for s in services] + [t.id for t in targets]),
+                 prefix=combination.id)
+    session, result = Session(config, console), CombinationResult(combination)
+    if services:
+        session.build_host(combination, result)
+    if targets:
+        session.build_plugins(combination, targets, result)
+
+
+def doctor(config_path: str, *, backend: str | None = None, as_json: bool = False) -> list:
+    """Check this machine against the configured matrix; fail when something is missing."""
+    from plugin_builder.backends import backend_name
+    from plugin_builder.doctor import diagnose
+
+    config = load(config_path)
+    return diagnose(config, backend_name(config, backend), as_json=as_json)
+
+
+def new_plugin(config_path: str, *, type_: str, name: str) -> Path:
+    """Scaffold plugins/<type>/<name> from the type's template and register the target."""
+    from plugin_builder.scaffold import new_plugin as scaffold
+
+    folder = scaffold(config_path, type_, name)
+    print(f"created {folder}")
+    print(f"registered [[plugins]] {type_}/{name} in {Path(config_path).name}")
+    print(f"next: invoke build-plugin --type {type_} --name {name} && invoke verify")
+    return folder
 
 
 def explicit_pairs(config: Config, host: str | None, plugins: list[str], type_: str | None,
@@ -186,7 +246,7 @@ def _name_from_file(plugin_type: PluginType | None, plugin: Path) -> str | None:
 
 def list_targets(config_path: str, *, as_json: bool = False) -> None:
     config = load(config_path)
-    listing = {
+    listing: dict[str, Any] = {
         "default": config.matrix.default.id,
         "combinations": [c.id for c in config.matrix.combinations],
         "services": {name: s.binary for name, s in config.host.services.items()},
@@ -205,7 +265,8 @@ def list_targets(config_path: str, *, as_json: bool = False) -> None:
         print(f"  {'*' if identifier == listing['default'] else ' '} {identifier}")
     print("plugin targets:")
     for plugin in listing["plugins"]:
-        print(f"    {plugin['type']:<10} {plugin['name']:<16} {plugin['source']} -> {plugin['file']}")
+        print(f"    {plugin['type']:<10} {plugin['name']:<16} {plugin['source']}"
+              f" -> {plugin['file']}")
 
 
 def clean(config_path: str, *, go: str | None = None, libc: str | None = None) -> list[Path]:
@@ -256,7 +317,7 @@ def build_builder_image(config_path: str, *, go: str | None = None, libc: str | 
 
 def build_service_image(config_path: str, *, services: list[str] | None = None,
                         go: str | None = None, libc: str | None = None, every: bool = False,
-                        backend: str | None = None) -> list[str]:
+                        backend: str | None = None, verbose: bool = False) -> list[str]:
     """Build host and plugins where not up to date, then each service's runtime image."""
     from plugin_builder import dockerengine
     from plugin_builder.steps.service_image import build_service_image as build_image
@@ -264,7 +325,7 @@ def build_service_image(config_path: str, *, services: list[str] | None = None,
     config = load(config_path)
     chosen = _services(config, services)
     combinations = selection.combinations(config, go=go, libc=libc, every=every)
-    session = Session(config, Console(), backend)
+    session = Session(config, Console(verbose=verbose), backend)
     client = dockerengine.connect()
     tags = []
     for combination in combinations:

@@ -38,6 +38,26 @@ HEALTHCHECK_FIELDS = ("binary", "port")
 # A Docker repository: an optional registry host[:port]/, then lowercase path components.
 _COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 REPOSITORY_RE = re.compile(rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+# The schema: the keys each table of buildconfig.toml may hold ("<name>" stands for a
+# table named by the user, "[]" for an item of an array of tables). The parser checks
+# against it and docs/configuration.md documents exactly these keys (a test compares).
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "": ("project", "matrix", "libc", "host", "plugin_types", "plugins", "docker"),
+    "project": ("artifacts", "results", "allow_outside_paths", "toolchain_cache", "backend"),
+    "matrix": ("go", "libc", "arch", "exclude", "default"),
+    "matrix.exclude[]": ("go", "libc", "arch"),
+    "libc.<name>": ("cc", "cc_package", "builder_base", "runtime_base"),
+    "host": ("module", "version", "trimpath", "tags", "plugin_dir", "stamp", "services"),
+    "host.services.<name>": ("main", "binary", "check", "healthcheck"),
+    "plugin_types.<type>": ("service", "file", "entry_symbol", "required_symbols",
+                            "name_contains", "template"),
+    "plugins[]": ("type", "name", "source"),
+    "docker": ("builder_repository", "service_repository", "bootstrap_suite",
+               "bootstrap_mirror"),
+}
+# Packaged plugin templates: a plugin_types.<type>.template not found in the project is
+# looked up here (src/plugin_builder/templates/<type>).
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -116,6 +136,7 @@ class PluginType:
     entry_symbol: str | None
     required_symbols: tuple[str, ...]
     name_contains: str | None  # Dragonfly's rule: a scheduler plugin's name has "evaluator"
+    template: Path | None = None  # the folder `invoke new-plugin` renders for this type
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -294,12 +315,9 @@ class _Parser:
     # -- sections --------------------------------------------------------------------
 
     def config(self, data: dict[str, Any]) -> Config:
-        self.table(data, "", ("project", "matrix", "libc", "host", "plugin_types", "plugins",
-                              "docker"),
+        self.table(data, "", SCHEMA[""],
                    required=("matrix", "libc", "host", "plugin_types"))
-        project = self.table(data.get("project", {}), "project",
-                             ("artifacts", "results", "allow_outside_paths", "toolchain_cache",
-                              "backend"))
+        project = self.table(data.get("project", {}), "project", SCHEMA["project"])
         self.allow_outside = self.value(project, "project", "allow_outside_paths", bool, False)
         libcs = self.libcs(data["libc"])
         matrix = self.matrix(data["matrix"], libcs)
@@ -327,8 +345,7 @@ class _Parser:
         )
 
     def docker(self, data: Any) -> Docker:
-        data = self.table(data, "docker", ("builder_repository", "service_repository",
-                                           "bootstrap_suite", "bootstrap_mirror"))
+        data = self.table(data, "docker", SCHEMA["docker"])
         default = Docker()
         values = {name: self.value(data, "docker", name, str, getattr(default, name))
                   for name in data}
@@ -369,9 +386,7 @@ class _Parser:
         for name, section in data.items():
             key = f"libc.{name}"
             self.name(key, name)
-            section = self.table(section, key,
-                                 ("cc", "cc_package", "builder_base", "runtime_base"),
-                                 required=("cc",))
+            section = self.table(section, key, SCHEMA["libc.<name>"], required=("cc",))
             cc = self.value(section, key, "cc", str)
             libcs[name] = Libc(
                 name=name,
@@ -381,7 +396,8 @@ class _Parser:
                 runtime_base=self.value(section, key, "runtime_base", str, ""),
             )
         if not libcs:
-            raise self.error("libc", "no libc is declared", fix="add [libc.glibc] with cc = \"gcc\"")
+            raise self.error("libc", "no libc is declared",
+                             fix="add [libc.glibc] with cc = \"gcc\"")
         return libcs
 
     def go_version(self, key: str, value: str) -> str:
@@ -391,7 +407,7 @@ class _Parser:
         return value
 
     def matrix(self, data: Any, libcs: dict[str, Libc]) -> Matrix:
-        data = self.table(data, "matrix", ("go", "libc", "arch", "exclude", "default"),
+        data = self.table(data, "matrix", SCHEMA["matrix"],
                           required=("go", "libc", "default"))
         go = self.unique_strings(data, "matrix", "go")
         for index, version in enumerate(go):
@@ -424,7 +440,7 @@ class _Parser:
 
     def exclude(self, key: str, data: Any, go: tuple[str, ...], libc: tuple[str, ...],
                 arch: tuple[str, ...]) -> Exclude:
-        data = self.table(data, key, ("go", "libc", "arch"))
+        data = self.table(data, key, SCHEMA["matrix.exclude[]"])
         if not data:
             raise self.error(key, "an empty exclude would drop every combination",
                              fix="name go, libc or arch")
@@ -450,8 +466,7 @@ class _Parser:
         return value
 
     def host(self, data: Any) -> Host:
-        data = self.table(data, "host", ("module", "version", "trimpath", "tags", "plugin_dir",
-                                         "stamp", "services"),
+        data = self.table(data, "host", SCHEMA["host"],
                           required=("module", "services"))
         module = self.project_path("host.module", self.value(data, "host", "module", str))
         if not (module / "go.mod").is_file():
@@ -480,8 +495,7 @@ class _Parser:
     def service(self, name: str, data: Any) -> Service:
         key = f"host.services.{name}"
         self.name(key, name)
-        data = self.table(data, key, ("main", "binary", "check", "healthcheck"),
-                          required=("main",))
+        data = self.table(data, key, SCHEMA["host.services.<name>"], required=("main",))
         check = self.strings(data, key, "check")
         for index, part in enumerate(check):
             self.template(f"{key}.check[{index}]", part, CHECK_FIELDS)
@@ -503,10 +517,11 @@ class _Parser:
     def plugin_type(self, name: str, data: Any, host: Host) -> PluginType:
         key = f"plugin_types.{name}"
         self.name(key, name)
-        data = self.table(data, key, ("service", "file", "entry_symbol", "required_symbols",
-                                      "name_contains"), required=("service", "file"))
+        data = self.table(data, key, SCHEMA["plugin_types.<type>"],
+                          required=("service", "file"))
         service = self.value(data, key, "service", str)
-        self.known(f"{key}.service", service, host.services, "service", "service of [host.services]")
+        self.known(f"{key}.service", service, host.services, "service",
+                   "service of [host.services]")
         file = self.template(f"{key}.file", self.value(data, key, "file", str), FILE_FIELDS)
         if "{name}" not in file or not file.endswith(".so"):
             raise self.error(f"{key}.file", f"'{file}' must contain {{name}} and end in .so",
@@ -515,12 +530,28 @@ class _Parser:
         entry = self.value(data, key, "entry_symbol", str)
         for index, symbol in enumerate(((entry,) if entry else ()) + symbols):
             if not IDENTIFIER_RE.match(symbol):
-                raise self.error(f"{key}.{'entry_symbol' if entry and index == 0 else 'required_symbols'}",
+                field_name = "entry_symbol" if entry and index == 0 else "required_symbols"
+                raise self.error(f"{key}.{field_name}",
                                  f"'{symbol}' is not a Go identifier",
                                  fix="name an exported Go function or variable")
         return PluginType(name=name, service=service, file=file, entry_symbol=entry,
                           required_symbols=symbols,
-                          name_contains=self.value(data, key, "name_contains", str))
+                          name_contains=self.value(data, key, "name_contains", str),
+                          template=self.plugin_template(key, data))
+
+    def plugin_template(self, key: str, data: dict[str, Any]) -> Path | None:
+        """The folder `invoke new-plugin` renders: in the project, else a packaged one."""
+        value = self.value(data, key, "template", str)
+        if value is None:
+            return None
+        for base in (self.root, PACKAGE_DIR):
+            folder = (base / value).resolve()
+            if folder.is_dir():
+                return folder
+        raise self.error(f"{key}.template", f"no template folder '{value}' in the project "
+                                            f"or among the packaged templates",
+                         fix="create the folder, or use a packaged one such as "
+                             "\"templates/resource\"")
 
     def plugins(self, data: Any, types: dict[str, PluginType]) -> tuple[PluginTarget, ...]:
         if not isinstance(data, list):
@@ -536,7 +567,7 @@ class _Parser:
         return tuple(targets.values())
 
     def plugin(self, key: str, data: Any, types: dict[str, PluginType]) -> PluginTarget:
-        data = self.table(data, key, ("type", "name", "source"),
+        data = self.table(data, key, SCHEMA["plugins[]"],
                           required=("type", "name", "source"))
         type_name = self.value(data, key, "type", str)
         self.known(f"{key}.type", type_name, types, "plugin type", "type of [plugin_types]")

@@ -118,12 +118,15 @@ class Session:
                     raise VerifyError(f"{tag}: {report.summary()}")
         result.timed("service-images", work)
 
+    def _builder_image(self, combination: Combination) -> None:
+        self.environment(combination)  # the docker backend builds or finds it here
+
     def pipeline(self, combination: Combination) -> CombinationResult:
         result = CombinationResult(combination)
         docker = self.backend.name == "docker"
         try:
             if docker:  # the builder image is what the docker environment stands on
-                result.timed("builder-image", lambda: self.environment(combination) and None)
+                result.timed("builder-image", lambda: self._builder_image(combination))
             self.build_host(combination, result)
             self.build_plugins(combination, list(self.config.plugins), result)
             self.verify(combination, result)

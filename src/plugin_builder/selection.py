@@ -60,5 +60,6 @@ def plugins(config: Config, *, type_: str | None = None,
         known = ", ".join(p.id for p in of_type) or "none"
         what = f"--type {type_} --name {name}" if name else f"--type {type_}"
         raise UsageError(f"{what} matches no plugin target in {config.path.name}",
-                         fix=f"the targets are: {known}; add a [[plugins]] entry to buildconfig.toml")
+                         fix=f"the targets are: {known}; "
+                             "add a [[plugins]] entry to buildconfig.toml")
     return chosen

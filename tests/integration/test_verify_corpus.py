@@ -231,7 +231,8 @@ def test_every_matching_pair_of_the_default_matrix_passes(built: Project) -> Non
 def test_pipeline_fails_on_a_broken_plugin_and_records_it(corpus: Corpus) -> None:
     run = corpus.project.invoke("pipeline", check=False)
     assert run.returncode == 1
-    assert "verify failed for go1.26.6-glibc-amd64" in run.stderr
+    assert "pipeline failed for go1.26.6-glibc-amd64" in run.stderr
+    assert "d7y-scheduler-plugin-nosymevaluator.so" in run.stderr
     verdicts = {Path(r["plugin"]).name: r["verdict"]
                 for r in corpus.project.manifest(DEFAULT)["verify"]["results"]}
     assert verdicts[EVALUATOR] == "pass"

@@ -27,10 +27,23 @@ class RunResult:
 class BuildEnvironment(Protocol):
     """One combination's toolchain, as seen by the backend that runs the commands."""
 
-    combination: Combination
-    go: str  # the go executable where commands run
-    cc: str  # the C compiler for the combination's libc
-    identity: Mapping[str, str]  # what identifies the toolchain: part of every input digest
+    @property
+    def combination(self) -> Combination: ...
+
+    @property
+    def go(self) -> str:
+        """The go executable where commands run."""
+        ...
+
+    @property
+    def cc(self) -> str:
+        """The C compiler for the combination's libc."""
+        ...
+
+    @property
+    def identity(self) -> Mapping[str, str]:
+        """What identifies the toolchain: part of every input digest."""
+        ...
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
         """Run argv to completion; the environment is the complete one for the build."""
@@ -51,7 +64,7 @@ Log = Callable[[str], None]
 
 
 def backend_for(config: Config, name: str | None, log: Log) -> Backend:
-    name = name or config.backend
+    name = backend_name(config, name)
     if name == "local":
         from plugin_builder.backends.local import LocalBackend
 
@@ -60,4 +73,14 @@ def backend_for(config: Config, name: str | None, log: Log) -> Backend:
         from plugin_builder.backends.docker import DockerBackend
 
         return DockerBackend(config, log)
-    raise UsageError(f"--backend {name}: no such backend", fix="use --backend local or docker")
+    raise AssertionError(name)  # backend_name() let through a backend without a class
+
+
+def backend_name(config: Config, name: str | None) -> str:
+    """--backend, else project.backend; an unknown --backend is a UsageError."""
+    from plugin_builder.config import BACKENDS
+
+    name = name or config.backend
+    if name not in BACKENDS:
+        raise UsageError(f"--backend {name}: no such backend", fix="use --backend local or docker")
+    return name

@@ -93,11 +93,13 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         return Outcome(relative, False, 0.0, store.entry(relative) or {})
     started = time.monotonic()
     with store.staging(relative) as staged:
+        if getattr(log, "verbose", False):
+            log(command_line(build, staged))
         result = environment.run(build.command(staged), cwd=build.cwd, env=env)
         if result.returncode != 0 or not staged.exists():
             raise BuildError(f"building {relative} for {environment.combination.id}",
                              result.output or f"exit code {result.returncode}")
-        info = buildinfo.read_buildinfo(staged, go=inspection_go(environment))
+        info = buildinfo.read_buildinfo(staged, go=local_go(environment))
         landed = store.land(relative, staged, {
             **build.entry,
             **_buildinfo_fields(info),
@@ -113,8 +115,17 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     return Outcome(relative, True, seconds, landed)
 
 
-def inspection_go(environment: BuildEnvironment) -> str:
-    """A go binary on this machine that can read build info (any release since 1.18 can)."""
+def command_line(build: GoBuild, output: Path) -> str:
+    """The build as a shell line: the fingerprint-relevant environment, then argv."""
+    env = {k: build.env[k] for k in (*_FINGERPRINT_ENV, "CC", "GOWORK") if k in build.env}
+    words = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+    words += [shlex.quote(part) for part in build.command(output)]
+    return f"$ (cd {shlex.quote(str(build.cwd))} && " + " ".join(words) + ")"
+
+
+def local_go(environment: BuildEnvironment) -> str:
+    """The go binary of the environment's release on this machine, to read build info and
+    go.mod files here (the docker backend's own go is inside the image)."""
     if Path(environment.go).is_file():
         return environment.go
     # The docker backend's go is inside the image; it keeps the same release's local path.

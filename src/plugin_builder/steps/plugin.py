@@ -23,7 +23,7 @@ from plugin_builder.steps.gobuild import (
     Outcome,
     build_env,
     go_build,
-    inspection_go,
+    local_go,
     shared_flags,
 )
 
@@ -54,7 +54,7 @@ def workspace(config: Config, environment: BuildEnvironment, target: PluginTarge
     ``use`` alone is not enough: Go still reads the go.mod of the host version the
     plugin requires (golang/go#66516), so that exact version is replaced by the folder.
     """
-    go = inspection_go(environment)
+    go = local_go(environment)
     host = read_gomod(config.host.module, go).module
     required = read_gomod(target.source, go).required_version(host)
     text = (f"go {environment.combination.go}\n\n"

@@ -30,6 +30,9 @@ _RULE_OF_STEP = {"signature": "contract", "metadata": "contract", "interface": "
                  "lookup": "entry-symbol", "init": "plugin-error", "exercise": "plugin-error",
                  "file name": "file-name"}
 
+# Every rule id a live check can report.
+LIVE_RULE_IDS = tuple(dict.fromkeys([*_RULE_OF_STEP.values(), "load-refused", "load-crashed"]))
+
 
 def live_finding(live: LiveResult, hint: RebuildHint) -> Finding | None:
     """A finding for a failed live check, or None when it loaded."""
