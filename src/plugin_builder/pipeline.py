@@ -93,9 +93,12 @@ class Session:
     def verify(self, combination: Combination, result: CombinationResult) -> None:
         def work() -> None:
             pairs = combination_pairs(self.config, combination)
+            passed = passed_keys(self.config, combination)
             result.verify = verify_pairs(self.config, pairs, self.log(combination),
-                                         passed=passed_keys(self.config, combination))
-            record(self.config, combination, pairs, result.verify)
+                                         passed=passed)
+            if any(pair.cache_key not in passed for pair in pairs):
+                # Only a new proof changes the record: a no-op rerun leaves it as it was.
+                record(self.config, combination, pairs, result.verify)
             if not result.verified:
                 failed = [p for p in result.verify if p.verdict == FAIL]
                 raise VerifyError(f"{len(failed)} plugin(s) would not load: "
@@ -114,6 +117,7 @@ class Session:
             for service in self.config.host.services:
                 tag = build_service_image(self.config, self, client, combination, service)
                 report = verify_image(client, tag, self.log(combination))
+                self.log(combination)(report.summary())
                 if not report.ok:
                     raise VerifyError(f"{tag}: {report.summary()}")
         result.timed("service-images", work)

@@ -228,8 +228,13 @@ def test_the_docker_pipeline_ends_with_verified_service_images(docker_project, e
     tags = [f"plugin-builder/{service}:{combination('musl')}"
             for service in ("dfdaemon", "scheduler", "manager")]
     for tag in tags:
-        assert f"ok: {tag} (1 plugin(s))" in run.stdout
+        assert f"ok: {tag} (1 plugin(s))" in run.stderr
         assert engine.images.get(tag).labels["dev.plugin-builder.libc"] == "musl"
+    result = json.loads((docker_project.root / "results" / f"{combination('musl')}.json")
+                        .read_text())
+    assert [(s["name"], s["status"]) for s in result["steps"]] == [
+        ("builder-image", "passed"), ("host", "passed"), ("plugins", "passed"),
+        ("verify", "passed"), ("service-images", "passed")]
 
 
 def test_an_unreachable_engine_is_one_message(tmp_path) -> None:
