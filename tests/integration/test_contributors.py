@@ -84,9 +84,9 @@ def test_new_plugins_build_in_every_combination_and_verify(project):
     assert everything["summary"]["pass"] == everything["summary"]["total"] == 6 * combinations
 
 
-def test_scaffolded_go_test_passes(project):
-    if not (project.root / "plugins/resource/s3").is_dir():
-        pytest.skip("needs test_new_plugins_build_in_every_combination_and_verify")
+def test_scaffolded_go_test_passes(tmp_path):
+    project = Project(tmp_path)
+    project.invoke("new-plugin", "--type", "resource", "--name", "s3")
     go = go_toolchain("1.26.6", default_toolchain_cache()).go
     work = project.root / "go.work.test"
     work.write_text("go 1.26.6\n\nuse (\n\t./host\n\t./plugins/resource/s3\n)\n\n"
