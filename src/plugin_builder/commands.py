@@ -11,6 +11,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,12 @@ def build_host(config_path: str, *, go: str | None = None, libc: str | None = No
                verbose: bool = False) -> list[CombinationResult]:
     config = load(config_path)
     session = Session(config, Console(verbose=verbose), backend)
-    results = []
+    outcomes = []
     for combination in selection.combinations(config, go=go, libc=libc, every=every):
         result = CombinationResult(combination)
         session.build_host(combination, result)
-        results.append(result)
-    return results
+        outcomes.append(result)
+    return outcomes
 
 
 def build_plugin(config_path: str, *, type_: str | None = None, name: str | None = None,
@@ -67,12 +68,12 @@ def build_plugin(config_path: str, *, type_: str | None = None, name: str | None
     targets = selection.plugins(config, type_=type_, name=name)
     combinations = selection.combinations(config, go=go, libc=libc, every=every)
     session = Session(config, Console(verbose=verbose), backend)
-    results = []
+    outcomes = []
     for combination in combinations:
         result = CombinationResult(combination)
         session.build_plugins(combination, targets, result)
-        results.append(result)
-    return results
+        outcomes.append(result)
+    return outcomes
 
 
 def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None,
@@ -90,7 +91,7 @@ def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None
             result, ArtifactStore(config.artifacts, combination)))
         outcomes.append(result)
     session.console.close()
-    report(config_path, only=[c.id for c in combinations])
+    results.print_summary(config.results, only=[c.id for c in combinations])
     failed = [r for r in outcomes if not r.passed]
     if failed:
         print_report([p for r in failed for p in r.verify if p.verdict == FAIL])
@@ -106,11 +107,9 @@ def report(config_path: str, *, only: list[str] | None = None,
     """The summary table of every combination's last pipeline run (results/*.json)."""
     config = load(config_path)
     if as_json:
-        from dataclasses import asdict
-
         summaries = results.read_all(config.results, only)
         if summaries:
-                print(json.dumps([{**asdict(s), "seconds": round(s.seconds, 3)}
+            print(json.dumps([{**asdict(s), "seconds": round(s.seconds, 3)}
                               for s in summaries], indent=2))
     else:
         summaries = results.print_summary(config.results, only=only)
@@ -137,9 +136,9 @@ def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
     console = Console(verbose=verbose)
     if host or plugins:
         pairs = explicit_pairs(config, host, plugins or [], type_, host_check)
-        results = verify_pairs(config, pairs, console.line, live=live)
+        verdicts = verify_pairs(config, pairs, console.line, live=live)
     else:
-        results = []
+        verdicts = []
         for combination in selection.combinations(config, go=go, libc=libc, every=every):
             build_missing(config, combination, console)
             # An explicit `invoke verify` always checks again; only pipeline reuses proofs.
@@ -147,17 +146,17 @@ def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
             found = verify_pairs(config, pairs, console.for_prefix(combination.id), live=live)
             if live:
                 record(config, combination, pairs, found)
-            results += found
+            verdicts += found
     console.close()
     if as_json:
-        print(to_json(results))
+        print(to_json(verdicts))
     else:
-        print_report(results)
-    failures = [r for r in results if r.verdict == FAIL]
+        print_report(verdicts)
+    failures = [r for r in verdicts if r.verdict == FAIL]
     if failures:
-        raise VerifyError(f"{len(failures)} of {len(results)} plugins would not load",
+        raise VerifyError(f"{len(failures)} of {len(verdicts)} plugins would not load",
                           fix="apply the fix each finding names")
-    return results
+    return verdicts
 
 
 def build_missing(config: Config, combination, console: Console) -> None:
