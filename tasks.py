@@ -12,6 +12,7 @@ CONFIG = "buildconfig.toml"
 _COMBINATION_HELP = {
     "go": "Go release of the combination, e.g. 1.27.3 (default: matrix.default's)",
     "libc": "libc of the combination: glibc or musl (default: matrix.default's)",
+    "arch": "GOARCH of the combination, e.g. amd64 (default: matrix.default's)",
     "all": "every combination of the matrix (--go/--libc then filter it)",
     "backend": "where commands run: local or docker (default: project.backend)",
     "config": f"the build config (default: {CONFIG})",
@@ -20,10 +21,11 @@ _COMBINATION_HELP = {
 
 
 @task(help=_COMBINATION_HELP)
-def build_host(c, go=None, libc=None, all=False, backend=None, config=CONFIG, verbose=False):
+def build_host(c, go=None, libc=None, arch=None, all=False, backend=None, config=CONFIG,
+               verbose=False):
     """Build the host's services, dynamically linked."""
     with commands.guard():
-        commands.build_host(config, go=go, libc=libc, every=all, backend=backend,
+        commands.build_host(config, go=go, libc=libc, arch=arch, every=all, backend=backend,
                             verbose=verbose)
 
 
@@ -32,12 +34,12 @@ def build_host(c, go=None, libc=None, all=False, backend=None, config=CONFIG, ve
     "name": "one plugin target of that type (default: every target of the type)",
     **_COMBINATION_HELP,
 })
-def build_plugin(c, type_=None, name=None, go=None, libc=None, all=False, backend=None,
-                 config=CONFIG, verbose=False):
+def build_plugin(c, type_=None, name=None, go=None, libc=None, arch=None, all=False,
+                 backend=None, config=CONFIG, verbose=False):
     """Build plugin targets with the host's exact settings."""
     with commands.guard():
-        commands.build_plugin(config, type_=type_, name=name, go=go, libc=libc, every=all,
-                              backend=backend, verbose=verbose)
+        commands.build_plugin(config, type_=type_, name=name, go=go, libc=libc, arch=arch,
+                              every=all, backend=backend, verbose=verbose)
 
 
 @task(help={"type": "plugin type of the new target (a [plugin_types] table)",
@@ -59,10 +61,11 @@ def doctor(c, backend=None, json=False, config=CONFIG):
 
 
 @task(help=_COMBINATION_HELP)
-def pipeline(c, go=None, libc=None, all=False, backend=None, config=CONFIG, verbose=False):
+def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=CONFIG,
+             verbose=False):
     """Build host and plugins, verify, then summarise."""
     with commands.guard():
-        commands.pipeline(config, go=go, libc=libc, every=all, backend=backend,
+        commands.pipeline(config, go=go, libc=libc, arch=arch, every=all, backend=backend,
                           verbose=verbose)
 
 
@@ -81,7 +84,7 @@ def pipeline(c, go=None, libc=None, all=False, backend=None, config=CONFIG, verb
     },
     iterable=["plugin", "image"],
 )
-def verify(c, go=None, libc=None, all=False, host=None, plugin=None, type_=None,
+def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, type_=None,
            host_check=False, json=False, static_only=False, image=None, config=CONFIG,
            verbose=False):
     """Prove every plugin loads into its host, or say why not."""
@@ -89,8 +92,8 @@ def verify(c, go=None, libc=None, all=False, host=None, plugin=None, type_=None,
         if image:
             commands.verify_image(image, as_json=json)
             return
-        commands.verify(config, go=go, libc=libc, every=all, host=host, plugins=plugin,
-                        type_=type_, host_check=host_check, as_json=json,
+        commands.verify(config, go=go, libc=libc, arch=arch, every=all, host=host,
+                        plugins=plugin, type_=type_, host_check=host_check, as_json=json,
                         live=not static_only, verbose=verbose)
 
 
@@ -146,7 +149,7 @@ def build_builder_image(c, go=None, libc=None, all=False, force=False, config=CO
 
 
 @task(help={"service": "a service of [host.services] (repeatable; default: every service)",
-            **_COMBINATION_HELP},
+            **{k: v for k, v in _COMBINATION_HELP.items() if k != "arch"}},
       iterable=["service"])
 def build_service_image(c, service=None, go=None, libc=None, all=False, backend=None,
                         config=CONFIG, verbose=False):

@@ -49,12 +49,13 @@ def load(config_path: str) -> Config:
 
 
 def build_host(config_path: str, *, go: str | None = None, libc: str | None = None,
+               arch: str | None = None,
                every: bool = False, backend: str | None = None,
                verbose: bool = False) -> list[CombinationResult]:
     config = load(config_path)
     session = Session(config, Console(verbose=verbose), backend)
     outcomes = []
-    for combination in selection.combinations(config, go=go, libc=libc, every=every):
+    for combination in selection.combinations(config, go=go, libc=libc, arch=arch, every=every):
         result = CombinationResult(combination)
         session.build_host(combination, result)
         outcomes.append(result)
@@ -62,11 +63,12 @@ def build_host(config_path: str, *, go: str | None = None, libc: str | None = No
 
 
 def build_plugin(config_path: str, *, type_: str | None = None, name: str | None = None,
-                 go: str | None = None, libc: str | None = None, every: bool = False,
+                 go: str | None = None, libc: str | None = None,
+                 arch: str | None = None, every: bool = False,
                  backend: str | None = None, verbose: bool = False) -> list[CombinationResult]:
     config = load(config_path)
     targets = selection.plugins(config, type_=type_, name=name)
-    combinations = selection.combinations(config, go=go, libc=libc, every=every)
+    combinations = selection.combinations(config, go=go, libc=libc, arch=arch, every=every)
     session = Session(config, Console(verbose=verbose), backend)
     outcomes = []
     for combination in combinations:
@@ -77,12 +79,13 @@ def build_plugin(config_path: str, *, type_: str | None = None, name: str | None
 
 
 def pipeline(config_path: str, *, go: str | None = None, libc: str | None = None,
+             arch: str | None = None,
              every: bool = False, backend: str | None = None,
              verbose: bool = False) -> list[CombinationResult]:
     """Build and verify each combination (one failing does not stop the others); write
     results/<combination>.{json,xml}; fail when any combination failed."""
     config = load(config_path)
-    combinations = selection.combinations(config, go=go, libc=libc, every=every)
+    combinations = selection.combinations(config, go=go, libc=libc, arch=arch, every=every)
     session = Session(config, Console(verbose=verbose), backend)
     outcomes = []
     for combination in combinations:
@@ -128,6 +131,7 @@ def ci_matrix(config_path: str) -> dict:
 
 
 def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
+           arch: str | None = None,
            every: bool = False, host: str | None = None, plugins: list[str] | None = None,
            type_: str | None = None, host_check: bool = False, as_json: bool = False,
            live: bool = True, verbose: bool = False) -> list[PluginResult]:
@@ -139,7 +143,7 @@ def verify(config_path: str, *, go: str | None = None, libc: str | None = None,
         verdicts = verify_pairs(config, pairs, console.line, live=live)
     else:
         verdicts = []
-        for combination in selection.combinations(config, go=go, libc=libc, every=every):
+        for combination in selection.combinations(config, go=go, libc=libc, arch=arch, every=every):
             build_missing(config, combination, console)
             # An explicit `invoke verify` always checks again; only pipeline reuses proofs.
             pairs = combination_pairs(config, combination)
