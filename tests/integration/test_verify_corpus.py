@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -196,6 +197,8 @@ def test_each_failure_class_is_named_and_the_real_host_refuses(corpus: Corpus, n
     assert "fix:" in first["message"]
     assert "invoke build-" in first["message"] or "go mod edit -require" in first["message"]
     assert result["live"]["status"] in case.live
+    if first["fix"].startswith("invoke "):  # a fix the user can paste: every flag parses
+        corpus.project.invoke(*shlex.split(first["fix"])[1:], "--help")
 
 
 def test_a_musl_host_with_a_glibc_plugin_is_a_warning_not_a_failure(built: Project) -> None:
