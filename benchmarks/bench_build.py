@@ -24,7 +24,9 @@ from pathlib import Path
 from common import copy_project  # noqa: E402
 
 from plugin_builder import config as config_module  # noqa: E402
+from plugin_builder.artifacts import ArtifactStore  # noqa: E402
 from plugin_builder.backends.local import LocalBackend  # noqa: E402
+from plugin_builder.log import PrintLog  # noqa: E402
 from plugin_builder.steps import host, plugin  # noqa: E402
 
 
@@ -40,11 +42,12 @@ def directly(project: Path, gocache: Path, outputs: Path) -> float:
     """The same go build commands, planned by the step code, run without the tool."""
     os.environ["GOCACHE"] = str(gocache)  # toolchain_env() passes GOCACHE through
     config = config_module.load(project / "buildconfig.toml")
-    backend = LocalBackend(config, log=lambda _: None)
+    backend = LocalBackend(config)
     builds = []
     for combination in config.matrix.combinations:
-        environment = backend.environment(combination)
-        planned = host.plan(config, environment) + plugin.plan(config, environment,
+        environment = backend.prepare(combination, PrintLog())
+        store = ArtifactStore(config.artifacts, combination)
+        planned = host.plan(config, environment) + plugin.plan(config, environment, store,
                                                                list(config.plugins))
         builds += [(b, outputs / combination.id / b.relative) for b in planned]
     started = time.perf_counter()
@@ -67,9 +70,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "invoke", "list"], cwd=tool_project, check=True,
                        capture_output=True)
         config = config_module.load(tool_project / "buildconfig.toml")
-        backend = LocalBackend(config, log=print)
+        backend = LocalBackend(config)
         for combination in config.matrix.combinations:
-            backend.environment(combination)
+            backend.prepare(combination, PrintLog())
 
         direct_s = directly(direct_project, scratch_path / "gocache-direct",
                             scratch_path / "direct-out")

@@ -24,35 +24,46 @@ from common import copy_project  # noqa: E402
 
 from plugin_builder import commands, dockerengine  # noqa: E402
 from plugin_builder import config as config_module  # noqa: E402
+from plugin_builder.artifacts import ArtifactStore  # noqa: E402
 from plugin_builder.backends.docker import DockerBackend  # noqa: E402
 from plugin_builder.combination import Combination  # noqa: E402
+from plugin_builder.console import guard  # noqa: E402
+from plugin_builder.selection import Choice  # noqa: E402
 from plugin_builder.steps.plugin import build_plugins  # noqa: E402
 
 TARGET = ("scheduler", "evaluator")
+
+
+class Quiet:
+    verbose = False
+
+    def __call__(self, message: str) -> None:
+        pass
+
 MUSL_GOAL = 30_000_000
 
 
-def quiet(_: str) -> None:
-    pass
+quiet = Quiet()
 
 
 def timed_rebuild(config, backend: DockerBackend, combination: Combination, edit: int) -> float:
     """One-line change to the plugin, then one build of it; wall seconds of the build."""
     target = next(p for p in config.plugins if (p.type, p.name) == TARGET)
     (target.source / "bench_edit.go").write_text(f"package main\n\nvar benchEdit = {edit}\n")
-    environment = backend.environment(combination)
+    environment = backend.prepare(combination, quiet)
+    store = ArtifactStore(config.artifacts, combination)
     started = time.monotonic()
-    outcomes = build_plugins(config, environment, [target], quiet)
+    outcomes = build_plugins(config, environment, store, [target], quiet)
     seconds = time.monotonic() - started
-    assert outcomes[0].built, "the edit did not cause a rebuild"
+    assert outcomes[target].built, "the edit did not cause a rebuild"
     return seconds
 
 
 def rebuild_benchmark(config_path: Path, repeat: int) -> None:
     config = config_module.load(config_path)
     combination = config.matrix.default
-    warm_backend = DockerBackend(config, quiet)
-    cold_backend = DockerBackend(config, quiet, cache_volumes=False)
+    warm_backend = DockerBackend(config)
+    cold_backend = DockerBackend(config, cache_volumes=False)
     timed_rebuild(config, warm_backend, combination, 0)  # fill the volumes once
     warm, cold = [], []
     for index in range(repeat):  # interleaved, so drift in the machine hits both alike
@@ -75,7 +86,8 @@ def size_benchmark(config_path: Path) -> None:
     print("(b) service image sizes")
     print(f"    {'image':<48} {'size':>9}")
     for libc in config.matrix.libc:
-        tags = commands.build_service_image(str(config_path), libc=libc, backend="docker")
+        context = commands.Context.open(config_path, "docker")
+        tags = commands.build_service_image(context, Choice(libc=libc))
         for tag in tags:
             size = client.images.get(tag).attrs["Size"]
             verdict = ("" if libc != "musl" else
@@ -89,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-docker-") as folder:
         config_path = copy_project(Path(folder)) / "buildconfig.toml"
-        with commands.guard():
+        with guard():
             rebuild_benchmark(config_path, args.repeat)
             size_benchmark(config_path)
 

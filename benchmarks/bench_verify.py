@@ -11,6 +11,7 @@ each plugin through its service's check-plugin in a child process.
 
 from __future__ import annotations
 
+import io
 import statistics
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from pathlib import Path
 
 from common import copy_project  # noqa: E402
 
+from plugin_builder import commands  # noqa: E402
 from plugin_builder import config as config_module  # noqa: E402
-from plugin_builder.steps.verify import combination_pairs, verify_pair  # noqa: E402
+from plugin_builder.console import Console  # noqa: E402
+from plugin_builder.selection import Choice  # noqa: E402
 from plugin_builder.verify import run_check  # noqa: E402
 
 REPEATS = 3
@@ -40,22 +43,23 @@ def main() -> None:
         project = copy_project(Path(scratch).resolve())
         invoke(project, "pipeline", "--all")
         config = config_module.load(project / "buildconfig.toml")
-        pairs = [pair for combination in config.matrix.combinations
-                 for pair in combination_pairs(config, combination)]
+        context = commands.Context.open(project / "buildconfig.toml")
+        context.console = Console(stream=io.StringIO())
+        pairs = [(r.combination, r.host_path, r.plugin_path)
+                 for r in commands.verify(context, Choice(every=True), live=False)]
 
         static_runs = []
         for _ in range(REPEATS):
             started = time.perf_counter()
-            for pair in pairs:
-                verify_pair(config, pair, log=lambda _: None, live=False)
+            commands.verify(context, Choice(every=True), live=False)
             static_runs.append(time.perf_counter() - started)
         cli_static = min(invoke(project, "verify", "--all", "--static-only", "--json")
                          for _ in range(REPEATS))
 
         live = {}
-        for pair in pairs:
-            argv = [part.format(binary=pair.host, plugin=pair.plugin) for part in pair.check]
-            live[f"{pair.combination} {pair.plugin.name}"] = min(
+        for combination, host, plugin in pairs:
+            argv = [host, "check-plugin", plugin]
+            live[f"{combination} {Path(plugin).name}"] = min(
                 run_check(argv, 60).duration_s for _ in range(REPEATS))
 
     print(f"default matrix: {len(config.matrix.combinations)} combinations, "

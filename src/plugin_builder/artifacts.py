@@ -1,10 +1,21 @@
 """One combination's artifact folder and its manifest.
 
-Artifacts land atomically: a build writes to a temporary name in the same folder and
-only a finished, hashed file is renamed into place and recorded in manifest.json, so a
-failed or interrupted build leaves the previous artifact and its manifest entry intact.
-Each entry keeps the digest of everything that fed the build, which is how an
-unchanged artifact is recognised and skipped.
+An artifact is what its manifest entry says, or it is rebuilt:
+
+- Landing is crash-safe. A build writes to a temporary name next to the artifact; the
+  manifest entry naming the new content (sha256, size) is written first, then the file
+  is renamed into place. A SIGKILL between the two leaves a manifest that names content
+  the file does not have, which the next run sees as "not up to date" and rebuilds;
+  there is no moment at which a wrong file is trusted.
+- The up-to-date check is about content, not about size and mtime (which anyone can set
+  back). The manifest records the file's inode, size, mtime and ctime when it landed:
+  the kernel changes ctime on every write and no user process can set it back, so when
+  all four still match the recorded content is still there; otherwise the file is hashed
+  again and compared with the recorded sha256.
+- Leftovers of killed runs (temporary files whose writing process is gone) are swept
+  when a store is opened.
+- A manifest that cannot be read, or is valid JSON of the wrong shape, is reported once
+  and treated as empty: everything in it is rebuilt.
 """
 
 from __future__ import annotations
@@ -22,28 +33,31 @@ from typing import Any
 from filelock import FileLock
 
 from plugin_builder.combination import Combination
+from plugin_builder.files import (
+    current_umask,
+    digest,
+    sha256_file,
+    sweep_leftovers,
+    temp_prefix,
+    write_atomically,
+)
 
 MANIFEST = "manifest.json"
-SCRATCH = ".work"  # generated go.work files and temporary outputs; never shipped
+SCRATCH = ".work"  # generated go.work files, loader sources; never shipped
+MARKER = ".plugin-builder"  # says: this folder was made by the tool, `clean` may remove it
 # Folders and files that never feed a Go build.
 _IGNORED_DIRS = ("testdata", "node_modules", "vendor.bak")
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+inputs_digest = digest  # the digest of a build's inputs: argv, environment, tools, sources
 
 
 def tree_digest(folder: Path) -> str:
     """Digest of every file that can feed a Go build of this module (tests do not)."""
-    digest = hashlib.sha256()
+    hashed = hashlib.sha256()
     for path in sorted(_build_inputs(folder)):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
+        hashed.update(str(path.relative_to(folder)).encode() + b"\0")
+        hashed.update(path.read_bytes() + b"\0")
+    return hashed.hexdigest()
 
 
 def _build_inputs(folder: Path) -> Iterator[Path]:
@@ -54,19 +68,17 @@ def _build_inputs(folder: Path) -> Iterator[Path]:
                 yield Path(current) / name
 
 
-def inputs_digest(*parts: Any) -> str:
-    """One digest of JSON-able parts: argv, environment, tool identities, tree digests."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
 class ArtifactStore:
-    """artifacts/<combination>/: its files and manifest.json."""
+    """artifacts/<combination>/: its files and manifest.json. One per combination per run."""
 
     def __init__(self, root: Path, combination: Combination) -> None:
         self.combination = combination
+        self.root = root
         self.folder = root / combination.id
         self.manifest_path = self.folder / MANIFEST
         self.scratch = self.folder / SCRATCH
+        self.problems: list[str] = []  # what was found damaged, to report
+        sweep_leftovers(self.folder)
 
     def path(self, relative: str) -> Path:
         return self.folder / relative
@@ -75,12 +87,21 @@ class ArtifactStore:
 
     def manifest(self) -> dict[str, Any]:
         try:
-            return json.loads(self.manifest_path.read_text())
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return self._empty_manifest()
-        except json.JSONDecodeError:
-            # A manifest we cannot read describes nothing: everything is rebuilt.
-            return self._empty_manifest()
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            return self._damaged(f"unreadable ({error})")
+        if not _well_formed(manifest):
+            return self._damaged("not a manifest of plugin-builder")
+        return manifest
+
+    def _damaged(self, why: str) -> dict[str, Any]:
+        """A manifest we cannot trust describes nothing: everything is rebuilt."""
+        problem = f"{self.manifest_path}: {why}; rebuilding what it described"
+        if problem not in self.problems:
+            self.problems.append(problem)
+        return self._empty_manifest()
 
     def _empty_manifest(self) -> dict[str, Any]:
         c = self.combination
@@ -89,42 +110,61 @@ class ArtifactStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.make_folder()
         with FileLock(str(self.folder / ".manifest.lock")):
             yield
+
+    def make_folder(self) -> None:
+        """The combination folder, marked as ours (so `clean` knows it may remove it)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for folder in (self.root, self.folder):
+            marker = folder / MARKER
+            if not marker.exists():
+                marker.write_text("made by plugin-builder; `invoke clean` may remove this "
+                                  "folder\n")
 
     def update_manifest(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Read, change and atomically rewrite the manifest under a lock."""
         with self._locked():
-            manifest = self.manifest()
-            change(manifest)
-            _write_atomically(self.manifest_path,
-                              json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            self._change_manifest(change)
+
+    def _change_manifest(self, change: Callable[[dict[str, Any]], None]) -> None:
+        manifest = self.manifest()
+        change(manifest)
+        write_atomically(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def entry(self, relative: str) -> dict[str, Any] | None:
-        return self.manifest()["artifacts"].get(relative)
+        entry = self.manifest()["artifacts"].get(relative)
+        return entry if isinstance(entry, dict) else None
 
     # -- artifacts --------------------------------------------------------------------
 
     def up_to_date(self, relative: str, inputs: str) -> bool:
-        """Built from these inputs, and the file is still the one that was recorded."""
+        """Built from these inputs, and the file still holds the content recorded."""
         entry = self.entry(relative)
         if not entry or entry.get("inputs") != inputs:
             return False
+        return self.intact(relative, entry)
+
+    def intact(self, relative: str, entry: dict[str, Any]) -> bool:
+        """The file holds the content its entry records (see the module docstring)."""
         try:
             stat = self.path(relative).stat()
-        except FileNotFoundError:
+        except OSError:
             return False
-        if (stat.st_size, stat.st_mtime_ns) == (entry["size"], entry.get("mtime_ns")):
+        if entry.get("stat") == _stat_key(stat):
             return True
-        return sha256_file(self.path(relative)) == entry["sha256"]
+        return stat.st_size == entry.get("size") and \
+            sha256_file(self.path(relative)) == entry.get("sha256")
 
     @contextmanager
     def staging(self, relative: str) -> Iterator[Path]:
         """A temporary path next to the artifact; removed unless land() took it."""
         target = self.path(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.make_folder()
+        handle, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                        dir=target.parent)
         os.close(handle)
         os.unlink(name)  # go build refuses to overwrite a file it did not write
         try:
@@ -133,25 +173,30 @@ class ArtifactStore:
             Path(name).unlink(missing_ok=True)
 
     def land(self, relative: str, staged: Path, entry: dict[str, Any]) -> dict[str, Any]:
-        """Move a finished build into place and record it in the manifest."""
+        """Record the new content in the manifest, then move it into place."""
         target = self.path(relative)
-        staged.chmod(0o755)
+        staged.chmod(0o777 & ~current_umask())
         entry = {**entry, "sha256": sha256_file(staged), "size": staged.stat().st_size}
-        os.replace(staged, target)
-        entry["mtime_ns"] = target.stat().st_mtime_ns
 
         def record(manifest: dict[str, Any]) -> None:
             manifest["artifacts"][relative] = entry
 
-        self.update_manifest(record)
+        with self._locked():
+            self._change_manifest(record)  # names the new content before the file has it
+            os.replace(staged, target)
+            entry["stat"] = _stat_key(target.stat())
+            self._change_manifest(record)  # and the landed file's identity, for a cheap check
         return entry
 
     def clean(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(name, path)
+def _stat_key(stat: os.stat_result) -> list[int]:
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _well_formed(manifest: Any) -> bool:
+    return (isinstance(manifest, dict) and isinstance(manifest.get("artifacts"), dict)
+            and all(isinstance(e, dict) and isinstance(e.get("sha256"), str)
+                    for e in manifest["artifacts"].values()))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from plugin_builder.errors import PluginBuilderError
+from plugin_builder.errors import NoxError
 
 PIPELINE_SESSION = "pipeline"
 
@@ -21,7 +21,7 @@ def nox_sessions(root: Path) -> list[dict[str, Any]]:
     run = subprocess.run([sys.executable, "-m", "nox", "--list", "--json"], cwd=root,
                          capture_output=True, text=True, check=False)
     if run.returncode != 0:
-        raise PluginBuilderError(f"nox -l --json failed in {root}:\n{run.stderr.strip()}",
+        raise NoxError(f"nox -l --json failed in {root}:\n{run.stderr.strip()}",
                                  fix="run it yourself to see why (is nox installed?)")
     return json.loads(run.stdout)
 

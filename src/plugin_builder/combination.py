@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-GO_VERSION_RE = re.compile(r"^1\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-NAME_RE = re.compile(r"^[a-z0-9]+$")
-_ID_RE = re.compile(r"^go(?P<go>[0-9.]+)-(?P<libc>[a-z0-9]+)-(?P<arch>[a-z0-9]+)$")
+# Validation patterns match the whole string: \A and \Z (not ^ and $, which let a trailing
+# newline through), and callers use fullmatch as well, so a stray .match() stays safe.
+GO_VERSION_RE = re.compile(r"\A1\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
+NAME_RE = re.compile(r"\A[a-z0-9]+\Z")  # libc and arch: the parts of a combination id
+_ID_RE = re.compile(r"\Ago(?P<go>[0-9.]+)-(?P<libc>[a-z0-9]+)-(?P<arch>[a-z0-9]+)\Z")
 
 
 @dataclass(frozen=True, order=True)
@@ -29,11 +31,16 @@ class Combination:
         """nox tags, so ``nox -t musl`` or ``nox -t go1.27.3`` selects a slice."""
         return (f"go{self.go}", self.libc, self.arch)
 
+    @property
+    def flags(self) -> str:
+        """The command-line flags that select this combination, for fix commands."""
+        return f"--go {self.go} --libc {self.libc} --arch {self.arch}"
+
     @classmethod
     def parse(cls, text: str) -> Combination | None:
         """The combination an identifier names, or None when it is not one."""
-        match = _ID_RE.match(text)
-        if not match or not GO_VERSION_RE.match(match["go"]):
+        match = _ID_RE.fullmatch(text)
+        if not match or not GO_VERSION_RE.fullmatch(match["go"]):
             return None
         return cls(match["go"], match["libc"], match["arch"])
 

@@ -13,11 +13,48 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TextIO
 
-from plugin_builder.backends import Log
+from plugin_builder import catalogue, processes
+from plugin_builder.errors import INTERRUPTED, PluginBuilderError
+from plugin_builder.log import Log
+from plugin_builder.verify import PluginResult, print_report, to_json
 
 _OPEN: weakref.WeakSet[Console] = weakref.WeakSet()
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Turn a PluginBuilderError into its message on stderr and its exit code.
+
+    SIGTERM ends a command like Ctrl-C does, so every child process group is killed and
+    nothing half-written is kept either way.
+    """
+    processes.terminate_on_sigterm()
+    try:
+        yield
+        close_all()
+    except PluginBuilderError as error:
+        close_all()
+        print(f"error: {error}\n  see: {catalogue.see(type(error))}", file=sys.stderr)
+        raise SystemExit(error.return_code) from None
+    except KeyboardInterrupt:
+        close_all()
+        print("interrupted: nothing half-written was kept", file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from None
+
+
+def print_verdicts(verdicts: Sequence[PluginResult], *, as_json: bool = False,
+                   only_if_any: bool = False) -> None:
+    """verify's report: a table for people, or JSON for machines."""
+    if only_if_any and not verdicts:
+        return
+    if as_json:
+        print(to_json(verdicts))
+    else:
+        print_report(verdicts)
 
 
 def close_all() -> None:

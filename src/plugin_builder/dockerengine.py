@@ -8,35 +8,27 @@ image builds, and names the labels every image and container of ours carries, so
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import os
 import tarfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from plugin_builder.backends import Log
-from plugin_builder.errors import BuildError, PluginBuilderError
+from plugin_builder.errors import BuildError, EngineError
+from plugin_builder.files import digest  # noqa: F401  (image input digests)
+from plugin_builder.log import Log
 
 LABEL = "dev.plugin-builder"
 MANAGED = f"{LABEL}.managed"  # on every container and image we create
 INPUTS = f"{LABEL}.inputs"  # digest of what an image was built from: equal means up to date
+# Labels of service images, which `verify --image` reads to know what the image ships.
+PLUGINS_LABEL = f"{LABEL}.plugins"  # JSON: [{"type", "name", "path"}]
+BINARY_LABEL = f"{LABEL}.binary"
+HEALTHCHECK_LABEL = f"{LABEL}.healthcheck"  # JSON argv, "[]" when none
+CHECK_LABEL = f"{LABEL}.check"  # JSON argv template of the service's plugin check
 # The Dockerfiles: images/ of this repository (the tool is installed with `pip install -e .`).
 IMAGES = Path(__file__).resolve().parents[2] / "images"
-
-
-class EngineError(PluginBuilderError):
-    """The Docker engine cannot be reached or refused a request."""
-
-    return_code = 2
-
-
-class ImageError(PluginBuilderError):
-    """An image a step needs is missing (a base image, a builder image)."""
-
-    return_code = 2
 
 
 def connect() -> Any:
@@ -73,10 +65,6 @@ def _context_host() -> str | None:
 def _short(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[-1][:200] if text else type(error).__name__
-
-
-def digest(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def image_or_none(client: Any, name: str) -> Any:

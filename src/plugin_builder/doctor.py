@@ -23,26 +23,21 @@ from importlib import metadata
 from pathlib import Path
 
 from plugin_builder.config import Config
-from plugin_builder.errors import PluginBuilderError
+from plugin_builder.errors import DoctorError, PluginBuilderError
+from plugin_builder.status import CheckStatus
 from plugin_builder.toolchains import c_compiler, toolchain_env
 
-OK, WARN, FAIL = "ok", "warn", "fail"
+OK, WARN, FAIL = CheckStatus
 MARKS = {OK: "[green]✓[/]", WARN: "[yellow]![/]", FAIL: "[bold red]✗[/]"}
 PYPI_TIMEOUT_S = 20
 MIN_FREE_GIB, LOW_FREE_GIB = 1.0, 5.0
-
-
-class DoctorError(PluginBuilderError):
-    """A prerequisite of the configured matrix is missing on this machine."""
-
-    return_code = 1
 
 
 @dataclass(frozen=True)
 class Check:
     area: str  # python, go, cc, docker, disk, artifacts
     name: str
-    status: str  # ok, warn, fail
+    status: CheckStatus
     detail: str
     fix: str = ""
 
@@ -56,21 +51,19 @@ def run_checks(config: Config, backend: str | None = None) -> list[Check]:
     return checks
 
 
-def diagnose(config: Config, backend: str | None = None, *, as_json: bool = False) -> list[Check]:
-    """Run every check, print them, raise DoctorError when a needed one failed."""
-    checks = run_checks(config, backend)
-    if as_json:
-        print(json.dumps({"ok": not failures(checks),
-                          "checks": [asdict(c) for c in checks]}, indent=2))
-    else:
-        print_table(checks)
+def require_ok(checks: list[Check]) -> None:
+    """Raise DoctorError when a check the matrix needs failed."""
     failed = failures(checks)
     if failed:
         raise DoctorError(f"{len(failed)} of {len(checks)} checks failed: "
                           + ", ".join(c.name for c in failed),
                           fix="apply the fix each failed check names, then run invoke doctor "
                               "again")
-    return checks
+
+
+def to_json(checks: list[Check]) -> str:
+    return json.dumps({"ok": not failures(checks), "checks": [asdict(c) for c in checks]},
+                      indent=2)
 
 
 def failures(checks: list[Check]) -> list[Check]:

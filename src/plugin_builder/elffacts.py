@@ -19,7 +19,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 from elftools.elf.segments import InterpSegment
 
-from plugin_builder.errors import PluginBuilderError
+from plugin_builder.errors import BinaryError
 
 GLIBC = "glibc"
 MUSL = "musl"
@@ -69,13 +69,13 @@ def read_elf(path: str | os.PathLike[str]) -> ElfFacts:
         with open(path, "rb") as stream:
             return _facts_from(path, ELFFile(stream))
     except FileNotFoundError:
-        raise PluginBuilderError(f"{path}: no such file") from None
+        raise BinaryError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise PluginBuilderError(f"{path}: is a directory, not an ELF binary") from None
+        raise BinaryError(f"{path}: is a directory, not an ELF binary") from None
     except PermissionError:
-        raise PluginBuilderError(f"{path}: permission denied") from None
+        raise BinaryError(f"{path}: permission denied") from None
     except ELFError as error:
-        raise PluginBuilderError(f"{path}: not an ELF binary ({error})") from None
+        raise BinaryError(f"{path}: not an ELF binary ({error})") from None
 
 
 def _facts_from(path: str, elf: ELFFile) -> ElfFacts:

@@ -1,9 +1,20 @@
-"""Compose the steps for one combination: (builder image,) host, plugins, verify,
-(service images, verified by running them).
+"""The pipeline of one combination, step by step.
 
-This is the one place that orders steps; the invoke tasks and the nox sessions both
-call it, so the pipeline a developer runs is the pipeline CI runs. A step that fails
-ends its combination's run with the error recorded, never the other combinations'.
+:func:`run_pipeline` is the whole pipeline: read it top to bottom and you have read
+what happens to a combination, in order, and what each step hands the next:
+
+1. prepare   the backend makes its environment ready (the exact Go release; with
+             docker, the builder image) and returns where builds run;
+2. host      every service's binary, dynamically linked;
+3. plugins   every plugin target, with the host's exact settings;
+4. verify    every plugin against the binary of the service that loads it;
+5. images    with a backend that makes them, each service's runtime image, proven
+             by running it.
+
+Each step is a module of :mod:`plugin_builder.steps` that takes typed inputs and returns
+typed outcomes. The invoke tasks and the nox sessions both come here, so the pipeline a
+developer runs is the pipeline CI runs. A step that fails ends its combination's run
+with the error recorded, never the other combinations'.
 """
 
 from __future__ import annotations
@@ -11,25 +22,58 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from plugin_builder.backends import BuildEnvironment, backend_for
+from plugin_builder.artifacts import ArtifactStore
+from plugin_builder.backends import Backend
 from plugin_builder.combination import Combination
-from plugin_builder.config import Config, PluginTarget
-from plugin_builder.console import Console
-from plugin_builder.errors import PluginBuilderError, VerifyError
+from plugin_builder.config import Config
+from plugin_builder.errors import PluginBuilderError
+from plugin_builder.log import Log
+from plugin_builder.status import StepStatus, Verdict
+from plugin_builder.steps import host as host_step
+from plugin_builder.steps import plugin as plugin_step
+from plugin_builder.steps import service_image as image_step
+from plugin_builder.steps import verify as verify_step
 from plugin_builder.steps.gobuild import Outcome
-from plugin_builder.steps.host import build_host
-from plugin_builder.steps.plugin import build_plugins
-from plugin_builder.steps.verify import combination_pairs, passed_keys, record, verify_pairs
-from plugin_builder.verify.report import FAIL, PluginResult
+from plugin_builder.verify import PluginResult
+
+T = TypeVar("T")
+
+
+def run_pipeline(config: Config, combination: Combination, backend: Backend,
+                 log: Log) -> CombinationResult:
+    """Build, verify and (where the backend makes them) ship one combination."""
+    run = Run(combination)
+    store = ArtifactStore(config.artifacts, combination)
+
+    def verify() -> None:
+        run.result.verify = verify_step.verify_combination(
+            config, environment, store, hosts, plugins, log, reuse_proofs=True)
+        verify_step.raise_unless_verified(run.result.verify)
+
+    try:
+        environment = run.step(backend.prepare_step, lambda: backend.prepare(combination, log))
+        hosts = run.step("host", lambda: host_step.build_host(config, environment, store, log))
+        plugins = run.step("plugins", lambda: plugin_step.build_plugins(
+            config, environment, store, config.plugins, log))
+        run.step("verify", verify)
+        if backend.makes_images:
+            run.step("service-images", lambda: image_step.ship(config, store, hosts, plugins,
+                                                              log))
+    except PluginBuilderError as error:
+        log(f"failed: {error}")
+    for problem in store.problems:
+        log(f"note: {problem}")
+    return run.result
 
 
 @dataclass
 class StepResult:
     name: str
     seconds: float
-    outcomes: list[Outcome] = field(default_factory=list)
-    status: str = "passed"  # or "failed"
+    outcomes: list[Outcome] = field(default_factory=list)  # the artifacts it landed or kept
+    status: StepStatus = StepStatus.PASSED
 
     @property
     def built(self) -> int:
@@ -45,105 +89,41 @@ class CombinationResult:
 
     @property
     def verified(self) -> bool:
-        return all(result.verdict != FAIL for result in self.verify)
+        return all(result.verdict != Verdict.FAIL for result in self.verify)
 
     @property
     def passed(self) -> bool:
         return self.error is None and self.verified
 
-    def timed(self, name: str, work: Callable[[], list[Outcome] | None]) -> None:
-        """Run one step; a PluginBuilderError fails the step and is kept, then raised."""
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [outcome for step in self.steps for outcome in step.outcomes]
+
+
+class Run:
+    """Times each step and keeps its outcome; a failing step is recorded, then raised."""
+
+    def __init__(self, combination: Combination) -> None:
+        self.result = CombinationResult(combination)
+
+    def step(self, name: str, work: Callable[[], T]) -> T:
         started = time.monotonic()
         try:
-            outcomes = work() or []
+            value = work()
         except PluginBuilderError as error:
-            self.steps.append(StepResult(name, time.monotonic() - started, [], "failed"))
-            self.error = str(error)
+            self._record(name, started, None, StepStatus.FAILED)
+            self.result.error = str(error)
             raise
-        self.steps.append(StepResult(name, time.monotonic() - started, outcomes))
+        self._record(name, started, value, StepStatus.PASSED)
+        return value
+
+    def _record(self, name: str, started: float, value: Any, status: StepStatus) -> None:
+        seconds = time.monotonic() - started
+        self.result.steps.append(StepResult(name, seconds, _outcomes(value), status))
 
 
-class Session:
-    """One command's view of the config: a backend and a console shared by its steps."""
-
-    def __init__(self, config: Config, console: Console, backend: str | None = None) -> None:
-        self.config = config
-        self.console = console
-        self.backend = backend_for(config, backend, console.line)
-        self._environments: dict[Combination, BuildEnvironment] = {}
-
-    def environment(self, combination: Combination) -> BuildEnvironment:
-        if combination not in self._environments:
-            self._environments[combination] = self.backend.environment(combination)
-        return self._environments[combination]
-
-    def log(self, combination: Combination):
-        return self.console.for_prefix(combination.id)
-
-    def build_host(self, combination: Combination, result: CombinationResult) -> None:
-        environment = self.environment(combination)
-        result.timed("host", lambda: build_host(self.config, environment, self.log(combination)))
-
-    def build_plugins(self, combination: Combination, targets: list[PluginTarget],
-                      result: CombinationResult) -> None:
-        environment = self.environment(combination)
-        result.timed("plugins", lambda: build_plugins(self.config, environment, targets,
-                                                      self.log(combination)))
-
-    def verify(self, combination: Combination, result: CombinationResult) -> None:
-        def work() -> None:
-            pairs = combination_pairs(self.config, combination)
-            passed = passed_keys(self.config, combination)
-            result.verify = verify_pairs(self.config, pairs, self.log(combination),
-                                         passed=passed)
-            if any(pair.cache_key not in passed for pair in pairs):
-                # Only a new proof changes the record: a no-op rerun leaves it as it was.
-                record(self.config, combination, pairs, result.verify)
-            if not result.verified:
-                failed = [p for p in result.verify if p.verdict == FAIL]
-                raise VerifyError(f"{len(failed)} plugin(s) would not load: "
-                                  + "; ".join(_first_cause(p) for p in failed))
-        result.timed("verify", work)
-
-    def service_images(self, combination: Combination, result: CombinationResult) -> None:
-        """Every service's runtime image, built and proven by running it (docker only)."""
-        from plugin_builder import dockerengine
-        from plugin_builder.errors import VerifyError
-        from plugin_builder.steps.service_image import build_service_image
-        from plugin_builder.verify.image import verify_image
-
-        def work() -> None:
-            client = dockerengine.connect()
-            for service in self.config.host.services:
-                tag = build_service_image(self.config, self, client, combination, service)
-                report = verify_image(client, tag, self.log(combination))
-                self.log(combination)(report.summary())
-                if not report.ok:
-                    raise VerifyError(f"{tag}: {report.summary()}")
-        result.timed("service-images", work)
-
-    def _builder_image(self, combination: Combination) -> None:
-        self.environment(combination)  # the docker backend builds or finds it here
-
-    def pipeline(self, combination: Combination) -> CombinationResult:
-        result = CombinationResult(combination)
-        docker = self.backend.name == "docker"
-        try:
-            if docker:  # the builder image is what the docker environment stands on
-                result.timed("builder-image", lambda: self._builder_image(combination))
-            self.build_host(combination, result)
-            self.build_plugins(combination, list(self.config.plugins), result)
-            self.verify(combination, result)
-            if docker:
-                self.service_images(combination, result)
-        except PluginBuilderError as error:
-            self.log(combination)(f"failed: {error}")
-        return result
-
-
-def _first_cause(result: PluginResult) -> str:
-    name = result.plugin_path.rsplit("/", 1)[-1]
-    if result.errors:
-        return f"{name}: {result.errors[0].message}"
-    live = result.live
-    return f"{name}: {live.error_line if live and live.error_line else 'did not load'}"
+def _outcomes(value: Any) -> list[Outcome]:
+    """The artifacts in a step's return value (a mapping of outcomes, or none)."""
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, Outcome)]
+    return []

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from plugin_builder.artifacts import ArtifactStore
+from plugin_builder.files import write_atomically
+from plugin_builder.status import StepStatus, Verdict
 from plugin_builder.verify import to_dict
 
 SCHEMA = "plugin-builder/combination-result/1"
-PASSED, FAILED = "passed", "failed"
+PASSED, FAILED = StepStatus
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,8 @@ class Summary:
         return sum(step["seconds"] for step in self.steps.values())
 
 
-def to_record(result: Any, store: ArtifactStore) -> dict[str, Any]:
+def to_record(result: Any) -> dict[str, Any]:
     """The JSON record of one combination's pipeline run (a pipeline.CombinationResult)."""
-    manifest = store.manifest()
     return {
         "schema": SCHEMA,
         "combination": result.combination.id,
@@ -50,8 +49,8 @@ def to_record(result: Any, store: ArtifactStore) -> dict[str, Any]:
         "error": result.error,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "steps": [_step(step, result) for step in result.steps],
-        "artifacts": {relative: {"sha256": entry["sha256"], "size": entry["size"]}
-                      for relative, entry in manifest["artifacts"].items()},
+        "artifacts": {o.relative: {"sha256": o.sha256, "size": o.entry.get("size")}
+                      for o in result.outcomes},
         "verify": to_dict(result.verify),
     }
 
@@ -68,9 +67,9 @@ def _step(step: Any, result: Any) -> dict[str, Any]:
 def write(folder: Path, record: dict[str, Any]) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     combination = record["combination"]
-    json_path = _write_atomically(folder / f"{combination}.json",
-                                  json.dumps(record, indent=2) + "\n")
-    xml_path = _write_atomically(folder / f"{combination}.xml", junit(record))
+    json_path = write_atomically(folder / f"{combination}.json",
+                                 json.dumps(record, indent=2) + "\n")
+    xml_path = write_atomically(folder / f"{combination}.xml", junit(record))
     return json_path, xml_path
 
 
@@ -91,7 +90,7 @@ def junit(record: dict[str, Any]) -> str:
         case = ET.SubElement(suite, "testcase", classname=f"{record['combination']}.verify",
                              name=Path(plugin["plugin"]).name)
         cases += 1
-        if plugin["verdict"] == "fail":
+        if plugin["verdict"] == Verdict.FAIL:
             failures += 1
             messages = [f["message"] for f in plugin["findings"]]
             ET.SubElement(case, "failure", message=messages[0] if messages else "did not load"
@@ -102,20 +101,38 @@ def junit(record: dict[str, Any]) -> str:
 
 
 def read_all(folder: Path, only: list[str] | None = None) -> list[Summary]:
+    """The summary of every result file; a damaged one is reported as such, not fatal."""
     summaries = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         if only is not None and path.stem not in only:
             continue
-        record = json.loads(path.read_text())
-        if record.get("schema") != SCHEMA:
-            continue
-        steps = {s["name"]: s for s in record["steps"]}
-        summaries.append(Summary(record["combination"], record["status"], steps,
-                                 record.get("error")))
+        summary = _summary(path)
+        if summary is not None:
+            summaries.append(summary)
     return summaries
 
 
-STEP_COLUMNS = ("builder-image", "host", "plugins", "verify", "service-images")
+def _summary(path: Path) -> Summary | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return _damaged(path, f"unreadable ({error.__class__.__name__})")
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        return None  # not ours
+    try:
+        steps = {s["name"]: s for s in record["steps"]}
+        return Summary(str(record["combination"]), str(record["status"]), steps,
+                       record.get("error"))
+    except (KeyError, TypeError):
+        return _damaged(path, "not a complete result record")
+
+
+def _damaged(path: Path, why: str) -> Summary:
+    """A row that says the file is damaged: run the combination's pipeline again."""
+    return Summary(path.stem, StepStatus.FAILED, {}, f"{path}: {why}; run its pipeline again")
+
+
+STEP_COLUMNS = ("toolchain", "builder-image", "host", "plugins", "verify", "service-images")
 
 
 def table(summaries: list[Summary]) -> Table:
@@ -157,23 +174,23 @@ def markdown(summaries: list[Summary]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_summary(folder: Path, *, only: list[str] | None = None,
-                  console: Console | None = None) -> list[Summary]:
+def print_summary(folder: Path, *, only: list[str] | None = None) -> list[Summary]:
+    """The table of the last runs of these combinations (all without ``only``)."""
     summaries = read_all(folder, only)
+    print_table(summaries)
+    return summaries
+
+
+def print_table(summaries: list[Summary], console: Console | None = None) -> None:
     if not summaries:
-        return summaries
+        return
     # Wide enough that a combination id is never cut, also in CI logs (no terminal).
     (console or Console(width=max(Console().width, 120))).print(table(summaries))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as stream:
             stream.write("## plugin-builder pipeline\n\n" + markdown(summaries))
-    return summaries
 
 
-def _write_atomically(path: Path, text: str) -> Path:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(name, path)
-    return path
+def summary_dict(summary: Summary) -> dict[str, Any]:
+    return {**asdict(summary), "seconds": round(summary.seconds, 3)}

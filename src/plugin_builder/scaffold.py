@@ -24,8 +24,8 @@ from plugin_builder import selection
 from plugin_builder.combination import NAME_RE
 from plugin_builder.config import Config, PluginType
 from plugin_builder.errors import ConfigError, UsageError
+from plugin_builder.files import write_atomically
 from plugin_builder.gomod import read_gomod
-from plugin_builder.toolchains import inspection_go
 
 TEMPLATE_SUFFIX = ".tmpl"
 DEFAULT_HOST_VERSION = "v0.0.0"  # the label Go gives a module that is only ever replaced
@@ -42,7 +42,7 @@ class Scaffold:
     values: dict[str, str]  # the template placeholders
 
 
-def new_plugin(config_path: str, type_: str, name: str) -> Path:
+def new_plugin(config_path: str | Path, type_: str, name: str) -> Path:
     """Check everything, render the template, land the folder, register the target."""
     config = config_module.load(config_path)
     scaffold = plan(config, type_, name)
@@ -52,7 +52,7 @@ def new_plugin(config_path: str, type_: str, name: str) -> Path:
 
 
 def plan(config: Config, type_: str, name: str) -> Scaffold:
-    plugin_type = selection.plugin_type(config, type_)
+    plugin_type = selection.plugin_type_named(config, type_)
     check_name(plugin_type, name)
     target = f"{type_}/{name}"
     if any(p.id == target for p in config.plugins):
@@ -80,25 +80,24 @@ def check_name(plugin_type: PluginType, name: str) -> None:
 
 
 def placeholders(config: Config, plugin_type: PluginType, name: str) -> dict[str, str]:
-    go = inspection_go(config.matrix.default.go, config.toolchain_cache)
-    host = read_gomod(config.host.module, go)
+    host = read_gomod(config.host.module)
     prefix = host.module.rsplit("/", 1)[0] if "/" in host.module else host.module
     return {
         "name": name,
         "type": plugin_type.name,
         "module": f"{prefix}/plugins/{name}",
         "host_module": host.module,
-        "host_version": host_version(config, host.module, go),
+        "host_version": host_version(config, host.module),
         "go": host.go or config.matrix.default.go.rsplit(".", 1)[0],
         "entry_symbol": plugin_type.entry_symbol or "",
         "file": plugin_type.file_name(name),
     }
 
 
-def host_version(config: Config, host_module: str, go: str) -> str:
+def host_version(config: Config, host_module: str) -> str:
     """The version label the existing plugins require the host at (the label is part of
     every package fingerprint, so a new plugin must use the same one)."""
-    required = (read_gomod(p.source, go).required_version(host_module) for p in config.plugins)
+    required = (read_gomod(p.source).required_version(host_module) for p in config.plugins)
     labels = Counter(label for label in required if label is not None)
     return labels.most_common(1)[0][0] if labels else DEFAULT_HOST_VERSION
 
@@ -151,17 +150,9 @@ def register(config_path: Path, scaffold: Scaffold) -> None:
     elif document["plugins"]:
         document["plugins"][-1].add(tomlkit.nl())  # a blank line between the entries
     document["plugins"].append(entry)
-    _write(config_path, tomlkit.dumps(document))
+    write_atomically(config_path, tomlkit.dumps(document))
     try:
         config_module.load(config_path)
     except ConfigError:
-        _write(config_path, old)
+        write_atomically(config_path, old)
         raise
-
-
-def _write(path: Path, text: str) -> None:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.chmod(name, path.stat().st_mode & 0o777)
-    os.replace(name, path)

@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 
 from plugin_builder import config as config_module
+from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends.local import LocalBackend
 from plugin_builder.combination import Combination
+from plugin_builder.log import PrintLog
 from plugin_builder.steps import host as host_step
 from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps.gobuild import GoBuild
@@ -62,8 +64,9 @@ class Corpus:
         project.invoke("build-host")
         project.invoke("build-plugin", "--type", "scheduler")
         self.config = config_module.load(project.root / "buildconfig.toml")
-        self.environment = LocalBackend(self.config, print).environment(
-            Combination("1.26.6", "glibc", "amd64"))
+        combination = Combination("1.26.6", "glibc", "amd64")
+        self.environment = LocalBackend(self.config).prepare(combination, PrintLog())
+        self.store = ArtifactStore(self.config.artifacts, combination)
 
     def artifact(self, relative: str) -> Path:
         return self.project.artifacts(DEFAULT) / relative
@@ -74,7 +77,7 @@ class Corpus:
 
     def plugin_build(self) -> GoBuild:
         target = next(t for t in self.config.plugins if t.name == "evaluator")
-        return plugin_step.plan(self.config, self.environment, [target])[0]
+        return plugin_step.plan(self.config, self.environment, self.store, [target])[0]
 
     def variant(self, build: GoBuild, name: str,
                 argv: Callable[[list[str]], list[str]] = lambda a: a,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import catalogue, commands
+from plugin_builder import catalogue, console
 from plugin_builder.errors import ConfigError, PluginBuilderError, UsageError
 
 PAGE = Path(__file__).resolve().parents[2] / catalogue.PAGE
@@ -78,7 +78,7 @@ def test_the_catalogue_lists_no_message_the_tool_cannot_print():
                                    UsageError("y", fix="z"), PluginBuilderError("w")])
 def test_guard_points_at_the_section_of_the_error(error):
     stderr = io.StringIO()
-    with redirect_stderr(stderr), pytest.raises(SystemExit) as exit_info, commands.guard():
+    with redirect_stderr(stderr), pytest.raises(SystemExit) as exit_info, console.guard():
         raise error
     assert exit_info.value.code == error.return_code
     anchor = re.search(r"see: docs/troubleshooting\.md#([a-z-]+)", stderr.getvalue())[1]

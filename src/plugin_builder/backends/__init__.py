@@ -4,18 +4,24 @@ Steps build the same argv and environment whatever the backend; a backend only d
 where that command executes (a local process, or a container of the builder image) and
 which go and C compiler it finds there. Local and docker never hold two copies of the
 build logic.
+
+Everything a step needs from where it runs is a method or property of these two
+protocols, as cibuildwheel's ``OCIContainer`` is for its platforms. What does not depend
+on where a command runs stays out: build info and ELF facts are read from the landed
+file by pure Python, go.mod files are parsed by :mod:`plugin_builder.gomod`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from plugin_builder.combination import Combination
-from plugin_builder.config import Config
+from plugin_builder.config import BACKENDS, Config
 from plugin_builder.errors import UsageError
+from plugin_builder.log import Log
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class BuildEnvironment(Protocol):
 
     @property
     def cc(self) -> str:
-        """The C compiler for the combination's libc."""
+        """The C compiler for the combination's libc, where commands run."""
         ...
 
     @property
@@ -45,42 +51,47 @@ class BuildEnvironment(Protocol):
         """What identifies the toolchain: part of every input digest."""
         ...
 
-    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
-        """Run argv to completion; the environment is the complete one for the build."""
-        ...
-
     def base_env(self) -> dict[str, str]:
         """The environment a go command starts from on this backend (PATH, HOME, caches)."""
+        ...
+
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
+        """Run argv to completion; ``env`` is the complete environment of the command.
+
+        Paths mean the same inside and outside: ``cwd``, the sources and the artifact
+        folder are where they are on this machine.
+        """
         ...
 
 
 class Backend(Protocol):
     name: str
+    # The step that makes the environment ready, as reports name it ("toolchain": the
+    # exact Go release is provisioned; "builder-image": its image is built or found).
+    prepare_step: str
+    # Whether the pipeline ends with service images (they need an engine to build in).
+    makes_images: bool
 
-    def environment(self, combination: Combination) -> BuildEnvironment: ...
+    def prepare(self, combination: Combination, log: Log) -> BuildEnvironment:
+        """Provision what the combination's builds run with, and return where they run."""
+        ...
 
 
-Log = Callable[[str], None]
-
-
-def backend_for(config: Config, name: str | None, log: Log) -> Backend:
+def backend_for(config: Config, name: str | None) -> Backend:
     name = backend_name(config, name)
-    if name == "local":
-        from plugin_builder.backends.local import LocalBackend
-
-        return LocalBackend(config, log)
     if name == "docker":
         from plugin_builder.backends.docker import DockerBackend
 
-        return DockerBackend(config, log)
-    raise AssertionError(name)  # backend_name() let through a backend without a class
+        return DockerBackend(config)
+    from plugin_builder.backends.local import LocalBackend
+
+    return LocalBackend(config)
 
 
 def backend_name(config: Config, name: str | None) -> str:
     """--backend, else project.backend; an unknown --backend is a UsageError."""
-    from plugin_builder.config import BACKENDS
-
     name = name or config.backend
     if name not in BACKENDS:
-        raise UsageError(f"--backend {name}: no such backend", fix="use --backend local or docker")
+        raise UsageError(f"--backend {name}: no such backend",
+                         fix="use --backend " + " or ".join(BACKENDS))
     return name

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.backends import Log, RunResult
+from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
+from plugin_builder.goenv import MODULE_FETCH_ENV
+from plugin_builder.log import Log
 from plugin_builder.steps import builder_image
-from plugin_builder.toolchains import go_toolchain
 
-# Passed through from this machine: how modules are fetched (never where caches live).
-_INHERITED = ("GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GONOPROXY")
 # The machine's CA bundle is mounted here, so `go mod download` in the container trusts
 # the roots this machine trusts (a TLS-inspecting proxy's CA included).
 CA_BUNDLE = "/etc/plugin-builder/ca-certificates.crt"
@@ -46,7 +45,6 @@ class DockerEnvironment:
     mounts: list[Any]  # docker.types.Mount: sources and the artifact folder
     log: Log
     cc: str
-    local_go: str  # the same Go release on this machine, for reading build info
     go: str = builder_image.GO
     cache_volumes: bool = True  # False: a cold, Dragonfly-style run (benchmarks)
     ca_bundle: bool = False  # the machine's CA bundle is mounted at CA_BUNDLE
@@ -56,7 +54,7 @@ class DockerEnvironment:
         env = {"PATH": _PATH, "HOME": builder_image.HOME, "GOCACHE": builder_image.GOCACHE,
                "GOMODCACHE": builder_image.GOMODCACHE, "GOPATH": f"{builder_image.HOME}/go",
                "GOTOOLCHAIN": "local"}
-        env.update({k: os.environ[k] for k in _INHERITED if k in os.environ})
+        env.update({k: os.environ[k] for k in MODULE_FETCH_ENV if k in os.environ})
         if self.ca_bundle:
             env["SSL_CERT_FILE"] = CA_BUNDLE
         return env
@@ -108,10 +106,11 @@ class DockerEnvironment:
 
 class DockerBackend:
     name = "docker"
+    prepare_step = "builder-image"
+    makes_images = True
 
-    def __init__(self, config: Config, log: Log, *, cache_volumes: bool = True) -> None:
+    def __init__(self, config: Config, *, cache_volumes: bool = True) -> None:
         self.config = config
-        self.log = log
         self.cache_volumes = cache_volumes
         self._client: Any = None
 
@@ -121,18 +120,17 @@ class DockerBackend:
             self._client = engine.connect()
         return self._client
 
-    def environment(self, combination: Combination) -> DockerEnvironment:
-        image = builder_image.ensure_builder_image(self.config, self.client, combination,
-                                                   self.log)
+    def prepare(self, combination: Combination, log: Log) -> DockerEnvironment:
+        """The builder image of the combination (built when out of date), and the mounts."""
+        image = builder_image.ensure_builder_image(self.config, self.client, combination, log)
         libc = self.config.libcs[combination.libc]
         mounts = self._mounts(combination)
         ca = _machine_ca_bundle()
         if ca is not None:
             mounts.append(_bind(ca, CA_BUNDLE, read_only=True))
-        local_go = go_toolchain(combination.go, self.config.toolchain_cache, log=self.log).go
         return DockerEnvironment(
             combination=combination, client=self.client, image=image,
-            mounts=mounts, log=self.log, cc=libc.cc, local_go=str(local_go),
+            mounts=mounts, log=log, cc=libc.cc,
             cache_volumes=self.cache_volumes, ca_bundle=ca is not None,
             identity={"go": f"go{combination.go}", "cc": libc.cc, "builder_image": image.id},
         )

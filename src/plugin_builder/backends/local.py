@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin_builder.backends import Log, RunResult
+from plugin_builder import processes
+from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
+from plugin_builder.log import Log
 from plugin_builder.toolchains import c_compiler, go_toolchain, toolchain_env
 
 
@@ -21,9 +22,8 @@ class LocalEnvironment:
     identity: Mapping[str, str] = field(default_factory=dict)
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
-        done = subprocess.run(list(argv), cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, check=False)
-        return RunResult(done.returncode, done.stdout)
+        returncode, output = processes.run(argv, cwd=cwd, env=env)
+        return RunResult(returncode, output)
 
     def base_env(self) -> dict[str, str]:
         return toolchain_env()
@@ -31,13 +31,14 @@ class LocalEnvironment:
 
 class LocalBackend:
     name = "local"
+    prepare_step = "toolchain"
+    makes_images = False
 
-    def __init__(self, config: Config, log: Log) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
-        self.log = log
 
-    def environment(self, combination: Combination) -> LocalEnvironment:
-        toolchain = go_toolchain(combination.go, self.config.toolchain_cache, log=self.log)
+    def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
+        toolchain = go_toolchain(combination.go, self.config.toolchain_cache, log=log)
         compiler = c_compiler(self.config.libcs[combination.libc])
         return LocalEnvironment(
             combination=combination,

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.backends import Log
 from plugin_builder.config import Config
-from plugin_builder.errors import BuildError, ToolchainError
+from plugin_builder.errors import BuildError, ImageError, ToolchainError
+from plugin_builder.log import Log
 
 BOOTSTRAP_REPOSITORY = "plugin-builder/bootstrap"
 RUNTIME_REPOSITORY = "plugin-builder/runtime"
@@ -143,7 +143,7 @@ def require_base(client: Any, name: str, key: str) -> Any:
             return client.images.pull(name)
         except docker.errors.DockerException:
             pass
-    raise engine.ImageError(
+    raise ImageError(
         f"base image '{name}' ({key} in buildconfig.toml) is not on the engine and "
         f"cannot be pulled",
         fix="run `invoke bootstrap-base` to make plugin-builder/bootstrap:<suite> and "

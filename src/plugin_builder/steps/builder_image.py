@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.artifacts import sha256_file
-from plugin_builder.backends import Log
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
+from plugin_builder.errors import ImageError
+from plugin_builder.files import sha256_file
+from plugin_builder.log import Log
 from plugin_builder.steps.base_images import require_base
 from plugin_builder.toolchains import go_toolchain
 
@@ -36,7 +37,7 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
     libc = config.libcs[combination.libc]
     key = f"libc.{libc.name}.builder_base"
     if not libc.builder_base:
-        raise engine.ImageError(f"{key} is empty: the docker backend needs a builder base",
+        raise ImageError(f"{key} is empty: the docker backend needs a builder base",
                                 fix="set it, e.g. to \"plugin-builder/bootstrap:bookworm\" "
                                     "made by `invoke bootstrap-base`")
     base = require_base(client, libc.builder_base, key)

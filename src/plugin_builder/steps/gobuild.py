@@ -17,31 +17,33 @@ from typing import Any
 
 from plugin_builder import buildinfo
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
-from plugin_builder.backends import BuildEnvironment, Log
+from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Host
 from plugin_builder.errors import BuildError
+from plugin_builder.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
+from plugin_builder.log import Log
 
-GOFLAGS = "-buildvcs=false -mod=readonly"
-# The variables that feed a build's output; the rest of the environment does not.
-_FINGERPRINT_ENV = ("CGO_ENABLED", "GOOS", "GOARCH", "GOFLAGS", "GOTOOLCHAIN", "GOAMD64",
-                    "GOEXPERIMENT")
 OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """One artifact after its build step: landed now, or found up to date."""
+
     relative: str  # the artifact's path inside the combination folder
+    path: Path  # where it is
     built: bool  # False: it was up to date and nothing ran
     seconds: float
-    entry: Mapping[str, Any]
+    entry: Mapping[str, Any]  # its manifest entry: sha256, size, build info, inputs
+
+    @property
+    def sha256(self) -> str:
+        return str(self.entry["sha256"])
 
 
 def shared_flags(host: Host) -> list[str]:
     """Flags that feed package fingerprints: identical for host and plugins."""
-    flags = ["-trimpath"] if host.trimpath else []
-    if host.tags:
-        flags.append("-tags=" + ",".join(host.tags))
-    return flags
+    return fingerprint_flags(trimpath=host.trimpath, tags=host.tags)
 
 
 def build_env(environment: BuildEnvironment, *, gowork: str) -> dict[str, str]:
@@ -84,22 +86,22 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     relative, argv, env = build.relative, build.argv, build.env
     inputs = inputs_digest(
         list(argv[1:]),  # argv[0] is the go path, which differs by backend; identity covers it
-        {k: env[k] for k in _FINGERPRINT_ENV if k in env},
+        {k: env[k] for k in FINGERPRINT_ENV if k in env},
         dict(environment.identity),
         dict(build.digest_parts),
     )
     if store.up_to_date(relative, inputs):
         log(f"up to date: {relative}")
-        return Outcome(relative, False, 0.0, store.entry(relative) or {})
+        return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
     started = time.monotonic()
     with store.staging(relative) as staged:
-        if getattr(log, "verbose", False):
+        if log.verbose:
             log(command_line(build, staged))
         result = environment.run(build.command(staged), cwd=build.cwd, env=env)
         if result.returncode != 0 or not staged.exists():
             raise BuildError(f"building {relative} for {environment.combination.id}",
                              result.output or f"exit code {result.returncode}")
-        info = buildinfo.read_buildinfo(staged, go=local_go(environment))
+        info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
             **_buildinfo_fields(info),
@@ -112,24 +114,15 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         })
     seconds = time.monotonic() - started
     log(f"built {relative} in {seconds:.1f}s")
-    return Outcome(relative, True, seconds, landed)
+    return Outcome(relative, store.path(relative), True, seconds, landed)
 
 
 def command_line(build: GoBuild, output: Path) -> str:
     """The build as a shell line: the fingerprint-relevant environment, then argv."""
-    env = {k: build.env[k] for k in (*_FINGERPRINT_ENV, "CC", "GOWORK") if k in build.env}
+    env = {k: build.env[k] for k in (*FINGERPRINT_ENV, "CC", "GOWORK") if k in build.env}
     words = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
     words += [shlex.quote(part) for part in build.command(output)]
     return f"$ (cd {shlex.quote(str(build.cwd))} && " + " ".join(words) + ")"
-
-
-def local_go(environment: BuildEnvironment) -> str:
-    """The go binary of the environment's release on this machine, to read build info and
-    go.mod files here (the docker backend's own go is inside the image)."""
-    if Path(environment.go).is_file():
-        return environment.go
-    # The docker backend's go is inside the image; it keeps the same release's local path.
-    return getattr(environment, "local_go", None) or "go"
 
 
 def _buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:

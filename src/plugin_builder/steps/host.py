@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from plugin_builder.artifacts import ArtifactStore, tree_digest
-from plugin_builder.backends import BuildEnvironment, Log
+from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, Service
+from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,
@@ -20,9 +21,12 @@ def binary_path(service: Service) -> str:
     return f"bin/{service.binary}"
 
 
-def build_host(config: Config, environment: BuildEnvironment, log: Log) -> list[Outcome]:
-    store = ArtifactStore(config.artifacts, environment.combination)
-    return [go_build(environment, store, build, log) for build in plan(config, environment)]
+def build_host(config: Config, environment: BuildEnvironment, store: ArtifactStore, log: Log,
+               services: list[str] | None = None) -> dict[str, Outcome]:
+    """Each service's binary (every service, or the named ones), by service name."""
+    builds = [b for b in plan(config, environment)
+              if services is None or b.entry["service"] in services]
+    return {build.entry["service"]: go_build(environment, store, build, log) for build in builds}
 
 
 def plan(config: Config, environment: BuildEnvironment) -> list[GoBuild]:

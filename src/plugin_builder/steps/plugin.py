@@ -9,21 +9,21 @@ combination's scratch folder.
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from plugin_builder.artifacts import ArtifactStore, tree_digest
-from plugin_builder.backends import BuildEnvironment, Log
+from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, PluginTarget
+from plugin_builder.files import write_atomically
 from plugin_builder.gomod import read_gomod
+from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,
     Outcome,
     build_env,
     go_build,
-    local_go,
     shared_flags,
 )
 
@@ -32,17 +32,17 @@ def plugin_path(config: Config, target: PluginTarget) -> str:
     return f"plugins/{config.plugin_types[target.type].file_name(target.name)}"
 
 
-def build_plugins(config: Config, environment: BuildEnvironment, targets: list[PluginTarget],
-                  log: Log) -> list[Outcome]:
-    store = ArtifactStore(config.artifacts, environment.combination)
-    return [go_build(environment, store, build, log)
-            for build in plan(config, environment, targets)]
+def build_plugins(config: Config, environment: BuildEnvironment, store: ArtifactStore,
+                  targets: Sequence[PluginTarget], log: Log) -> dict[PluginTarget, Outcome]:
+    """Each target's plugin, by target."""
+    builds = plan(config, environment, store, targets)
+    return {target: go_build(environment, store, build, log)
+            for target, build in zip(targets, builds, strict=True)}
 
 
-def plan(config: Config, environment: BuildEnvironment,
-         targets: list[PluginTarget]) -> list[GoBuild]:
+def plan(config: Config, environment: BuildEnvironment, store: ArtifactStore,
+         targets: Sequence[PluginTarget]) -> list[GoBuild]:
     """The go builds of these targets; writes each target's generated go.work."""
-    store = ArtifactStore(config.artifacts, environment.combination)
     host_digest = tree_digest(config.host.module)
     return [_plugin_build(config, environment, store, target, host_digest)
             for target in targets]
@@ -54,9 +54,8 @@ def workspace(config: Config, environment: BuildEnvironment, target: PluginTarge
     ``use`` alone is not enough: Go still reads the go.mod of the host version the
     plugin requires (golang/go#66516), so that exact version is replaced by the folder.
     """
-    go = local_go(environment)
-    host = read_gomod(config.host.module, go).module
-    required = read_gomod(target.source, go).required_version(host)
+    host = read_gomod(config.host.module).module
+    required = read_gomod(target.source).required_version(host)
     text = (f"go {environment.combination.go}\n\n"
             f"use (\n\t{config.host.module}\n\t{target.source}\n)\n")
     if required:
@@ -81,12 +80,7 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
 
 
 def _write_gowork(folder: Path, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "go.work"
     if path.is_file() and path.read_text() == text:
         return path  # rewriting would only race with a concurrent build of this target
-    handle, name = tempfile.mkstemp(prefix=".go.work.", dir=folder)
-    with os.fdopen(handle, "w") as stream:
-        stream.write(text)
-    os.replace(name, path)
-    return path
+    return write_atomically(path, text)

@@ -2,86 +2,85 @@
 
 ``<docker.service_repository>:<combination id>``: the libc's ``runtime_base``, the
 service's host binary and the plugins of every type that service loads, in
-``host.plugin_dir``, running as a non-root user with a HEALTHCHECK. It composes: the
-binary and plugins are built first through the ordinary steps (skipped when up to
-date), by whichever backend the session uses. Labels record versions and the sha256 of
+``host.plugin_dir``, running as a non-root user with a HEALTHCHECK. It takes the
+outcomes of the host and plugin steps (whichever backend built them) and never builds
+them itself. Labels record versions and the sha256 of
 every artifact, and tell ``verify --image`` what the image must have loaded.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from plugin_builder import dockerengine as engine
 from plugin_builder.artifacts import ArtifactStore
-from plugin_builder.backends import Log
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget, Service
-from plugin_builder.steps import host as host_step
-from plugin_builder.steps import plugin as plugin_step
+from plugin_builder.errors import ImageError, VerifyError
+from plugin_builder.log import Log
 from plugin_builder.steps.base_images import require_base
-from plugin_builder.steps.gobuild import go_build
+from plugin_builder.steps.gobuild import Outcome
 
 DOCKERFILE = "service.Dockerfile"
 PORT = 8080  # the reference host's --listen default
 BIN_DIR = "/usr/local/bin"
 USER = "65532:65532"  # the "nonroot" convention of minimal images
-# Labels verify --image reads.
-PLUGINS_LABEL = f"{engine.LABEL}.plugins"  # JSON: [{"type", "name", "path"}]
-BINARY_LABEL = f"{engine.LABEL}.binary"
-HEALTHCHECK_LABEL = f"{engine.LABEL}.healthcheck"  # JSON argv, "[]" when none
-CHECK_LABEL = f"{engine.LABEL}.check"  # JSON argv template of the service's plugin check
 
 
 def targets_of(config: Config, service: str) -> list[PluginTarget]:
     return [p for p in config.plugins if config.plugin_types[p.type].service == service]
 
 
-def build_service_image(config: Config, session: Any, client: Any, combination: Combination,
-                        service_name: str) -> str:
-    """Build what the image needs, then the image unless it is up to date; return its tag."""
-    log = session.log(combination)
-    service = config.host.services[service_name]
-    store = ArtifactStore(config.artifacts, combination)
-    binary, plugins = _artifacts(config, session.environment(combination), store, service, log)
+def ship(config: Config, store: ArtifactStore, hosts: Mapping[str, Outcome],
+         plugins: Mapping[PluginTarget, Outcome], log: Log) -> list[str]:
+    """Every service's image, built and proven by running it (the pipeline's last step)."""
+    from plugin_builder.verify.image import verify_image
+
+    client = engine.connect()
+    tags = []
+    for service in config.host.services.values():
+        shipped = {t: plugins[t] for t in targets_of(config, service.name) if t in plugins}
+        tag = build_service_image(config, client, store.combination, service,
+                                  hosts[service.name], shipped, log)
+        report = verify_image(client, tag, log)
+        log(report.summary())
+        if not report.ok:
+            raise VerifyError(f"{tag}: {report.summary()}",
+                              fix="read the container log above, fix the plugin, then run "
+                                  "the pipeline again")
+        tags.append(tag)
+    return tags
+
+
+def build_service_image(config: Config, client: Any, combination: Combination,
+                        service: Service, binary: Outcome,
+                        plugins: Mapping[PluginTarget, Outcome], log: Log) -> str:
+    """The image of one service from its built binary and plugins, unless up to date."""
     libc = config.libcs[combination.libc]
     key = f"libc.{libc.name}.runtime_base"
     if not libc.runtime_base:
-        raise engine.ImageError(f"{key} is empty: service images need a runtime base",
-                                fix="set it, e.g. to \"plugin-builder/runtime:bookworm-"
-                                    f"{libc.name}\" made by `invoke bootstrap-base`")
+        raise ImageError(f"{key} is empty: service images need a runtime base",
+                         fix="set it, e.g. to \"plugin-builder/runtime:bookworm-"
+                             f"{libc.name}\" made by `invoke bootstrap-base`")
     base = require_base(client, libc.runtime_base, key)
     dockerfile = render(config, service).encode()
-    labels = _labels(config, combination, service, store, binary, plugins)
+    labels = _labels(config, combination, service, binary, plugins)
     inputs = engine.digest(dockerfile.decode(), base.id, labels)
     tag = config.docker.service_tag(service.name, combination)
     if engine.up_to_date(client, tag, inputs):
         log(f"up to date: {tag}")
         return tag
     files: dict[str, Any] = {"Dockerfile": dockerfile, "bin/": b"", "plugins/": b"",
-                             f"bin/{service.binary}": store.path(binary)}
-    files.update({f"plugins/{_file(p)}": store.path(p) for p in plugins})
+                             f"bin/{service.binary}": binary.path}
+    files.update({f"plugins/{outcome.path.name}": outcome.path for outcome in plugins.values()})
     engine.build_image(client, engine.context_tar(files), tag=tag, what=f"service image {tag}",
                        buildargs={"RUNTIME_BASE": libc.runtime_base,
                                   "PLUGIN_DIR": config.host.plugin_dir},
                        labels={**labels, engine.INPUTS: inputs}, log=log)
     log(f"built {tag}")
     return tag
-
-
-def _artifacts(config: Config, environment: Any, store: ArtifactStore, service: Service,
-               log: Log) -> tuple[str, list[str]]:
-    """Build (or find up to date) the service's binary and its plugins; their paths."""
-    builds = [b for b in host_step.plan(config, environment)
-              if b.entry.get("service") == service.name]
-    builds += plugin_step.plan(config, environment, targets_of(config, service.name))
-    outcomes = [go_build(environment, store, build, log) for build in builds]
-    return outcomes[0].relative, [o.relative for o in outcomes[1:]]
-
-
-def _file(relative: str) -> str:
-    return relative.rsplit("/", 1)[-1]
 
 
 def render(config: Config, service: Service) -> str:
@@ -101,12 +100,12 @@ def render(config: Config, service: Service) -> str:
     return text
 
 
-def _labels(config: Config, combination: Combination, service: Service, store: ArtifactStore,
-            binary: str, plugins: list[str]) -> dict[str, str]:
-    manifest = store.manifest()["artifacts"]
+def _labels(config: Config, combination: Combination, service: Service, binary: Outcome,
+            plugins: Mapping[PluginTarget, Outcome]) -> dict[str, str]:
     binary_path = f"{BIN_DIR}/{service.binary}"
-    listed = [{"type": manifest[p]["type"], "name": manifest[p]["name"],
-               "path": f"{config.host.plugin_dir}/{_file(p)}"} for p in plugins]
+    listed = [{"type": target.type, "name": target.name,
+               "path": f"{config.host.plugin_dir}/{outcome.path.name}"}
+              for target, outcome in plugins.items()]
     labels = {
         f"{engine.LABEL}.service": service.name,
         f"{engine.LABEL}.combination": combination.id,
@@ -115,12 +114,12 @@ def _labels(config: Config, combination: Combination, service: Service, store: A
         f"{engine.LABEL}.arch": combination.arch,
         f"{engine.LABEL}.version": config.host.version,
         f"{engine.LABEL}.port": str(PORT),
-        BINARY_LABEL: binary_path,
-        PLUGINS_LABEL: json.dumps(listed),
-        HEALTHCHECK_LABEL: json.dumps(service.healthcheck_argv(binary_path, PORT)),
-        CHECK_LABEL: json.dumps(list(service.check)),
+        engine.BINARY_LABEL: binary_path,
+        engine.PLUGINS_LABEL: json.dumps(listed),
+        engine.HEALTHCHECK_LABEL: json.dumps(service.healthcheck_argv(binary_path, PORT)),
+        engine.CHECK_LABEL: json.dumps(list(service.check)),
         "org.opencontainers.image.version": config.host.version,
     }
-    for relative in (binary, *plugins):
-        labels[f"{engine.LABEL}.sha256.{relative}"] = manifest[relative]["sha256"]
+    for outcome in (binary, *plugins.values()):
+        labels[f"{engine.LABEL}.sha256.{outcome.relative}"] = outcome.sha256
     return labels

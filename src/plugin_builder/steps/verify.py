@@ -2,72 +2,112 @@
 
 Each pair gets both checks: the static analysis predicts the cause and the fix without
 running anything; the live check loads the plugin for real, in a child process, through
-the service's own check command or, for a host without one, a tiny loader built with
-the host's exact toolchain and settings.
+the service's own check command or, for a host without one, a stand-in loader built
+with the host's exact toolchain and settings. The pairs come from the outcomes of the
+host and plugin steps, never from re-reading the manifest; the manifest only keeps the
+proofs of earlier runs, so an unchanged pair is not loaded again by the pipeline.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from plugin_builder import __version__
-from plugin_builder.artifacts import ArtifactStore, inputs_digest
-from plugin_builder.backends import Log
+from plugin_builder.artifacts import ArtifactStore
+from plugin_builder.backends import Backend, BuildEnvironment
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
-from plugin_builder.errors import UsageError
-from plugin_builder.steps.host import binary_path
-from plugin_builder.steps.loader import loader_check_argv
-from plugin_builder.steps.plugin import plugin_path
-from plugin_builder.toolchains import inspection_go
-from plugin_builder.verify import (
-    OK,
-    RULE_IDS,
-    Contract,
-    LiveResult,
-    PluginResult,
-    RebuildHint,
-    Side,
-    analyze,
-    run_check,
-    to_dict,
-)
-from plugin_builder.verify.report import PASS
-from plugin_builder.verify.rules import ERROR
-from plugin_builder.verify.runtime import live_finding
+from plugin_builder.errors import UsageError, VerifyError
+from plugin_builder.log import Log
+from plugin_builder.status import Verdict
+from plugin_builder.steps import loader
+from plugin_builder.steps.gobuild import Outcome
+from plugin_builder.verify import Contract, LiveResult, PluginResult, Side, run_check, to_dict
+from plugin_builder.verify.live import OK
+from plugin_builder.verify.pairs import Pair, cache_key, judge
 
 LIVE_TIMEOUT_S = 60.0
+# How a pair with no check command of its own gets the argv that loads its plugin.
+# None: no loader can match this host (no Go build info, or a libc we cannot build for).
+LoaderFor = Callable[[Side, Pair], list[str] | None]
 
 
-@dataclass(frozen=True)
-class Pair:
-    """One plugin and the host binary that must load it."""
+def verify_combination(config: Config, environment: BuildEnvironment, store: ArtifactStore,
+                       hosts: Mapping[str, Outcome], plugins: Mapping[PluginTarget, Outcome],
+                       log: Log, *, reuse_proofs: bool, live: bool = True,
+                       ) -> list[PluginResult]:
+    """Verify each plugin against its service's binary; record the verdicts."""
+    pairs = combination_pairs(config, store.combination, hosts, plugins)
+    proven = passed_keys(store) if reuse_proofs else frozenset()
 
-    host: Path
-    plugin: Path
-    contract: Contract
-    plugin_name: str | None
-    check: tuple[str, ...]  # the check command template; empty: build a loader
-    combination: str | None = None
-    # Digest of both binaries' sha256 and the contract: a pair that passed with this key
-    # before is the same pair, so its proof still holds (None: always check).
-    cache_key: str | None = None
+    def loader_for(host: Side, pair: Pair) -> list[str] | None:
+        if host.buildinfo is None:
+            return None
+        return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
+                                  pair.contract, log)
+
+    results = [_already_passed(pair, log) if pair.cache_key in proven
+               else verify_pair(pair, log, live=live, loader_for=loader_for) for pair in pairs]
+    if live and any(pair.cache_key not in proven for pair in pairs):
+        record(store, pairs, results)  # only a new proof changes the record
+    return results
 
 
-def cache_key(host_sha256: str, plugin_sha256: str, contract: Contract,
-              check: tuple[str, ...]) -> str:
-    return inputs_digest(__version__, RULE_IDS, host_sha256, plugin_sha256,
-                         contract.plugin_type, contract.symbols, check)
+def raise_unless_verified(results: Sequence[PluginResult]) -> None:
+    failed = [result for result in results if result.verdict == Verdict.FAIL]
+    if failed:
+        raise VerifyError(f"{len(failed)} plugin(s) would not load: "
+                          + "; ".join(_first_cause(result) for result in failed),
+                          fix="apply the fix each finding names")
 
 
-def verify_pairs(config: Config, pairs: Sequence[Pair], log: Log, *, live: bool = True,
-                 passed: frozenset[str] = frozenset()) -> list[PluginResult]:
-    """Verify each pair; those whose cache_key is in ``passed`` are not checked again."""
-    return [_already_passed(pair, log) if pair.cache_key in passed
-            else verify_pair(config, pair, log, live=live) for pair in pairs]
+def verify_explicit(config: Config, backend: Backend, pairs: Sequence[Pair], log: Log, *,
+                    live: bool = True) -> list[PluginResult]:
+    """Verify binaries named on the command line; a loader is built per host combination."""
+    environments: dict[Combination, tuple[BuildEnvironment, ArtifactStore]] = {}
+
+    def loader_for(host: Side, pair: Pair) -> list[str] | None:
+        combination = _combination_of(config, host)
+        if combination is None or host.buildinfo is None:
+            return None
+        if combination not in environments:
+            environments[combination] = (backend.prepare(combination, log),
+                                         ArtifactStore(config.artifacts, combination))
+        environment, store = environments[combination]
+        return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
+                                  pair.contract, log)
+
+    return [verify_pair(pair, log, live=live, loader_for=loader_for) for pair in pairs]
+
+
+def verify_pair(pair: Pair, log: Log, *, live: bool, loader_for: LoaderFor) -> PluginResult:
+    host, plugin = Side.read(pair.host), Side.read(pair.plugin)
+    argv = (pair.check_argv() if pair.check else loader_for(host, pair)) if live else None
+    if live and argv is None:
+        log(f"verify {pair.plugin.name}: no live check (the host has no check command and "
+            f"no stand-in loader can be built like it); the static analysis decides")
+    result = judge(pair, host, plugin, _live_check(pair, argv, log) if argv else None)
+    log(f"verify {pair.plugin.name}: {result.verdict}")
+    return result
+
+
+def _live_check(pair: Pair, argv: list[str], log: Log) -> LiveResult:
+    started = time.monotonic()
+    outcome = run_check(argv, LIVE_TIMEOUT_S)
+    log(f"live check of {pair.plugin.name}: {outcome.status} in "
+        f"{time.monotonic() - started:.2f}s")
+    return outcome
+
+
+def _combination_of(config: Config, host: Side) -> Combination | None:
+    """The combination a host binary was built for, as its loader must be; None when
+    it has none we can build for (a static host has no libc to match)."""
+    libc = host.elf.libc
+    if host.buildinfo is None or libc is None or libc not in config.libcs:
+        return None
+    go = host.buildinfo.base_go_version.removeprefix("go")
+    return Combination(go, libc, host.elf.goarch or "amd64")
 
 
 def _already_passed(pair: Pair, log: Log) -> PluginResult:
@@ -78,72 +118,46 @@ def _already_passed(pair: Pair, log: Log) -> PluginResult:
     return PluginResult(str(pair.plugin), str(pair.host), (), proof, pair.combination)
 
 
-def verify_pair(config: Config, pair: Pair, log: Log, *, live: bool = True) -> PluginResult:
-    go = inspection_go(config.matrix.default.go, config.toolchain_cache)
-    host, plugin = Side.read(pair.host, go=go), Side.read(pair.plugin, go=go)
-    hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name)
-    findings = tuple(analyze(host, plugin, pair.contract, hint))
-    outcome = _live_check(config, pair, host, log) if live else None
-    explained = any(f.severity == ERROR for f in findings)
-    if outcome is not None and not explained:
-        # Only a real load sees what the plugin's code does; name that cause too.
-        findings += tuple(f for f in [live_finding(outcome, hint)] if f)
-    result = PluginResult(str(pair.plugin), str(pair.host), findings, outcome, pair.combination)
-    log(f"verify {pair.plugin.name}: {result.verdict}")
-    return result
-
-
-def _live_check(config: Config, pair: Pair, host: Side, log: Log) -> LiveResult:
-    if pair.check:
-        argv = [part.format(binary=pair.host, plugin=pair.plugin) for part in pair.check]
-    else:
-        argv = loader_check_argv(config, host, pair.plugin, pair.contract, log)
-    started = time.monotonic()
-    outcome = run_check(argv, LIVE_TIMEOUT_S)
-    log(f"live check of {pair.plugin.name}: {outcome.status} in "
-        f"{time.monotonic() - started:.2f}s")
-    return outcome
-
-
-def combination_pairs(config: Config, combination: Combination,
-                      targets: Sequence[PluginTarget] | None = None) -> list[Pair]:
-    """Every plugin target of the combination with its service's host binary."""
-    store = ArtifactStore(config.artifacts, combination)
-    recorded = store.manifest()["artifacts"]
+def combination_pairs(config: Config, combination: Combination, hosts: Mapping[str, Outcome],
+                      plugins: Mapping[PluginTarget, Outcome]) -> list[Pair]:
+    """Every plugin built for the combination with its service's host binary."""
     pairs = []
-    for target in targets if targets is not None else config.plugins:
+    for target, plugin in plugins.items():
         plugin_type = config.plugin_types[target.type]
         service = config.host.services[plugin_type.service]
-        host, plugin = store.path(binary_path(service)), store.path(plugin_path(config, target))
-        for path, what in ((host, f"service {service.name}"), (plugin, f"plugin {target.id}")):
-            if not path.is_file():
-                raise UsageError(f"{what} is not built for {combination.id}: {path} is missing",
-                                 fix=f"invoke pipeline --go {combination.go} "
-                                     f"--libc {combination.libc}")
+        host = hosts.get(service.name)
+        if host is None:
+            raise UsageError(f"service {service.name} is not built for {combination.id}",
+                             fix=f"invoke build-host {combination.flags}")
         contract = Contract(target.type, plugin_type.symbols)
-        host_entry = recorded.get(binary_path(service))
-        plugin_entry = recorded.get(plugin_path(config, target))
-        key = cache_key(host_entry["sha256"], plugin_entry["sha256"], contract, service.check) \
-            if host_entry and plugin_entry else None
-        pairs.append(Pair(host, plugin, contract, target.name, service.check, combination.id,
-                          key))
+        key = cache_key(host.sha256, plugin.sha256, contract, service.check)
+        pairs.append(Pair(host.path, plugin.path, contract, target.name, service.check,
+                          combination.id, key))
     return pairs
 
 
-def passed_keys(config: Config, combination: Combination) -> frozenset[str]:
+def passed_keys(store: ArtifactStore) -> frozenset[str]:
     """Cache keys of the pairs that passed when this combination was last verified."""
-    manifest = ArtifactStore(config.artifacts, combination).manifest()
-    return frozenset(manifest.get("verified", {}).values())
+    verified = store.manifest().get("verified", {})
+    return frozenset(v for v in verified.values() if isinstance(v, str)) \
+        if isinstance(verified, dict) else frozenset()
 
 
-def record(config: Config, combination: Combination, pairs: Sequence[Pair],
-           results: Sequence[PluginResult]) -> None:
+def record(store: ArtifactStore, pairs: Sequence[Pair], results: Sequence[PluginResult]) -> None:
     """Write the verify verdicts, and the keys of the pairs that passed, into the manifest."""
 
     def change(manifest: dict) -> None:
         manifest["verify"] = to_dict(results)
         manifest["verified"] = {Path(pair.plugin).name: pair.cache_key
                                 for pair, result in zip(pairs, results, strict=True)
-                                if result.verdict == PASS and pair.cache_key}
+                                if result.verdict == Verdict.PASS and pair.cache_key}
 
-    ArtifactStore(config.artifacts, combination).update_manifest(change)
+    store.update_manifest(change)
+
+
+def _first_cause(result: PluginResult) -> str:
+    name = result.plugin_path.rsplit("/", 1)[-1]
+    if result.errors:
+        return f"{name}: {result.errors[0].message}"
+    live = result.live
+    return f"{name}: {live.error_line if live and live.error_line else 'did not load'}"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.backends import Log
-from plugin_builder.steps import service_image as labels_of
+from plugin_builder.errors import ImageError
+from plugin_builder.log import Log
 
 TIMEOUT_S = 60.0
 _POLL_S = 0.5
@@ -65,11 +65,11 @@ class ImageReport:
 def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S) -> ImageReport:
     image = _image(client, tag)
     labels = image.labels or {}
-    if labels_of.PLUGINS_LABEL not in labels:
-        raise engine.ImageError(f"{tag} is not a service image of plugin-builder "
-                                f"(it has no {labels_of.PLUGINS_LABEL} label)",
+    if engine.PLUGINS_LABEL not in labels:
+        raise ImageError(f"{tag} is not a service image of plugin-builder "
+                                f"(it has no {engine.PLUGINS_LABEL} label)",
                                 fix="build it with `invoke build-service-image`")
-    shipped = json.loads(labels[labels_of.PLUGINS_LABEL])
+    shipped = json.loads(labels[engine.PLUGINS_LABEL])
     report = ImageReport(tag, [PluginCheck(**plugin) for plugin in shipped])
     container = client.containers.run(image.id, detach=True,
                                       labels={engine.MANAGED: "true",
@@ -89,7 +89,7 @@ def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S)
 def _image(client: Any, tag: str) -> Any:
     image = engine.image_or_none(client, tag)
     if image is None:
-        raise engine.ImageError(f"no image {tag} on the engine",
+        raise ImageError(f"no image {tag} on the engine",
                                 fix="build it with `invoke build-service-image --service S`")
     return image
 
@@ -97,7 +97,7 @@ def _image(client: Any, tag: str) -> Any:
 def _wait_listed(container: Any, labels: dict[str, str], report: ImageReport,
                  timeout: float) -> bool:
     """Poll until /healthz lists every shipped plugin; False (and why) when it never does."""
-    probe = json.loads(labels.get(labels_of.HEALTHCHECK_LABEL, "[]"))
+    probe = json.loads(labels.get(engine.HEALTHCHECK_LABEL, "[]"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         container.reload()
@@ -132,8 +132,8 @@ def _mark_listed(output: bytes, report: ImageReport) -> bool:
 
 def _check_each(container: Any, labels: dict[str, str], report: ImageReport) -> None:
     """Load each plugin again through the service's check command, inside the image."""
-    template = json.loads(labels.get(labels_of.CHECK_LABEL, "[]"))
-    binary = labels.get(labels_of.BINARY_LABEL, "")
+    template = json.loads(labels.get(engine.CHECK_LABEL, "[]"))
+    binary = labels.get(engine.BINARY_LABEL, "")
     for plugin in report.plugins:
         if not template:
             plugin.checked = plugin.listed

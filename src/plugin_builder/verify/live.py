@@ -21,12 +21,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from plugin_builder.errors import PluginBuilderError
+from plugin_builder.errors import CheckCommandError
+from plugin_builder.status import LiveStatus
 
-OK = "ok"
-REFUSED = "refused"
-CRASHED = "crashed"
-TIMED_OUT = "timed_out"
+OK, REFUSED, CRASHED, TIMED_OUT = LiveStatus
 
 TAIL_LINES = 20
 _LINE_LIMIT = 4096  # longer lines are split; a line never needs to be read whole
@@ -39,7 +37,7 @@ class LiveResult:
     """How the host's check command ended."""
 
     argv: tuple[str, ...]
-    status: str  # "ok", "refused", "crashed" or "timed_out"
+    status: LiveStatus
     exit_code: int | None  # None when the child was killed by a signal
     signal: str | None  # e.g. "SIGKILL", "SIGSEGV"
     error_line: str | None  # the line that says why, e.g. "fatal error: ..."
@@ -74,7 +72,8 @@ def _start(
     argv: tuple[str, ...], env: Mapping[str, str] | None, output: IO[bytes]
 ) -> subprocess.Popen[bytes]:
     if not argv:
-        raise PluginBuilderError("live check: empty command")
+        raise CheckCommandError("live check: empty command",
+                                fix="give the service or plugin type a check command")
     try:
         return subprocess.Popen(
             argv,
@@ -85,7 +84,8 @@ def _start(
             start_new_session=True,  # own process group, so a hang dies with its children
         )
     except OSError as error:
-        raise PluginBuilderError(f"live check: cannot run {argv[0]}: {error.strerror}") from None
+        raise CheckCommandError(f"live check: cannot run {argv[0]}: {error.strerror}",
+                                fix="correct the check command in buildconfig.toml") from None
 
 
 def _wait(process: subprocess.Popen[bytes], timeout_s: float) -> bool:

@@ -12,14 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from plugin_builder.status import Verdict
 from plugin_builder.verify.live import LiveResult
 from plugin_builder.verify.rules import ERROR, WARNING, Finding
 
 SCHEMA = "plugin-builder/verify-report/1"
 
-PASS = "pass"
-WARN = "warn"
-FAIL = "fail"
+PASS, WARN, FAIL = Verdict
 _STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
 
 
@@ -42,7 +41,7 @@ class PluginResult:
         return tuple(f for f in self.findings if f.severity == WARNING)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """fail: would not load (or did not); warn: loads unless a warning applies; pass."""
         if self.errors or (self.live is not None and not self.live.ok):
             return FAIL

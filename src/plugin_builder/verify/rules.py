@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from plugin_builder.buildinfo import DEVEL, BuildInfo, Module, read_buildinfo
 from plugin_builder.elffacts import GLIBC, MUSL, ElfFacts, read_elf
+from plugin_builder.status import Severity
 
-ERROR = "error"
-WARNING = "warning"
+ERROR, WARNING = Severity
 
 NO_PLUGIN_MODULE_DATA = "fatal error: runtime: no plugin module data"
 NOT_IMPLEMENTED = "plugin: not implemented"
@@ -133,7 +133,7 @@ class Finding:
     fix: str  # the exact command or edit
     summary: str  # the difference in words, the start of `message`
     fix_action: str = "rebuild with"  # how `fix` is applied, e.g. "rebuild with"
-    severity: str = ERROR
+    severity: Severity = ERROR
     host_crashes: bool = False  # the host process dies instead of getting an error
 
     @property
@@ -446,7 +446,7 @@ def _fingerprint_value(info: BuildInfo, key: str) -> str:
     return info.setting(key)
 
 
-def _setting_severity(key: str, host_value: str, plugin_value: str) -> str:
+def _setting_severity(key: str, host_value: str, plugin_value: str) -> Severity:
     # Measured: an extra tag that selects no file, or -gcflags without a package pattern
     # (it then applies to the plugin's own package only), leave shared packages intact.
     if key == "-tags":

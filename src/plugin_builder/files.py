@@ -1,0 +1,106 @@
+"""Writing files so that a reader never sees half of one, and hashing what was written.
+
+Every file the tool writes (artifacts, manifests, results, generated go.work files, the
+config `new-plugin` edits) lands through :func:`write_atomically`: the text goes to a
+temporary name in the same folder, is flushed to disk and renamed over the target, so
+a crash or SIGKILL at any moment leaves either the old file or the new one. Temporary
+names carry our process id, so a later run can tell the leftovers of a dead process
+(:func:`sweep_leftovers`) from a file a live one is still writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TEMP_MARK = ".pb-tmp"  # every temporary name contains it, and nothing else does
+
+
+def temp_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}{TEMP_MARK}."
+
+
+def write_atomically(path: Path, text: str, *, mode: int | None = None) -> Path:
+    """Replace ``path`` with ``text`` at once; the mode is the old file's, else the umask's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=temp_prefix(path), dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(name, mode if mode is not None else _mode_for(path, 0o666))
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return path
+
+
+def _mode_for(path: Path, default: int) -> int:
+    """Keep an existing file's permissions; a new one gets ``default`` less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return default & ~current_umask()
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def digest(*parts: Any) -> str:
+    """One sha256 of JSON-able parts (argv, environments, tool identities, digests)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def sweep_leftovers(folder: Path) -> list[Path]:
+    """Remove temporary files under ``folder`` whose writing process is gone."""
+    removed = []
+    for path in _temporaries(folder):
+        if not _writer_alive(path.name):
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _temporaries(folder: Path) -> Iterator[Path]:
+    if not folder.is_dir():
+        return
+    for current, _, names in os.walk(folder):
+        for name in names:
+            if TEMP_MARK in name:
+                yield Path(current) / name
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process whose id the temporary name carries still runs."""
+    try:
+        pid = int(name.split(TEMP_MARK, 1)[0].rsplit(".", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True

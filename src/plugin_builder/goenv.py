@@ -1,0 +1,29 @@
+"""What the go command's environment and flags mean for a build's output.
+
+One place names the variables that are passed through from this machine, the ones that
+feed package fingerprints, and the flags that must be identical for a host and every
+plugin it loads: the host build, the plugin builds and the stand-in loader all take
+them from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Passed through from this machine: how modules are fetched (never where caches live).
+MODULE_FETCH_ENV = ("GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GONOPROXY")
+# Where this machine keeps Go's caches: passed through to local builds only.
+CACHE_ENV = ("GOCACHE", "GOMODCACHE", "GOPATH")
+# The variables that feed a build's output; the rest of the environment does not.
+FINGERPRINT_ENV = ("CGO_ENABLED", "GOOS", "GOARCH", "GOFLAGS", "GOTOOLCHAIN", "GOAMD64",
+                   "GOEXPERIMENT")
+GOFLAGS = "-buildvcs=false -mod=readonly"
+
+
+def fingerprint_flags(*, trimpath: bool, tags: Iterable[str]) -> list[str]:
+    """The go build flags that feed package fingerprints: identical on both sides."""
+    flags = ["-trimpath"] if trimpath else []
+    tags = list(tags)
+    if tags:
+        flags.append("-tags=" + ",".join(tags))
+    return flags

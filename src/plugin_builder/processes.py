@@ -1,0 +1,78 @@
+"""Child processes that never outlive us.
+
+A `go build` starts compilers and a linker of its own; killing `go` alone leaves them
+running, and the linker still writes its output seconds later. So every build command
+runs in a process group of its own, and that whole group is killed when we stop:
+on an exception or Ctrl-C (our ``finally``), on SIGTERM (turned into an exception by
+:func:`terminate_on_sigterm`), and even when we are killed with SIGKILL, by a watchdog
+process that holds one end of a pipe and kills the group when the pipe closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+# Reads stdin until it closes; "done" means the group ended normally, anything else
+# (EOF without it: our process died) kills the group.
+_WATCHDOG = """\
+import os, signal, sys
+line = sys.stdin.readline()
+if line.strip() != "done":
+    try:
+        os.killpg(int(sys.argv[1]), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+"""
+
+
+def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> tuple[int, str]:
+    """Run argv to completion in its own process group; (exit code, stdout+stderr)."""
+    child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             errors="replace", start_new_session=True)
+    watchdog = _watch(child.pid)
+    try:
+        output, _ = child.communicate()
+    finally:
+        if child.poll() is None:
+            kill_group(child.pid)
+            child.wait()
+        _release(watchdog)
+    return child.returncode, output
+
+
+def kill_group(pgid: int) -> None:
+    # ProcessLookupError: the group ended between our check and the kill.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _watch(pgid: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(pgid)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+
+
+def _release(watchdog: subprocess.Popen[str]) -> None:
+    """Tell the watchdog the group ended on its own, and let it go."""
+    assert watchdog.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        watchdog.stdin.write("done\n")
+        watchdog.stdin.close()
+    watchdog.wait()
+
+
+def terminate_on_sigterm() -> None:
+    """Make SIGTERM end us like Ctrl-C does: through every ``finally`` that cleans up."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, interrupt)

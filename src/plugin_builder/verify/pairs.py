@@ -1,0 +1,110 @@
+"""Which plugin goes with which host, and the verdict on one such pair.
+
+A :class:`Pair` is one plugin and the host binary that must load it, with the contract
+the host checks and how to load it for real (the host's own check command, or a
+stand-in loader). Pairs come from a combination's build outcomes (steps.verify) or from
+binaries named on the command line (:func:`explicit_pairs`). :func:`judge` turns what
+was read and what a live load did into one :class:`PluginResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from plugin_builder import __version__
+from plugin_builder.config import Config, PluginType
+from plugin_builder.errors import UsageError
+from plugin_builder.files import digest
+from plugin_builder.selection import plugin_type_named
+from plugin_builder.status import Severity
+from plugin_builder.verify.live import LiveResult
+from plugin_builder.verify.report import PluginResult
+from plugin_builder.verify.rules import RULE_IDS, Contract, RebuildHint, Side, analyze
+from plugin_builder.verify.runtime import live_finding
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One plugin and the host binary that must load it."""
+
+    host: Path
+    plugin: Path
+    contract: Contract
+    plugin_name: str | None
+    check: tuple[str, ...]  # the check command template; empty: a stand-in loader
+    combination: str | None = None
+    # Digest of both binaries' sha256 and the contract: a pair that passed with this key
+    # before is the same pair, so its proof still holds (None: always check).
+    cache_key: str | None = None
+
+    def check_argv(self) -> list[str]:
+        return [part.format(binary=self.host, plugin=self.plugin) for part in self.check]
+
+
+def cache_key(host_sha256: str, plugin_sha256: str, contract: Contract,
+              check: tuple[str, ...]) -> str:
+    return digest(__version__, RULE_IDS, host_sha256, plugin_sha256, contract.plugin_type,
+                  contract.symbols, check)
+
+
+def judge(pair: Pair, host: Side, plugin: Side, live: LiveResult | None) -> PluginResult:
+    """The static findings, plus what only a real load can tell when they explain nothing."""
+    hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name)
+    findings = tuple(analyze(host, plugin, pair.contract, hint))
+    explained = any(f.severity == Severity.ERROR for f in findings)
+    if live is not None and not explained:
+        findings += tuple(f for f in [live_finding(live, hint)] if f)
+    return PluginResult(str(pair.plugin), str(pair.host), findings, live, pair.combination)
+
+
+def explicit_pairs(config: Config, host: str | None, plugins: Sequence[str],
+                   type_: str | None, host_check: bool) -> list[Pair]:
+    """Pairs for binaries named on the command line, built by this tool or not."""
+    if not host or not plugins:
+        raise UsageError("--host and --plugin go together",
+                         fix="invoke verify --host PATH --plugin PATH [--plugin PATH ...]")
+    for path in (host, *plugins):
+        _require_file(path)
+    return [_explicit_pair(config, Path(host), Path(plugin), type_, host_check)
+            for plugin in plugins]
+
+
+def _explicit_pair(config: Config, host: Path, plugin: Path, type_: str | None,
+                   host_check: bool) -> Pair:
+    plugin_type = _plugin_type_of(config, plugin, type_)
+    check: tuple[str, ...] = ()
+    if host_check and plugin_type:
+        check = config.host.services[plugin_type.service].check
+    contract = Contract(plugin_type.name if plugin_type else "plugin",
+                        plugin_type.symbols if plugin_type else ())
+    return Pair(host.absolute(), plugin.absolute(), contract,
+                name_from_file(plugin_type, plugin), check)
+
+
+def _require_file(path: str) -> None:
+    if not Path(path).is_file():
+        what = "a folder" if Path(path).is_dir() else "no such file"
+        raise UsageError(f"{path}: {what}", fix="give the path of a built binary")
+
+
+def _plugin_type_of(config: Config, plugin: Path, type_: str | None) -> PluginType | None:
+    """--type, else the type whose file pattern the plugin's file name matches, else None."""
+    if type_ is not None:
+        return plugin_type_named(config, type_)
+    for plugin_type in config.plugin_types.values():
+        if name_from_file(plugin_type, plugin) is not None:
+            return plugin_type
+    return None
+
+
+def name_from_file(plugin_type: PluginType | None, plugin: Path) -> str | None:
+    """The target name a file name gives under the type's file pattern, if it fits."""
+    if plugin_type is None:
+        return None
+    head, _, tail = plugin_type.file.format(type=plugin_type.name, name="\0").partition("\0")
+    name = plugin.name
+    if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+        return name[len(head):len(name) - len(tail)]
+    return None
