@@ -10,30 +10,16 @@ all and a new message cannot ship undocumented.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGE = "docs/troubleshooting.md"
+from plugin_builder.links import PAGE, code, rule_anchor, see  # noqa: F401  (the page's API)
+
 PACKAGE = Path(__file__).resolve().parent
 BASE = "PluginBuilderError"
 # Where the message is among a constructor's positional arguments.
 _MESSAGE_ARG = {"ConfigError": 2, "self.error": 1}
-
-
-def code(error_class: type | str) -> str:
-    """The stable anchor of an error class: ConfigError -> config-error."""
-    name = error_class if isinstance(error_class, str) else error_class.__name__
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name.lstrip("_")).lower()
-
-
-def see(error_class: type | str) -> str:
-    return f"{PAGE}#{code(error_class)}"
-
-
-def rule_anchor(rule: str) -> str:
-    return f"rule-{rule}"
 
 
 @dataclass(frozen=True)

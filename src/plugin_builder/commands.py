@@ -250,7 +250,7 @@ def clean(config_path: str | Path, choice: Choice | Combination | None = None) -
 def bootstrap_base(config_path: str | Path, *, force: bool = False) -> list[str]:
     """Make the base images the default config names, without a registry."""
     from plugin_builder import dockerengine
-    from plugin_builder.steps.base_images import bootstrap_base as make_bases
+    from plugin_builder.backends.base_images import bootstrap_base as make_bases
 
     config = load(config_path)
     made = make_bases(config, dockerengine.connect(),
@@ -262,7 +262,7 @@ def build_builder_image(context: Context, choice: Choice | Combination, *,
                         force: bool = False) -> list[str]:
     """Build (or find up to date) the builder image of each selected combination."""
     from plugin_builder import dockerengine
-    from plugin_builder.steps.builder_image import ensure_builder_image
+    from plugin_builder.backends.builder_image import ensure_builder_image
 
     client = dockerengine.connect()
     tags = []

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TextIO
 
-from plugin_builder import catalogue, processes
+from plugin_builder import links, processes
 from plugin_builder.errors import INTERRUPTED, PluginBuilderError
 from plugin_builder.log import Log
 from plugin_builder.verify import PluginResult, print_report, to_json
@@ -38,7 +38,7 @@ def guard() -> Iterator[None]:
         close_all()
     except PluginBuilderError as error:
         close_all()
-        print(f"error: {error}\n  see: {catalogue.see(type(error))}", file=sys.stderr)
+        print(f"error: {error}\n  see: {links.see(type(error))}", file=sys.stderr)
         raise SystemExit(error.return_code) from None
     except KeyboardInterrupt:
         close_all()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nox
 
-from plugin_builder import catalogue, commands, results
+from plugin_builder import commands, links, results
 from plugin_builder import config as config_module
 from plugin_builder.combination import Combination
 from plugin_builder.errors import PluginBuilderError
@@ -39,7 +39,7 @@ def register(config_path: str | Path | None = None) -> None:
         config = config_module.load(path)
     except PluginBuilderError as error:
         # nox would show a traceback of the noxfile; say what is wrong and stop instead.
-        print(f"error: {error}\n  see: {catalogue.see(type(error))}", file=sys.stderr)
+        print(f"error: {error}\n  see: {links.see(type(error))}", file=sys.stderr)
         raise SystemExit(error.return_code) from None
     nox.needs_version = NOX_VERSION
     nox.options.sessions = ["pipeline", "summary"]  # summary runs after the parallel ones

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.backends import RunResult
+from plugin_builder.backends import RunResult, builder_image
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.goenv import MODULE_FETCH_ENV
 from plugin_builder.log import Log
-from plugin_builder.steps import builder_image
 
 # The machine's CA bundle is mounted here, so `go mod download` in the container trusts
 # the roots this machine trusts (a TLS-inspecting proxy's CA included).

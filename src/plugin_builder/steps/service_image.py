@@ -16,11 +16,11 @@ from typing import Any
 
 from plugin_builder import dockerengine as engine
 from plugin_builder.artifacts import ArtifactStore
+from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget, Service
 from plugin_builder.errors import ImageError, VerifyError
 from plugin_builder.log import Log
-from plugin_builder.steps.base_images import require_base
 from plugin_builder.steps.gobuild import Outcome
 
 DOCKERFILE = "service.Dockerfile"

@@ -142,7 +142,7 @@ def print_report(results: Sequence[PluginResult], console: Console | None = None
                 console.print(Text(f"  {line}"))
     rules = dict.fromkeys(f.rule for result in results for f in result.findings)
     if rules or any(r.live is not None and not r.live.ok for r in results):
-        from plugin_builder.catalogue import PAGE, rule_anchor
+        from plugin_builder.links import PAGE, rule_anchor
 
         anchors = [f"{PAGE}#{rule_anchor(rule)}" for rule in rules] or [f"{PAGE}#loader-errors"]
         console.print(Text("see: " + "  ".join(anchors)))

@@ -72,14 +72,26 @@ class Side:
 
 @dataclass(frozen=True)
 class Contract:
-    """What the host looks up in a plugin of one type."""
+    """What the host looks up in a plugin of one type, and as which Go type.
+
+    ``types`` holds, for the symbols whose type is declared, exactly the Go type the
+    host asserts the looked-up symbol to (``func() error``, ``*string`` for a variable,
+    ``interface{ M() }`` for a variable whose pointer must implement it); ``optional``
+    symbols may be missing, but when present must have their declared type.
+    """
 
     plugin_type: str
-    symbols: tuple[str, ...]  # the entry symbol, or every symbol the host requires
+    symbols: tuple[str, ...]  # required: the entry symbol, or every symbol the host requires
+    optional: tuple[str, ...] = ()
+    types: tuple[tuple[str, str], ...] = ()  # (symbol, Go type) for the declared ones
+    imports: tuple[str, ...] = ()  # packages the Go types name
 
     @classmethod
     def entry(cls, plugin_type: str, symbol: str = "DragonflyPluginInit") -> Contract:
         return cls(plugin_type=plugin_type, symbols=(symbol,))
+
+    def type_of(self, symbol: str) -> str | None:
+        return dict(self.types).get(symbol)
 
 
 @dataclass(frozen=True)

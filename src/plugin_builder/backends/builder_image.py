@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
+from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
 from plugin_builder.files import sha256_file
 from plugin_builder.log import Log
-from plugin_builder.steps.base_images import require_base
 from plugin_builder.toolchains import go_toolchain
 
 DOCKERFILE = "builder.Dockerfile"
