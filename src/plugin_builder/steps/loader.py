@@ -37,7 +37,8 @@ import (
 var path string
 
 func fail(step, format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "check-plugin: plugin %%s: %%s: %%s\\n", path, step, fmt.Sprintf(format, args...))
+	why := fmt.Sprintf(format, args...)
+	fmt.Fprintf(os.Stderr, "check-plugin: plugin %%s: %%s: %%s\\n", path, step, why)
 	os.Exit(1)
 }
 
