@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from plugin_builder import commands, config
+from plugin_builder import commands, config, console
 from plugin_builder.combination import Combination
 from plugin_builder.errors import ConfigError
 
@@ -88,7 +88,13 @@ BAD_CONFIGS = [
     ("duplicate-target", _add_plugin(type="resource", name="dfs", source="plugins/resource/dfs"),
      "plugins[3]: duplicate target resource/dfs"),
     ("name-uppercase", _set("plugins.0.name", "DFS"), "plugins[0].name: 'DFS' is not a valid name"),
-    ("name-dash", _set("plugins.0.name", "my-dfs"), "([a-z0-9]+)"),
+    ("name-leading-dash", _set("plugins.0.name", "-dfs"), "'-dfs' is not a valid name"),
+    ("name-double-dash", _set("plugins.0.name", "my--dfs"), "(e.g. 'hello-world'"),
+    ("go-trailing-newline", _set("matrix.go", ["1.27.3\n"]), "matrix.go[0]: the value"),
+    ("main-is-a-flag", _set("host.services.scheduler.main", "-toolexec=/tmp/evil.sh"),
+     "host.services.scheduler.main: '-toolexec=/tmp/evil.sh' starts with '-'"),
+    ("artifacts-is-the-project", _set("project.artifacts", "."),
+     "project.artifacts: '.' is the project folder itself"),
     ("scheduler-name-rule", _set("plugins.1.name", "foo"),
      "a scheduler plugin's name must contain 'evaluator'"),
     ("manager-name-rule", _set("plugins.2.name", "finder"),
@@ -131,12 +137,13 @@ BAD_CONFIGS = [
 
 @pytest.mark.parametrize(("change", "expected"), [c[1:] for c in BAD_CONFIGS],
                          ids=[c[0] for c in BAD_CONFIGS])
-def test_bad_config_is_one_clear_message_and_exit_code_2(project, capsys, change, expected):
+def test_bad_config_is_one_clear_message_and_the_config_exit_code(project, capsys, change,
+                                                                  expected):
     change(project.data)
     project.write()
-    with pytest.raises(SystemExit) as exited, commands.guard():
-        commands.list_targets(str(project.config_path))
-    assert exited.value.code == 2
+    with pytest.raises(SystemExit) as exited, console.guard():
+        commands.listing(str(project.config_path))
+    assert exited.value.code == ConfigError.return_code
     err = capsys.readouterr()
     assert err.out == ""  # nothing was listed, nothing was built
     assert err.err.startswith("error: buildconfig.toml")
@@ -172,7 +179,7 @@ def test_outside_paths_are_allowed_when_the_config_says_so(project, tmp_path_fac
     assert config.load(project.write()).plugins[0].source == outside.resolve()
 
 
-def test_invoke_front_end_exits_2_without_traceback(project) -> None:
+def test_invoke_front_end_exits_with_the_config_code_without_traceback(project) -> None:
     project.data["plugins"][1]["name"] = "foo"
     project.write()
     run = subprocess.run(
@@ -180,6 +187,23 @@ def test_invoke_front_end_exits_2_without_traceback(project) -> None:
          "--config", str(project.config_path)],
         capture_output=True, text=True, cwd=project.root,
     )
-    assert run.returncode == 2
+    assert run.returncode == ConfigError.return_code
     assert "plugins[1].name: 'foo' breaks the scheduler naming rule" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_projects_own_config_keeps_the_old_model_and_gains_the_new() -> None:
+    loaded = config.load(REPO / "buildconfig.toml")
+    scheduler = loaded.plugin_types["scheduler"]
+    assert scheduler.symbols == ("DragonflyPluginInit",)
+    assert [s.name for s in scheduler.contract_symbols] == ["DragonflyPluginInit"]
+    assert scheduler.name_problem("evaluator") is None
+    assert "must contain 'evaluator'" in (scheduler.name_problem("foo") or "")
+    assert loaded.check_command("scheduler") == loaded.host.services["scheduler"].check
+    assert all(not p.in_tree for p in loaded.plugins)
+    assert loaded.host.workspace is None or loaded.host.workspace.is_file()
+
+
+def test_combination_parse_matches_the_whole_identifier() -> None:
+    assert Combination.parse("go1.26.6-musl-amd64") == Combination("1.26.6", "musl", "amd64")
+    assert Combination.parse("go1.26.6-musl-amd64\n") is None

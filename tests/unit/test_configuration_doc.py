@@ -76,6 +76,15 @@ READ_BACK = {
     "host.services.<name>.check": lambda c: list(c.host.services["svc"].check),
     "host.services.<name>.healthcheck": lambda c: list(c.host.services["svc"].healthcheck),
     "plugin_types.<type>.required_symbols": lambda c: list(c.plugin_types["t"].required_symbols),
+    "plugin_types.<type>.check": lambda c: list(c.plugin_types["t"].check),
+    "plugin_types.<type>.imports": lambda c: list(c.plugin_types["t"].imports),
+    "plugin_types.<type>.names": lambda c: list(c.plugin_types["t"].names),
+    "plugin_types.<type>.symbols": lambda c: {
+        s.name: s.go_type for s in c.plugin_types["t"].typed_symbols if s.required},
+    "plugin_types.<type>.optional_symbols": lambda c: {
+        s.name: s.go_type for s in c.plugin_types["t"].typed_symbols if not s.required},
+    "host.ldflags": lambda c: list(c.host.ldflags),
+    "host.gcflags": lambda c: c.host.gcflags,
     "project.artifacts": lambda c: c.artifacts.name,
     "project.results": lambda c: c.results.name,
     **{f"docker.{k}": (lambda c, k=k: getattr(c.docker, k))
