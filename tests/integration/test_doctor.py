@@ -10,6 +10,9 @@ import subprocess
 import sys
 
 import pytest
+import tomlkit
+
+from plugin_builder.errors import DoctorError
 
 from .projects import Project
 
@@ -48,7 +51,7 @@ def test_a_broken_machine_names_each_fix(project, tmp_path):
     env = {**os.environ, "PATH": str(bin_dir),
            "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
     run = doctor(project, "--backend", "docker", "--json", env=env)
-    assert run.returncode == 1
+    assert run.returncode == DoctorError.return_code
     found = checks(run)
     musl = found["musl-gcc (musl)"]
     assert musl["status"] == "fail" and musl["fix"] == "apt-get install musl-tools"
@@ -56,14 +59,33 @@ def test_a_broken_machine_names_each_fix(project, tmp_path):
     assert engine["status"] == "fail" and "no-engine.sock" in engine["detail"]
     assert "dockerd" in engine["fix"]
     assert found["gcc (glibc)"]["status"] == "ok"
+    assert found["go1.26.6"]["status"] == "ok"  # a provisioned toolchain: no go on PATH needed
     assert "2 of" in run.stderr and "see: docs/troubleshooting.md#doctor-error" in run.stderr
     assert "Traceback" not in run.stderr
 
     table = doctor(project, "--backend", "docker", env=env)
-    assert table.returncode == 1
+    assert table.returncode == DoctorError.return_code
     assert "✗" in table.stdout and "musl-tools" in table.stdout
 
 
 def test_an_unknown_backend_is_a_usage_error(project):
     run = doctor(project, "--backend", "podman")
     assert run.returncode == 2 and "--backend podman: no such backend" in run.stderr
+
+
+def test_releases_not_cached_yet_are_asked_of_the_real_registries(tmp_path):
+    project = Project(tmp_path)
+    config = project.root / "buildconfig.toml"
+    data = tomlkit.parse(config.read_text())
+    data["project"]["toolchain_cache"] = "empty-cache"
+    data["matrix"]["go"] = ["1.23.0", "1.21.99"]
+    data["matrix"]["default"] = "go1.23.0-glibc-amd64"
+    data["matrix"]["exclude"] = []
+    config.write_text(tomlkit.dumps(data))
+    found = checks(doctor(project, "--json"))
+    assert found["go1.23.0"]["status"] == "ok"
+    assert "provisioned on first use from the Go module proxy" in found["go1.23.0"]["detail"]
+    unknown = found["go1.21.99"]
+    assert unknown["status"] == "fail" and "not a published release" in unknown["detail"]
+    assert "matrix.go" in unknown["fix"]
+    assert not (project.root / "empty-cache").exists()  # doctor provisions nothing

