@@ -37,6 +37,7 @@ from plugin_builder.files import (
     current_umask,
     digest,
     sha256_file,
+    stat_key,
     sweep_leftovers,
     temp_prefix,
     write_atomically,
@@ -152,7 +153,7 @@ class ArtifactStore:
             stat = self.path(relative).stat()
         except OSError:
             return False
-        if entry.get("stat") == _stat_key(stat):
+        if entry.get("stat") == stat_key(stat):
             return True
         return stat.st_size == entry.get("size") and \
             sha256_file(self.path(relative)) == entry.get("sha256")
@@ -184,16 +185,12 @@ class ArtifactStore:
         with self._locked():
             self._change_manifest(record)  # names the new content before the file has it
             os.replace(staged, target)
-            entry["stat"] = _stat_key(target.stat())
+            entry["stat"] = stat_key(target.stat())
             self._change_manifest(record)  # and the landed file's identity, for a cheap check
         return entry
 
     def clean(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _stat_key(stat: os.stat_result) -> list[int]:
-    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 def _well_formed(manifest: Any) -> bool:

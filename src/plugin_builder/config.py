@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from plugin_builder.combination import GO_VERSION_RE, NAME_RE, Combination
 from plugin_builder.errors import ConfigError
+from plugin_builder.gomod import parse_gowork
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -1272,25 +1273,7 @@ def _go_split(text: str) -> list[str] | None:
 
 def _go_work_uses(text: str) -> list[str]:
     """The folders a go.work's `use` directives name (single and block form)."""
-    uses: list[str] = []
-    in_block = False
-    for raw in text.splitlines():
-        line = raw.split("//", 1)[0].strip()
-        if in_block:
-            if line.startswith(")"):
-                in_block = False
-            elif line:
-                uses.append(line.strip("\"`"))
-            continue
-        words = line.replace("(", " ( ").split()
-        if words[:1] == ["use"]:
-            rest = words[1:]
-            if rest[:1] == ["("]:
-                in_block = ")" not in rest
-                uses += [w.strip("\"`") for w in rest[1:] if w != ")"]
-            else:
-                uses += [w.strip("\"`") for w in rest]
-    return uses
+    return list(parse_gowork(text).uses)
 
 
 _BRACKETS = {")": "(", "]": "[", "}": "{"}

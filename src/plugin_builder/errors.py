@@ -24,6 +24,7 @@ code  class                  meaning
 11    PipelineError          some combinations of a pipeline run failed
 12    DoctorError            the machine misses what the matrix needs
 13    NoxError               nox could not list the sessions
+14    ModuleGraphError       a plugin needs other module versions than its host
 130   (interrupted)          Ctrl-C; nothing half-written was kept
 ====  =====================  ==============================================
 """
@@ -131,6 +132,12 @@ class NoxError(PluginBuilderError):
     """nox could not list the sessions the CI matrix is made from."""
 
     return_code = 13
+
+
+class ModuleGraphError(PluginBuilderError):
+    """A plugin needs a module at another version than its host has; nothing was built."""
+
+    return_code = 14
 
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT

@@ -58,6 +58,16 @@ def current_umask() -> int:
     return mask
 
 
+def stat_key(stat: os.stat_result) -> list[int]:
+    """What identifies a file's content without reading it: inode, size, mtime and ctime.
+
+    The kernel sets ctime on every write and on every utime() call, and no user process
+    can set it back, so content written since the key was taken always changes it (size
+    and mtime alone can be restored after an edit). A different key means: hash again.
+    """
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:

@@ -20,10 +20,12 @@ FINGERPRINT_ENV = ("CGO_ENABLED", "GOOS", "GOARCH", "GOFLAGS", "GOTOOLCHAIN", "G
 GOFLAGS = "-buildvcs=false -mod=readonly"
 
 
-def fingerprint_flags(*, trimpath: bool, tags: Iterable[str]) -> list[str]:
+def fingerprint_flags(*, trimpath: bool, tags: Iterable[str], gcflags: str = "") -> list[str]:
     """The go build flags that feed package fingerprints: identical on both sides."""
     flags = ["-trimpath"] if trimpath else []
     tags = list(tags)
     if tags:
         flags.append("-tags=" + ",".join(tags))
+    if gcflags:
+        flags.append("-gcflags=" + gcflags)
     return flags

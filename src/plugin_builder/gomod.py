@@ -15,8 +15,8 @@ from pathlib import Path
 
 from plugin_builder.errors import BuildError
 
-# One token: a "quoted" or `raw` string, the => arrow, or a bare word.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|=>|[^\s"`]+')
+# One token: a "quoted" or `raw` string, the => arrow, a parenthesis, or a bare word.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|=>|[()]|[^\s"`()]+')
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,23 @@ class GoMod:
 
     def required_version(self, module: str) -> str | None:
         return next((version for path, version in self.requires if path == module), None)
+
+
+@dataclass(frozen=True)
+class GoWork:
+    go: str | None
+    uses: tuple[str, ...]  # folders, as written (relative to the go.work's folder)
+    replaces: tuple[Replace, ...] = ()
+
+
+def parse_gowork(text: str, source: str = "go.work") -> GoWork:
+    """A go.work's go line, use folders and replacements (same grammar as go.mod)."""
+    fields: dict[str, list[list[str]]] = {}
+    for verb, args in _directives(text):
+        fields.setdefault(verb, []).append(args)
+    return GoWork(go=_single(fields, "go"),
+                  uses=tuple(args[0] for args in fields.get("use", []) if args),
+                  replaces=tuple(_replace(args, source) for args in fields.get("replace", [])))
 
 
 def read_gomod(folder: Path) -> GoMod:
@@ -83,8 +100,11 @@ def _directives(text: str):
                 block = None
             else:
                 yield block, words
-        elif len(words) == 2 and words[1] == "(":
+        elif len(words) >= 2 and words[1] == "(":
             block = words[0]
+            if words[-1] == ")":  # `use ( ./a )` on one line
+                yield from ((block, [w]) for w in words[2:-1])
+                block = None
         else:
             yield words[0], words[1:]
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import buildinfo
+from plugin_builder import buildinfo, sources
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Host
@@ -43,7 +43,7 @@ class Outcome:
 
 def shared_flags(host: Host) -> list[str]:
     """Flags that feed package fingerprints: identical for host and plugins."""
-    return fingerprint_flags(trimpath=host.trimpath, tags=host.tags)
+    return fingerprint_flags(trimpath=host.trimpath, tags=host.tags, gcflags=host.gcflags)
 
 
 def build_env(environment: BuildEnvironment, *, gowork: str) -> dict[str, str]:
@@ -60,9 +60,33 @@ def build_env(environment: BuildEnvironment, *, gowork: str) -> dict[str, str]:
     return env
 
 
-def ldflags_quote(value: str) -> str:
-    """Quote one -ldflags word the way the go command splits them."""
-    return shlex.quote(value) if any(c in value for c in " '\"") else value
+def ldflags_value(words: Sequence[str]) -> str:
+    """One -ldflags value that the go command splits back into exactly these words.
+
+    cmd/go splits the value like cmd/internal/quoted: on spaces, a field that starts with
+    a quote running to the next same quote, with no escapes. So a word holding a space is
+    wrapped in a quote it does not contain (the config refuses words holding a space and
+    both quotes, and every control character); a quote inside a word is literal. A value
+    that starts with a quote would be read as a "pattern=flags" value, so ``all=`` leads.
+    """
+    fields = [_ldflags_field(word) for word in words]
+    value = " ".join(fields)
+    return "all=" + value if value.startswith(("'", '"')) else value
+
+
+def _ldflags_field(word: str) -> str:
+    if " " not in word and not word.startswith(("'", '"')):
+        return word
+    quote = "'" if "'" not in word else '"'
+    if quote in word:
+        raise BuildError("composing -ldflags", f"{word!r} holds a space and both quotes",
+                         fix="drop one kind of quote or the spaces from the stamp value")
+    return f"{quote}{word}{quote}"
+
+
+def stamp_words(stamps: Mapping[str, str], values: Mapping[str, str]) -> list[str]:
+    """-X words that set each variable to its template filled with ``values``."""
+    return [f"-X={variable}={template.format(**values)}" for variable, template in stamps.items()]
 
 
 @dataclass(frozen=True)
@@ -73,7 +97,7 @@ class GoBuild:
     argv: Sequence[str]  # with OUTPUT where the output path goes
     cwd: Path
     env: Mapping[str, str]
-    digest_parts: Mapping[str, Any]  # digests of the sources that feed it
+    digest_parts: Mapping[str, Any]  # what else feeds it (generated files' text)
     entry: Mapping[str, Any]  # what the manifest records besides the build's facts
 
     def command(self, output: Path) -> list[str]:
@@ -90,17 +114,20 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         dict(environment.identity),
         dict(build.digest_parts),
     )
-    if store.up_to_date(relative, inputs):
+    reason = _stale(store, relative, inputs)
+    if reason is None:
         log(f"up to date: {relative}")
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
     started = time.monotonic()
     with store.staging(relative) as staged:
         if log.verbose:
+            log(f"building {relative}: {reason}")
             log(command_line(build, staged))
         result = environment.run(build.command(staged), cwd=build.cwd, env=env)
         if result.returncode != 0 or not staged.exists():
             raise BuildError(f"building {relative} for {environment.combination.id}",
                              result.output or f"exit code {result.returncode}")
+        read = _sources_read(environment, build)
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
@@ -110,11 +137,29 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
             "flags": list(argv[2:]),
             "toolchain": dict(environment.identity),
             "inputs": inputs,
+            "sources": read,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
     seconds = time.monotonic() - started
     log(f"built {relative} in {seconds:.1f}s")
     return Outcome(relative, store.path(relative), True, seconds, landed)
+
+
+def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
+    """Why the artifact must be built, or None when it is up to date."""
+    if not store.up_to_date(relative, inputs):
+        return "not built with these settings, or not what its manifest says"
+    entry = store.entry(relative) or {}
+    return sources.changed(entry.get("sources"))
+
+
+def _sources_read(environment: BuildEnvironment, build: GoBuild) -> dict[str, Any]:
+    """The files this build read, as `go list -deps` names them (see sources.py)."""
+    argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
+    listed = environment.run(argv, cwd=build.cwd, env=build.env)
+    if listed.returncode != 0:
+        raise BuildError(f"listing the sources of {build.relative}", listed.output)
+    return sources.record(listed.output, gowork=build.env.get("GOWORK"))
 
 
 def command_line(build: GoBuild, output: Path) -> str:

@@ -1,31 +1,58 @@
-"""Step: build plugin targets out of tree, against the host's own module.
+"""Step: build plugin targets with the host's exact settings and module graph.
 
-A plugin is its own Go module. It is built in a generated workspace (go.work) that
-``use``s the plugin and the host module, so the host's packages and every module both
-need resolve to the very versions the host was built with, under the same version
-label. The user's go.mod and go.sum are never edited; the go.work lives in the
+Two shapes, as real hosts have them:
+
+- **In tree** (a `package main` folder inside the host module, no go.mod of its own, as
+  Dragonfly's builder expects): built in the host's module, exactly like a service, so
+  its module graph is the host's by construction.
+- **Out of tree** (the plugin is its own module): built in a generated workspace that
+  ``use``s the host module and the plugin, so the host's packages keep the host's own
+  version label, and that pins every other module of the host's build list to the very
+  version (and replacement) the host was built with. Minimum version selection over
+  the workspace never decides a shared module. When the plugin requires a newer version
+  of a shared module than the host has, the build is refused before compiling.
+
+The user's go.mod, go.sum and go.work are never edited; generated files live in the
 combination's scratch folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from plugin_builder.artifacts import ArtifactStore, tree_digest
+from plugin_builder import gojson, sourcestate
+from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, PluginTarget
-from plugin_builder.files import write_atomically
-from plugin_builder.gomod import read_gomod
+from plugin_builder.errors import BuildError, ModuleGraphError
+from plugin_builder.files import digest, sha256_file, write_atomically
+from plugin_builder.gomod import Replace, parse_gowork, read_gomod
 from plugin_builder.log import Log
+from plugin_builder.semver import newer
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,
     Outcome,
     build_env,
     go_build,
+    ldflags_value,
     shared_flags,
+    stamp_words,
 )
+from plugin_builder.steps.host import host_gowork
+
+
+@dataclass(frozen=True)
+class HostModule:
+    """One module of the host's build list, as `go list -m -json all` reports it."""
+
+    path: str
+    version: str
+    replace: Replace | None = None
+    main: bool = False
 
 
 def plugin_path(config: Config, target: PluginTarget) -> str:
@@ -42,41 +69,102 @@ def build_plugins(config: Config, environment: BuildEnvironment, store: Artifact
 
 def plan(config: Config, environment: BuildEnvironment, store: ArtifactStore,
          targets: Sequence[PluginTarget]) -> list[GoBuild]:
-    """The go builds of these targets; writes each target's generated go.work."""
-    host_digest = tree_digest(config.host.module)
-    return [_plugin_build(config, environment, store, target, host_digest)
-            for target in targets]
+    """The go builds of these targets; writes each out-of-tree target's go.work."""
+    modules = host_build_list(config, environment, store) \
+        if any(not t.in_tree for t in targets) else {}
+    return [_plugin_build(config, environment, store, target, modules) for target in targets]
 
 
-def workspace(config: Config, environment: BuildEnvironment, target: PluginTarget) -> str:
-    """The go.work a plugin is built in: host and plugin as main modules.
+def _plugin_build(config: Config, environment: BuildEnvironment, store: ArtifactStore,
+                  target: PluginTarget, modules: Mapping[str, HostModule]) -> GoBuild:
+    if target.in_tree:
+        gowork, generated = host_gowork(config.host), ""
+    else:
+        generated = workspace(config, environment, target, modules)
+        gowork = str(_write_gowork(store.scratch / f"{target.type}-{target.name}", generated))
+    words = stamp_words(target.stamp, _stamp_values(config, environment, target))
+    ldflags = ["-ldflags", ldflags_value(words)] if words else []
+    return GoBuild(
+        relative=plugin_path(config, target),
+        argv=[environment.go, "build", "-buildmode=plugin", *shared_flags(config.host),
+              *ldflags, "-o", OUTPUT, "--", "."],
+        cwd=target.source,
+        env=build_env(environment, gowork=gowork),
+        digest_parts={"go.work": generated},
+        entry={"kind": "plugin", "type": target.type, "name": target.name,
+               "in_tree": target.in_tree},
+    )
+
+
+def _stamp_values(config: Config, environment: BuildEnvironment,
+                  target: PluginTarget) -> dict[str, str]:
+    combination = environment.combination
+    return {"version": config.host.version, "combination": combination.id,
+            "go": combination.go, "libc": combination.libc, "arch": combination.arch,
+            "type": target.type, "name": target.name,
+            "commit": sourcestate.commit_of(target.source),
+            "time": sourcestate.time_of(target.source)}
+
+
+# -- the workspace of an out-of-tree plugin -----------------------------------------------
+
+
+def workspace(config: Config, environment: BuildEnvironment, target: PluginTarget,
+              modules: Mapping[str, HostModule]) -> str:
+    """The go.work a plugin is built in: host and plugin as main modules, the host's
+    build list pinned.
 
     ``use`` alone is not enough: Go still reads the go.mod of the host version the
     plugin requires (golang/go#66516), so that exact version is replaced by the folder.
     """
-    host = read_gomod(config.host.module).module
-    required = read_gomod(target.source).required_version(host)
-    text = (f"go {environment.combination.go}\n\n"
-            f"use (\n\t{config.host.module}\n\t{target.source}\n)\n")
+    host = read_gomod(config.host.module)
+    plugin = read_gomod(target.source)
+    refuse_newer_requirements(target, plugin.requires, modules)
+    uses = [config.host.module, *_host_workspace_uses(config), target.source]
+    lines = [f"go {environment.combination.go}", "", "use ("]
+    lines += [f"\t{json.dumps(str(folder))}" for folder in dict.fromkeys(uses)]
+    lines += [")", ""]
+    required = plugin.required_version(host.module)
     if required:
-        text += f"\nreplace {host} {required} => {config.host.module}\n"
-    return text
+        lines.append(f"replace {host.module} {required} => {json.dumps(str(config.host.module))}")
+    lines += [_pin(module) for module in modules.values() if not module.main]
+    return "\n".join(lines) + "\n"
 
 
-def _plugin_build(config: Config, environment: BuildEnvironment, store: ArtifactStore,
-                  target: PluginTarget, host_digest: str) -> GoBuild:
-    gowork_text = workspace(config, environment, target)
-    gowork = _write_gowork(store.scratch / f"{target.type}-{target.name}", gowork_text)
-    return GoBuild(
-        relative=plugin_path(config, target),
-        argv=[environment.go, "build", "-buildmode=plugin", *shared_flags(config.host),
-              "-o", OUTPUT, "."],
-        cwd=target.source,
-        env=build_env(environment, gowork=str(gowork)),
-        digest_parts={"plugin": tree_digest(target.source), "host": host_digest,
-                      "go.work": gowork_text},
-        entry={"kind": "plugin", "type": target.type, "name": target.name},
-    )
+def _pin(module: HostModule) -> str:
+    """A replace line that fixes a module at exactly what the host was built with."""
+    target = module.replace
+    if target is None:
+        return f"replace {module.path} => {module.path} {module.version}"
+    if target.is_directory:
+        return f"replace {module.path} => {json.dumps(target.target)}"
+    return f"replace {module.path} => {target.target} {target.target_version}"
+
+
+def refuse_newer_requirements(target: PluginTarget, requires: Sequence[tuple[str, str]],
+                              modules: Mapping[str, HostModule]) -> None:
+    """A plugin that needs a newer version of a module than the host has cannot share
+    the host's copy of it: say so before compiling, with both ways out."""
+    for path, wanted in requires:
+        host = modules.get(path)
+        if host is None or host.main or host.replace is not None:
+            continue
+        if newer(wanted, host.version):
+            raise ModuleGraphError(
+                f"plugin {target.id} requires {path} {wanted}, newer than the host's "
+                f"{host.version}: a plugin must use the host's copy of every module both "
+                f"contain; nothing was compiled",
+                fix=f"pin the plugin lower (in {target.source}: go get {path}@{host.version}), "
+                    f"or upgrade the host (go get {path}@{wanted} in its module) and rebuild it")
+
+
+def _host_workspace_uses(config: Config) -> list[Path]:
+    """The other modules of the host's own go.work, which its build list includes."""
+    workspace_file = config.host.workspace
+    if workspace_file is None:
+        return []
+    uses = parse_gowork(workspace_file.read_text(encoding="utf-8"), str(workspace_file)).uses
+    return [(workspace_file.parent / use).resolve() for use in uses]
 
 
 def _write_gowork(folder: Path, text: str) -> Path:
@@ -84,3 +172,54 @@ def _write_gowork(folder: Path, text: str) -> Path:
     if path.is_file() and path.read_text() == text:
         return path  # rewriting would only race with a concurrent build of this target
     return write_atomically(path, text)
+
+
+# -- the host's build list ----------------------------------------------------------------
+
+
+def host_build_list(config: Config, environment: BuildEnvironment,
+                    store: ArtifactStore) -> dict[str, HostModule]:
+    """Every module of the host's build list, read once per change of its module files."""
+    key = digest(environment.identity, host_gowork(config.host),
+                 [_content(path) for path in _host_module_files(config)])[:16]
+    cached = store.scratch / f"host-modules-{key}.json"
+    if cached.is_file():
+        return _modules(json.loads(cached.read_text()))
+    listed = environment.run([environment.go, "list", "-m", "-json", "all"],
+                             cwd=config.host.module,
+                             env=build_env(environment, gowork=host_gowork(config.host)))
+    if listed.returncode != 0:
+        raise BuildError("listing the host's modules (go list -m all)", listed.output,
+                         fix="make the host build on its own first: invoke build-host")
+    raw = list(gojson.objects(listed.output, "go list -m all"))
+    write_atomically(cached, json.dumps(raw))
+    return _modules(raw)
+
+
+def _host_module_files(config: Config) -> Iterator[Path]:
+    folders = [config.host.module, *_host_workspace_uses(config)]
+    for folder in folders:
+        yield from (folder / "go.mod", folder / "go.sum")
+    if config.host.workspace is not None:
+        yield config.host.workspace
+
+
+def _content(path: Path) -> str:
+    return sha256_file(path) if path.is_file() else ""
+
+
+def _replacement(item: dict, replace: dict) -> Replace:
+    # A directory replacement is written relative to the host's go.mod; Dir is absolute,
+    # which the generated go.work (in another folder) needs.
+    target = replace["Path"] if replace.get("Version") else replace.get("Dir", replace["Path"])
+    return Replace(item["Path"], item.get("Version"), target, replace.get("Version"))
+
+
+def _modules(raw: list[dict]) -> dict[str, HostModule]:
+    modules = {}
+    for item in raw:
+        replace = item.get("Replace")
+        modules[item["Path"]] = HostModule(
+            path=item["Path"], version=item.get("Version", ""), main=bool(item.get("Main")),
+            replace=_replacement(item, replace) if replace else None)
+    return modules
