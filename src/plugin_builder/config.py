@@ -17,7 +17,7 @@ import difflib
 import os
 import re
 import string
-import sys
+import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,11 +28,6 @@ from typing import Any, NamedTuple
 from plugin_builder.combination import GO_VERSION_RE, NAME_RE, Combination
 from plugin_builder.errors import ConfigError
 from plugin_builder.gomod import parse_gowork
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
 
 CONFIG_NAME = "buildconfig.toml"
 KNOWN_ARCHES = ("amd64", "arm64")

@@ -162,7 +162,7 @@ def exe_arm64(go, tree) -> str:
 
 
 def _analyze(go: str, host: str, plugin: str):
-    host_side, plugin_side = Side.read(host, go=go), Side.read(plugin, go=go)
+    host_side, plugin_side = Side.read(host), Side.read(plugin)
     return analyze(
         host_side, plugin_side, CONTRACT, RebuildHint.for_host(host_side, "scheduler", "evaluator")
     )

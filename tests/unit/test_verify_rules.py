@@ -16,6 +16,7 @@ from rich.console import Console
 
 from plugin_builder.buildinfo import BuildInfo, Module
 from plugin_builder.elffacts import ElfFacts
+from plugin_builder.fingerprints import Fingerprints
 from plugin_builder.verify import (
     ERROR,
     RULE_IDS,
@@ -103,7 +104,14 @@ def plugin(elf: ElfFacts | None = None, info: BuildInfo | None | str = "default"
 
 
 def findings_for(host_side: Side | None = None, plugin_side: Side | None = None, contract=CONTRACT):
-    return analyze(host_side or host(), plugin_side or plugin(), contract, HINT)
+    """The build-info rules alone: these hand-made sides export no fingerprints, the case
+    in which build information is all verify has (tested below: the unreadable note)."""
+    return without_unreadable_note(
+        analyze(host_side or host(), plugin_side or plugin(), contract, HINT))
+
+
+def without_unreadable_note(found: list[Finding]) -> list[Finding]:
+    return [f for f in found if not (f.rule == "package-fingerprint" and f.severity == WARNING)]
 
 
 def rules(findings: list[Finding]) -> list[tuple[str, str]]:
@@ -130,6 +138,7 @@ def test_rule_ids_are_stable():
         "not-a-plugin",
         "no-buildinfo",
         "go-version",
+        "package-fingerprint",
         "build-setting",
         "module-version",
         "entry-symbol",
@@ -150,7 +159,7 @@ def test_message_names_cause_host_error_and_fix():
 def test_plugin_name_goes_into_the_fix():
     hint = dataclasses.replace(HINT, plugin_name="evaluator")
     old = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", go="go1.26.6"))
-    [finding] = analyze(host(), old, CONTRACT, hint)
+    [finding] = without_unreadable_note(analyze(host(), old, CONTRACT, hint))
     assert (
         finding.fix
         == "invoke build-plugin --type scheduler --name evaluator --go 1.27.3 --libc musl"
@@ -228,7 +237,8 @@ def test_musl_plugin_in_glibc_host_hits_the_libc_linker_script():
         host_elf(interpreter="/lib64/ld-linux-x86-64.so.2", needed=("libc.so.6",), libc="glibc")
     )
     debian_musl = plugin(plugin_elf(needed=("libc.so",)))
-    [finding] = analyze(glibc, debian_musl, CONTRACT, RebuildHint.for_host(glibc, "scheduler"))
+    [finding] = without_unreadable_note(
+        analyze(glibc, debian_musl, CONTRACT, RebuildHint.for_host(glibc, "scheduler")))
     assert (finding.rule, finding.host_value, finding.plugin_value) == ("libc", "glibc", "musl")
     assert (
         finding.host_error
@@ -555,7 +565,9 @@ def test_json_has_stable_fields_and_verdicts():
     assert report["schema"] == "plugin-builder/verify-report/1"
     assert report["summary"] == {"total": 3, "pass": 1, "warn": 1, "fail": 1}
     failed = report["results"][1]
-    assert set(failed) == {"plugin", "host", "combination", "verdict", "findings", "live"}
+    assert set(failed) == {"plugin", "host", "combination", "verdict", "findings", "live",
+                           "fingerprints", "authority"}
+    assert set(failed["authority"]) == {"packages", "contract"}
     assert set(failed["findings"][0]) == {
         "rule",
         "severity",
@@ -576,6 +588,8 @@ def test_json_has_stable_fields_and_verdicts():
         "duration_s",
         "argv",
         "tail",
+        "output",
+        "by",
     }
     assert failed["live"]["error_line"] == NO_MODULE_DATA
     assert report["results"][2]["live"] is None
@@ -591,3 +605,59 @@ def test_terminal_report_shows_root_cause_and_every_message():
     assert "[live] crashed: fatal error: runtime: no plugin module data" in text
     assert "[warning] build-setting" in text
     assert render_table(_results()).row_count == 3
+
+
+# -- package fingerprints decide; build info explains ----------------------------------------
+
+
+def fingerprinted(side: Side, hashes: dict[str, bytes], order: tuple[str, ...] | None = None
+                  ) -> Side:
+    return dataclasses.replace(side, fingerprints=Fingerprints(side.path, MappingProxyType(
+        hashes), order))
+
+
+SHARED = {"internal/goarch": b"\x01" * 8, "net/http": b"\x02" * 8, "fmt": b"\x03" * 8}
+
+
+def test_unreadable_fingerprints_are_said_as_such():
+    found = analyze(host(), plugin(), CONTRACT, HINT)
+    note = [f for f in found if f.rule == "package-fingerprint"]
+    assert len(note) == 1 and note[0].severity == WARNING
+    assert "cannot be read" in note[0].summary
+
+
+def test_matching_fingerprints_turn_a_setting_difference_into_a_warning():
+    # -trimpath differs in build info, but no package both contain differs: it loads.
+    trimmed = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", **{"-trimpath": "true"}))
+    found = analyze(fingerprinted(host(), SHARED), fingerprinted(trimmed, SHARED,
+                    tuple(SHARED)), CONTRACT, HINT)
+    setting = [f for f in found if f.rule == "build-setting"]
+    assert setting and all(f.severity == WARNING for f in setting)
+    assert not [f for f in found if f.severity == ERROR]
+
+
+def test_differing_fingerprints_name_the_first_package_the_runtime_checks_and_the_cause():
+    trimmed = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", **{"-trimpath": "true"}))
+    other = {package: b"\xff" * 8 for package in SHARED}
+    found = analyze(fingerprinted(host(), SHARED),
+                    fingerprinted(trimmed, other, ("internal/goarch", "fmt", "net/http")),
+                    CONTRACT, HINT)
+    first = found[0]
+    assert (first.rule, first.subject, first.severity) == (
+        "package-fingerprint", "internal/goarch", ERROR)
+    assert first.host_error.endswith(
+        "plugin was built with a different version of package internal/goarch")
+    assert "-trimpath" in first.summary and "3 of the 3 packages" in first.summary
+
+
+def test_a_module_at_another_version_is_named_as_the_cause():
+    host_side = host(info=buildinfo(HOST_MODULE, "exe", deps=[dep("github.com/google/uuid",
+                                                                  "v1.5.0", "h1:a")]))
+    plugin_side = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin",
+                                        deps=[dep("github.com/google/uuid", "v1.6.0", "h1:b")]))
+    hashes = {"github.com/google/uuid": b"\x01" * 8, "fmt": b"\x03" * 8}
+    found = analyze(fingerprinted(host_side, hashes),
+                    fingerprinted(plugin_side, {**hashes, "github.com/google/uuid": b"\x02" * 8},
+                                  tuple(hashes)), CONTRACT, HINT)
+    assert found[0].rule == "package-fingerprint"
+    assert "module github.com/google/uuid: host v1.5.0, plugin v1.6.0" in found[0].summary

@@ -23,9 +23,9 @@ from plugin_builder.log import Log
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
 from plugin_builder.steps.gobuild import Outcome
-from plugin_builder.verify import Contract, LiveResult, PluginResult, Side, run_check, to_dict
+from plugin_builder.verify import LiveResult, PluginResult, Side, run_check, to_dict
 from plugin_builder.verify.live import OK
-from plugin_builder.verify.pairs import Pair, cache_key, judge
+from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge
 
 LIVE_TIMEOUT_S = 60.0
 # How a pair with no check command of its own gets the argv that loads its plugin.
@@ -129,9 +129,10 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
         if host is None:
             raise UsageError(f"service {service.name} is not built for {combination.id}",
                              fix=f"invoke build-host {combination.flags}")
-        contract = Contract(target.type, plugin_type.symbols)
-        key = cache_key(host.sha256, plugin.sha256, contract, service.check)
-        pairs.append(Pair(host.path, plugin.path, contract, target.name, service.check,
+        contract = contract_of(plugin_type)
+        check = config.check_command(plugin_type)
+        key = cache_key(host.sha256, plugin.sha256, contract, check)
+        pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
                           combination.id, key))
     return pairs
 

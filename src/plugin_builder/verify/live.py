@@ -10,7 +10,7 @@ temporary file (a child that floods its output cannot fill a pipe or our memory)
 from __future__ import annotations
 
 import collections
-import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from typing import IO
 
 from plugin_builder.errors import CheckCommandError
+from plugin_builder.processes import kill_group
 from plugin_builder.status import LiveStatus
 
 OK, REFUSED, CRASHED, TIMED_OUT = LiveStatus
 
 TAIL_LINES = 20
+OUTPUT_LINES = 2000  # a check that floods its output is cut here, and says so
 _LINE_LIMIT = 4096  # longer lines are split; a line never needs to be read whole
 _GO_CRASH_EXIT_CODE = 2  # what the Go runtime exits with after a panic or fatal error
 _SIGNAL_TRACE = re.compile(r"^SIG[A-Z0-9]+: ")  # e.g. "SIGSEGV: segmentation violation"
@@ -43,6 +45,9 @@ class LiveResult:
     error_line: str | None  # the line that says why, e.g. "fatal error: ..."
     tail: tuple[str, ...]  # the last lines of the combined output
     duration_s: float
+    # The whole output, up to OUTPUT_LINES lines: a host may print the real cause above
+    # a summary line, so nothing of it is dropped for the report.
+    output: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -64,8 +69,9 @@ def run_check(
         timed_out = _wait(process, timeout_s)
         duration = time.monotonic() - started
         output.seek(0)
-        decisive, tail = _scan(_lines(output))
-    return _classify(argv, process.returncode, timed_out, decisive, tail, duration)
+        decisive, tail, whole = _scan(_lines(output))
+    result = _classify(argv, process.returncode, timed_out, decisive, tail, duration)
+    return dataclasses.replace(result, output=whole)
 
 
 def _start(
@@ -98,14 +104,8 @@ def _wait(process: subprocess.Popen[bytes], timeout_s: float) -> bool:
     finally:
         # Also on KeyboardInterrupt: no check outlives the verifier.
         if process.poll() is None:
-            _kill_group(process)
+            kill_group(process.pid)
             process.wait()
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    # ProcessLookupError: the group ended between the timeout and the kill.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _lines(output: IO[bytes]) -> Iterator[str]:
@@ -140,14 +140,21 @@ class _Decisive:
             self.refusal = line
 
 
-def _scan(lines: Iterable[str]) -> tuple[_Decisive, tuple[str, ...]]:
-    """One pass over the output: the lines that explain the outcome, and the tail."""
+def _scan(lines: Iterable[str]) -> tuple[_Decisive, tuple[str, ...], tuple[str, ...]]:
+    """One pass over the output: the lines that explain the outcome, the tail, the whole."""
     decisive = _Decisive()
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    whole: list[str] = []
+    count = 0
     for line in lines:
+        count += 1
         tail.append(line)
         decisive.observe(line.strip())
-    return decisive, tuple(tail)
+        if count <= OUTPUT_LINES:
+            whole.append(line)
+    if count > OUTPUT_LINES:
+        whole.append(f"... ({count - OUTPUT_LINES} more lines)")
+    return decisive, tuple(tail), tuple(whole)
 
 
 def _classify(

@@ -20,9 +20,17 @@ from plugin_builder.files import digest
 from plugin_builder.selection import plugin_type_named
 from plugin_builder.status import Severity
 from plugin_builder.verify.live import LiveResult
-from plugin_builder.verify.report import PluginResult
-from plugin_builder.verify.rules import RULE_IDS, Contract, RebuildHint, Side, analyze
-from plugin_builder.verify.runtime import live_finding
+from plugin_builder.verify.report import HOST_CHECK, STAND_IN, PluginResult
+from plugin_builder.verify.rules import (
+    RULE_IDS,
+    Contract,
+    Finding,
+    RebuildHint,
+    Side,
+    analyze,
+    fingerprint_verdict,
+)
+from plugin_builder.verify.runtime import CONTRACT_RULES, contract_unchecked, live_finding
 
 
 @dataclass(frozen=True)
@@ -43,20 +51,55 @@ class Pair:
         return [part.format(binary=self.host, plugin=self.plugin) for part in self.check]
 
 
+def contract_of(plugin_type: PluginType) -> Contract:
+    """What a host looks up in a plugin of this type, with the declared Go types."""
+    symbols = plugin_type.contract_symbols
+    return Contract(
+        plugin_type.name,
+        symbols=tuple(s.name for s in symbols if s.required),
+        optional=tuple(s.name for s in symbols if not s.required),
+        types=tuple((s.name, s.go_type) for s in symbols if s.go_type),
+        imports=tuple(plugin_type.imports),
+    )
+
+
 def cache_key(host_sha256: str, plugin_sha256: str, contract: Contract,
               check: tuple[str, ...]) -> str:
-    return digest(__version__, RULE_IDS, host_sha256, plugin_sha256, contract.plugin_type,
-                  contract.symbols, check)
+    return digest(__version__, RULE_IDS, host_sha256, plugin_sha256, contract, check)
 
 
 def judge(pair: Pair, host: Side, plugin: Side, live: LiveResult | None) -> PluginResult:
-    """The static findings, plus what only a real load can tell when they explain nothing."""
+    """One verdict from three authorities, each deciding only what it knows.
+
+    The package fingerprints decide whether the runtime accepts the packages; the
+    host's own check command is a real load and decides everything it saw; a stand-in
+    loader (for a host without one) decides the contract only: that each symbol exists
+    with the declared type. Its refusal for any other reason is not a verdict.
+    """
     hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name)
-    findings = tuple(analyze(host, plugin, pair.contract, hint))
+    verdict = fingerprint_verdict(host, plugin)
+    findings = tuple(analyze(host, plugin, pair.contract, hint, verdict))
+    by = None
+    if live is not None:
+        by = HOST_CHECK if pair.check else STAND_IN
+        findings += _live_findings(live, by, findings, hint)
+    return PluginResult(str(pair.plugin), str(pair.host), findings, live, pair.combination,
+                        fingerprints=verdict, live_by=by)
+
+
+def _live_findings(live: LiveResult, by: str, findings: tuple[Finding, ...],
+                   hint: RebuildHint) -> tuple[Finding, ...]:
+    found = live_finding(live, hint)
+    if found is None:
+        return ()
     explained = any(f.severity == Severity.ERROR for f in findings)
-    if live is not None and not explained:
-        findings += tuple(f for f in [live_finding(live, hint)] if f)
-    return PluginResult(str(pair.plugin), str(pair.host), findings, live, pair.combination)
+    if found.rule in CONTRACT_RULES:
+        return (found,)  # what a symbol or its type is, whatever else is wrong
+    if by == HOST_CHECK:
+        return () if explained else (found,)
+    if explained:
+        return ()  # the loader met the package difference the fingerprints already name
+    return (contract_unchecked(live),)
 
 
 def explicit_pairs(config: Config, host: str | None, plugins: Sequence[str],
@@ -76,9 +119,8 @@ def _explicit_pair(config: Config, host: Path, plugin: Path, type_: str | None,
     plugin_type = _plugin_type_of(config, plugin, type_)
     check: tuple[str, ...] = ()
     if host_check and plugin_type:
-        check = config.host.services[plugin_type.service].check
-    contract = Contract(plugin_type.name if plugin_type else "plugin",
-                        plugin_type.symbols if plugin_type else ())
+        check = config.check_command(plugin_type)
+    contract = contract_of(plugin_type) if plugin_type else Contract("plugin", ())
     return Pair(host.absolute(), plugin.absolute(), contract,
                 name_from_file(plugin_type, plugin), check)
 

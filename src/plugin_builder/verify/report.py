@@ -12,11 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from plugin_builder.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
 from plugin_builder.status import Verdict
 from plugin_builder.verify.live import LiveResult
 from plugin_builder.verify.rules import ERROR, WARNING, Finding
 
-SCHEMA = "plugin-builder/verify-report/1"
+SCHEMA = "plugin-builder/verify-report/1"  # fields are only ever added
+HOST_CHECK, STAND_IN = "host check command", "stand-in loader"
 
 PASS, WARN, FAIL = Verdict
 _STYLE = {PASS: "green", WARN: "yellow", FAIL: "bold red"}
@@ -31,6 +33,11 @@ class PluginResult:
     findings: tuple[Finding, ...] = ()
     live: LiveResult | None = None  # None when no live check ran
     combination: str | None = None  # e.g. "go1.26.6-musl-amd64"
+    # What the runtime's own package check finds (None: not compared).
+    fingerprints: FingerprintVerdict | None = None
+    # Who loaded the plugin live: the host's own check command (the whole truth) or a
+    # stand-in loader (the contract only: symbols and their types).
+    live_by: str | None = None
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -42,10 +49,26 @@ class PluginResult:
 
     @property
     def verdict(self) -> Verdict:
-        """fail: would not load (or did not); warn: loads unless a warning applies; pass."""
-        if self.errors or (self.live is not None and not self.live.ok):
+        """fail: would not load (or did not); warn: loads unless a warning applies; pass.
+
+        A failed load by the host's own check command fails the pair; a stand-in loader's
+        refusal counts only through the findings it produced (judge() decides which).
+        """
+        if self.errors or (self.live is not None and not self.live.ok and
+                           self.live_by != STAND_IN):
             return FAIL
         return WARN if self.warnings else PASS
+
+    @property
+    def authorities(self) -> dict[str, str]:
+        """Which source decided each point of the verdict."""
+        packages = ("the host's own load" if self.live_by == HOST_CHECK and self.live else
+                    "package fingerprints" if self.fingerprints and
+                    self.fingerprints.status != UNREADABLE else "build information")
+        contract = {HOST_CHECK: "the host's own check command",
+                    STAND_IN: "a stand-in loader asserting the declared types"}.get(
+            self.live_by or "", "exported symbols (no live load)")
+        return {"packages": packages, "contract": contract}
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -77,8 +100,18 @@ def _result_dict(result: PluginResult) -> dict[str, Any]:
         "combination": result.combination,
         "verdict": result.verdict,
         "findings": [_finding_dict(finding) for finding in result.findings],
-        "live": _live_dict(result.live) if result.live else None,
+        "fingerprints": _fingerprints_dict(result.fingerprints),
+        "live": _live_dict(result.live, result.live_by) if result.live else None,
+        "authority": result.authorities,
     }
+
+
+def _fingerprints_dict(verdict: FingerprintVerdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {"status": verdict.status, "first": verdict.first,
+            "differing": list(verdict.differing), "shared": verdict.shared,
+            "reason": verdict.reason or None}
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
@@ -96,8 +129,9 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _live_dict(live: LiveResult) -> dict[str, Any]:
+def _live_dict(live: LiveResult, by: str | None) -> dict[str, Any]:
     return {
+        "by": by,
         "status": live.status,
         "exit_code": live.exit_code,
         "signal": live.signal,
@@ -105,6 +139,7 @@ def _live_dict(live: LiveResult) -> dict[str, Any]:
         "duration_s": live.duration_s,
         "argv": list(live.argv),
         "tail": list(live.tail),
+        "output": list(live.output),
     }
 
 
@@ -116,15 +151,17 @@ def render_table(
 ) -> Table:
     """One row per plugin: verdict, static findings, live check and the root cause."""
     table = Table(title=title, show_lines=True)
-    for column in ("verdict", "plugin", "host", "static check", "live check", "root cause"):
+    for column in ("verdict", "plugin", "host", "packages", "static check", "live check",
+                   "root cause"):
         table.add_column(column, overflow="fold")
     for result in results:
         table.add_row(
             Text(result.verdict, style=_STYLE[result.verdict]),
             _plugin_cell(result),
             os.path.basename(result.host_path),
+            _fingerprints_cell(result.fingerprints),
             _static_cell(result),
-            _live_cell(result.live),
+            _live_cell(result),
             _cause_cell(result),
         )
     return table
@@ -132,7 +169,8 @@ def render_table(
 
 def print_report(results: Sequence[PluginResult], console: Console | None = None) -> None:
     """The table, then every finding and failed live check, one line each."""
-    console = console or Console()
+    # Wide enough for a combination id and a package path, also in CI logs (no terminal).
+    console = console or Console(width=max(Console().width, 140))
     console.print(render_table(results))
     for result in results:
         lines = _detail_lines(result)
@@ -152,7 +190,11 @@ def _detail_lines(result: PluginResult) -> list[str]:
     lines = [f"[{f.severity}] {f.rule}: {f.message}" for f in result.findings]
     live = result.live
     if live is not None and not live.ok:
-        lines.append(f"[live] {live.status}: {live.error_line or '(no output)'}")
+        by = f" ({result.live_by})" if result.live_by else ""
+        lines.append(f"[live] {live.status}: {live.error_line or '(no output)'}{by}")
+        # The whole output: hosts often print the real cause above a summary line.
+        lines += [f"    | {line}" for line in live.output
+                  if line.strip() and line.strip() != live.error_line]
     return lines
 
 
@@ -172,11 +214,23 @@ def _static_cell(result: PluginResult) -> Text:
     return Text(", ".join(parts), style="red" if result.errors else "yellow")
 
 
-def _live_cell(live: LiveResult | None) -> Text:
+def _fingerprints_cell(verdict: FingerprintVerdict | None) -> Text:
+    if verdict is None or verdict.status == UNREADABLE:
+        return Text("unreadable", style="yellow")
+    if verdict.status == MATCH:
+        return Text(f"{verdict.shared} match", style="green")
+    return Text(f"{len(verdict.differing)}/{verdict.shared} differ", style="red")
+
+
+def _live_cell(result: PluginResult) -> Text:
+    live = result.live
     if live is None:
         return Text("not run", style="dim")
     how = live.signal or (f"exit {live.exit_code}" if live.exit_code else "")
-    label = f"{live.status} ({how})" if how else live.status
+    label = f"{live.status} ({how})" if how else str(live.status)
+    if result.live_by == STAND_IN:
+        # A stand-in loader proves the contract, never that the packages match.
+        label = ("contract " + label) + " (stand-in loader)"
     return Text(label, style="green" if live.ok else "red")
 
 

@@ -11,12 +11,23 @@ The host errors quoted here were reproduced with Go 1.26/1.27 on glibc and musl 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from plugin_builder.buildinfo import DEVEL, BuildInfo, Module, read_buildinfo
 from plugin_builder.elffacts import GLIBC, MUSL, ElfFacts, read_elf
+from plugin_builder.errors import BinaryError
+from plugin_builder.fingerprints import (
+    DIFFER,
+    MATCH,
+    UNREADABLE,
+    Fingerprints,
+    FingerprintVerdict,
+    compare,
+    read_fingerprints,
+)
 from plugin_builder.status import Severity
 
 ERROR, WARNING = Severity
@@ -41,7 +52,7 @@ _GLIBC_LIBDIR = {
 # the package the runtime names first when the setting differs (None: not measured).
 _FINGERPRINT_SETTINGS = {
     "-trimpath": "internal/goarch",
-    "-race": "sync/atomic",
+    "-race": "internal/runtime/sys",
     "-msan": None,
     "-asan": None,
     "GOEXPERIMENT": "internal/goexperiment",
@@ -63,11 +74,36 @@ class Side:
     elf: ElfFacts
     buildinfo: BuildInfo | None
     path: str
+    # The package fingerprints it exports (None: none readable, and why).
+    fingerprints: Fingerprints | None = None
+    no_fingerprints: str = ""
 
     @classmethod
-    def read(cls, path: str | os.PathLike[str], go: str = "go") -> Side:
+    def read(cls, path: str | os.PathLike[str]) -> Side:
         path = os.fspath(path)
-        return cls(elf=read_elf(path), buildinfo=read_buildinfo(path, go=go), path=path)
+        elf, info = read_elf(path), read_buildinfo(path)
+        fingerprints, why = _fingerprints_or_why(path)
+        return cls(elf=elf, buildinfo=info, path=path, fingerprints=fingerprints,
+                   no_fingerprints=why)
+
+
+def _fingerprints_or_why(path: str) -> tuple[Fingerprints | None, str]:
+    try:
+        fingerprints = read_fingerprints(path)
+    except BinaryError as error:
+        return None, error.message
+    if not fingerprints.hashes:
+        return None, fingerprints.why_none or "it exports no fingerprints"
+    return fingerprints, ""
+
+
+def fingerprint_verdict(host: Side, plugin: Side) -> FingerprintVerdict:
+    """What the runtime's own check finds: every shared package's fingerprint compared."""
+    if host.fingerprints is None or plugin.fingerprints is None:
+        missing = [f"{role}: {side.no_fingerprints}" for role, side in
+                   (("host", host), ("plugin", plugin)) if side.fingerprints is None]
+        return FingerprintVerdict(UNREADABLE, reason="; ".join(missing))
+    return compare(host.fingerprints, plugin.fingerprints)
 
 
 @dataclass(frozen=True)
@@ -147,6 +183,8 @@ class Finding:
     fix_action: str = "rebuild with"  # how `fix` is applied, e.g. "rebuild with"
     severity: Severity = ERROR
     host_crashes: bool = False  # the host process dies instead of getting an error
+    # A go-version finding whose outcome was measured for this pair of releases.
+    measured_across_releases: bool = False
 
     @property
     def message(self) -> str:
@@ -169,6 +207,7 @@ class _Pair:
     plugin: Side
     contract: Contract
     hint: RebuildHint
+    fingerprints: FingerprintVerdict
 
     def dlopen_error(self, error: str) -> str:
         """An error of dlopen as plugin.Open reports it."""
@@ -186,14 +225,46 @@ class _Pair:
 
 
 def analyze(
-    host: Side, plugin: Side, contract: Contract, rebuild_hint: RebuildHint
+    host: Side, plugin: Side, contract: Contract, rebuild_hint: RebuildHint,
+    fingerprints: FingerprintVerdict | None = None,
 ) -> list[Finding]:
-    """Every reason ``plugin`` would not load into ``host``, root cause first."""
-    pair = _Pair(host, plugin, contract, rebuild_hint)
+    """Every reason ``plugin`` would not load into ``host``, root cause first.
+
+    Where both binaries' fingerprints can be read, they decide whether the runtime
+    accepts the packages (the ``package-fingerprint`` rule); the build info rules then
+    explain a difference, and a difference that changes no shared package is a warning.
+    """
+    verdict = fingerprints or fingerprint_verdict(host, plugin)
+    pair = _Pair(host, plugin, contract, rebuild_hint, verdict)
     findings: list[Finding] = []
     for rule in RULES.values():
         findings.extend(rule(pair))
-    return _drop_consequences(findings)
+    return _weigh_by_fingerprints(_drop_consequences(findings), verdict)
+
+
+# Rules whose findings predict a package mismatch from build info; fingerprints decide.
+_EXPLAINING_RULES = ("go-version", "build-setting", "module-version")
+
+
+def _weigh_by_fingerprints(findings: list[Finding],
+                           verdict: FingerprintVerdict) -> list[Finding]:
+    """Build info differences are explanations of the fingerprint verdict, not verdicts."""
+    if verdict.status == UNREADABLE:
+        return findings
+    weighed = []
+    for finding in findings:
+        if finding.rule in _EXPLAINING_RULES and not finding.host_crashes \
+                and not finding.measured_across_releases:
+            if verdict.status == MATCH:
+                finding = dataclasses.replace(
+                    finding, severity=WARNING, host_error="",
+                    summary=finding.summary + " (no package both binaries contain differs: "
+                    "the runtime accepts it)")
+            else:
+                # The package-fingerprint finding names the exact refusal.
+                finding = dataclasses.replace(finding, host_error="")
+        weighed.append(finding)
+    return weighed
 
 
 def _drop_consequences(findings: list[Finding]) -> list[Finding]:
@@ -201,6 +272,10 @@ def _drop_consequences(findings: list[Finding]) -> list[Finding]:
     fired = {finding.rule for finding in findings}
 
     def is_consequence(finding: Finding) -> bool:
+        if finding.rule == "package-fingerprint" and finding.severity == WARNING:
+            # No fingerprints to read is what a host that cannot load plugins looks like.
+            return bool(fired & {"host-static", "host-cgo-disabled", "not-a-plugin", "arch",
+                                 "no-buildinfo"})
         if finding.rule == "host-static":
             return "host-cgo-disabled" in fired  # a cgo-less build is static by consequence
         if finding.rule == "entry-symbol":
@@ -406,20 +481,118 @@ def _go_version(pair: _Pair) -> Iterator[Finding]:
     host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
     if not host or not plugin or host.base_go_version == plugin.base_go_version:
         return
-    # Measured: across releases the runtime dies; within a release only the standard
-    # packages that changed between the two patch versions are refused.
-    crashes = host.go_release != plugin.go_release
-    error = NO_PLUGIN_MODULE_DATA if crashes else pair.package_error("<a standard package>")
+    summary = f"plugin built by {plugin.base_go_version}, host by {host.base_go_version}"
+    if host.go_release == plugin.go_release:
+        # Within a release, only the standard packages whose export data changed between
+        # the patch versions are refused: the package-fingerprint rule names them.
+        yield Finding(rule="go-version", subject="go", host_value=host.base_go_version,
+                      plugin_value=plugin.base_go_version, fix=pair.rebuild_plugin(),
+                      host_error=pair.package_error("<a standard package that changed>"),
+                      summary=summary)
+        return
+    error, crashes = _across_releases(pair, plugin.go_release, host.go_release)
+    yield Finding(rule="go-version", subject="go", host_value=host.base_go_version,
+                  plugin_value=plugin.base_go_version, host_error=error,
+                  fix=pair.rebuild_plugin(), summary=summary,
+                  host_crashes=crashes, measured_across_releases=True)
+
+
+# What a host of one release did with a plugin of another, measured here (plugin release,
+# host release): None: it died with NO_PLUGIN_MODULE_DATA; a package: it refused, naming
+# it. Pairs not listed are said to be refused or to die, as nobody measured which.
+MEASURED_ACROSS_RELEASES: dict[tuple[str, str], str | None] = {
+    ("go1.26", "go1.27"): None,
+    ("go1.23", "go1.25"): "internal/goarch",
+}
+
+
+def _across_releases(pair: _Pair, plugin_release: str, host_release: str) -> tuple[str, bool]:
+    key = (plugin_release, host_release)
+    if key not in MEASURED_ACROSS_RELEASES:
+        return (f"{pair.package_error('<a runtime package>')} or {NO_PLUGIN_MODULE_DATA} "
+                f"(not measured for {plugin_release} in {host_release})", False)
+    package = MEASURED_ACROSS_RELEASES[key]
+    return (NO_PLUGIN_MODULE_DATA, True) if package is None \
+        else (pair.package_error(package), False)
+
+
+def _package_fingerprints(pair: _Pair) -> Iterator[Finding]:
+    """The runtime's own check: each package both contain, compared by fingerprint."""
+    verdict = pair.fingerprints
+    if verdict.status == UNREADABLE:
+        yield Finding(
+            rule="package-fingerprint", subject="fingerprints", host_value="", plugin_value="",
+            host_error="", fix=pair.rebuild_plugin(), severity=WARNING,
+            fix_action="build the host with `import \"plugin\"` and dynamically linked, or "
+                       "rebuild the plugin with",
+            summary=f"package fingerprints cannot be read ({verdict.reason}), so shared "
+                    "packages are compared by build info only")
+        return
+    if verdict.status != DIFFER:
+        return
+    causes = explain_differences(pair, verdict.differing)
+    first = verdict.first
+    named = first or verdict.differing[0]
     yield Finding(
-        rule="go-version",
-        subject="go",
-        host_value=host.base_go_version,
-        plugin_value=plugin.base_go_version,
-        host_error=error,
+        rule="package-fingerprint",
+        subject=named,
+        host_value=f"{verdict.shared} packages in common",
+        plugin_value=f"{len(verdict.differing)} differ: " + _listed(verdict.differing),
+        host_error=pair.package_error(first) if first
+        else pair.package_error(f"<one of {_listed(verdict.differing)}>"),
         fix=pair.rebuild_plugin(),
-        summary=f"plugin built by {plugin.base_go_version}, host by {host.base_go_version}",
-        host_crashes=crashes,
+        fix_action="make the plugin's build match the host's (" + "; ".join(causes)
+                   + "), then rebuild with",
+        summary=f"{len(verdict.differing)} of the {verdict.shared} packages both binaries "
+                f"contain were compiled differently" + (f", first checked: {first}" if first
+                                                         else "") + f"; cause: {'; '.join(causes)}",
     )
+
+
+def _listed(packages: tuple[str, ...], most: int = 5) -> str:
+    shown = ", ".join(packages[:most])
+    return shown + (f" (+{len(packages) - most} more)" if len(packages) > most else "")
+
+
+def explain_differences(pair: _Pair, packages: tuple[str, ...]) -> list[str]:
+    """Why these packages differ, as far as the two build infos can tell, most first."""
+    host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
+    if host is None or plugin is None:
+        return ["unknown: a binary carries no build information"]
+    counts: dict[str, int] = {}
+    for package in packages:
+        cause = _cause_of(package, host, plugin)
+        counts[cause] = counts.get(cause, 0) + 1
+    return [f"{cause} ({n} package{'s' if n != 1 else ''})"
+            for cause, n in sorted(counts.items(), key=lambda item: -item[1])]
+
+
+def _cause_of(package: str, host: BuildInfo, plugin: BuildInfo) -> str:
+    module = _module_of(package, host) or _module_of(package, plugin)
+    if module is not None:
+        host_module = host.modules_by_path().get(module)
+        plugin_module = plugin.modules_by_path().get(module)
+        if host_module and plugin_module and host_module.label != plugin_module.label:
+            return f"module {module}: host {host_module.label}, plugin {plugin_module.label}"
+    settings = [key for key in _FINGERPRINT_SETTINGS
+                if _fingerprint_value(host, key) != _fingerprint_value(plugin, key)]
+    if settings:
+        return "build setting " + ", ".join(
+            f"{key} (host {_fingerprint_value(host, key) or 'none'}, plugin "
+            f"{_fingerprint_value(plugin, key) or 'none'})" for key in settings)
+    if module is None and host.base_go_version != plugin.base_go_version:
+        return f"Go release: host {host.base_go_version}, plugin {plugin.base_go_version}"
+    if not host.trimpath:
+        return ("source paths: without -trimpath a package's fingerprint holds the folder "
+                "it was compiled from")
+    return "not visible in the build information (a source edit, or a flag Go does not record)"
+
+
+def _module_of(package: str, info: BuildInfo) -> str | None:
+    """The module that provides ``package`` in this build (the longest matching path)."""
+    paths = [path for path in info.modules_by_path()
+             if path and (package == path or package.startswith(path + "/"))]
+    return max(paths, key=len) if paths else None
 
 
 def _build_settings(pair: _Pair) -> Iterator[Finding]:
@@ -619,6 +792,7 @@ RULES: dict[str, Callable[[_Pair], Iterator[Finding]]] = {
     "not-a-plugin": _not_a_plugin,
     "no-buildinfo": _no_buildinfo,
     "go-version": _go_version,
+    "package-fingerprint": _package_fingerprints,
     "build-setting": _build_settings,
     "module-version": _module_versions,
     "entry-symbol": _entry_symbols,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from plugin_builder.verify.live import CRASHED, TIMED_OUT, LiveResult
-from plugin_builder.verify.rules import ERROR, Finding, RebuildHint
+from plugin_builder.verify.rules import ERROR, WARNING, Finding, RebuildHint
 
 # The reference host reports "check-plugin: plugin PATH: STEP: ERROR" (host/internal/loader).
 _STEP_RE = re.compile(r"^check-plugin: plugin .+?: (?P<step>[a-z ]+): (?P<error>.*)$")
@@ -30,8 +30,11 @@ _RULE_OF_STEP = {"signature": "contract", "metadata": "contract", "interface": "
                  "lookup": "entry-symbol", "init": "plugin-error", "exercise": "plugin-error",
                  "file name": "file-name"}
 
+# Rules about the contract (what a symbol is), which any live load may report.
+CONTRACT_RULES = ("contract", "entry-symbol", "plugin-error", "file-name")
 # Every rule id a live check can report.
-LIVE_RULE_IDS = tuple(dict.fromkeys([*_RULE_OF_STEP.values(), "load-refused", "load-crashed"]))
+LIVE_RULE_IDS = tuple(dict.fromkeys([*_RULE_OF_STEP.values(), "load-refused", "load-crashed",
+                                     "contract-unchecked"]))
 
 
 def live_finding(live: LiveResult, hint: RebuildHint) -> Finding | None:
@@ -51,13 +54,29 @@ def live_finding(live: LiveResult, hint: RebuildHint) -> Finding | None:
     )
 
 
+def contract_unchecked(live: LiveResult) -> Finding:
+    """A stand-in loader that could not load the plugin has checked no contract; it is
+    not the host, so its refusal is no verdict on whether the host loads the plugin."""
+    return Finding(
+        rule="contract-unchecked", subject="stand-in loader",
+        host_value="", plugin_value="", host_error="",
+        fix="give the service (or plugin type) its own check command in buildconfig.toml",
+        fix_action="for a verdict from the host itself",
+        summary="the stand-in loader could not load the plugin (" + (live.error_line or
+                str(live.status)) + "), so the symbols and their types were not checked",
+        severity=WARNING,
+    )
+
+
 def _unexplained(live: LiveResult, error: str, hint: RebuildHint) -> Finding:
     """A refusal or crash no static rule predicted: report the host's own words."""
     crashed = live.status in (CRASHED, TIMED_OUT)
+    said = [line for line in live.output if line.strip()]
     return Finding(
         rule="load-crashed" if crashed else "load-refused", subject="live load",
         host_value=f"exit {live.exit_code}" if live.signal is None else live.signal,
-        plugin_value="", host_error=error, fix=hint.build_plugin_command(),
+        plugin_value="", host_error="\n".join(said) if 1 < len(said) <= 50 else error,
+        fix=hint.build_plugin_command(),
         fix_action="read the host's output above, correct the plugin, then rebuild with",
         summary="the host " + ("died loading the plugin" if crashed else "refused the plugin"),
         severity=ERROR, host_crashes=crashed,
