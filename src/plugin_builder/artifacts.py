@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,11 +187,27 @@ class ArtifactStore:
             self._change_manifest(record)  # names the new content before the file has it
             os.replace(staged, target)
             entry["stat"] = stat_key(target.stat())
+            _past_the_clock_tick(entry["stat"][3])
             self._change_manifest(record)  # and the landed file's identity, for a cheap check
         return entry
 
     def clean(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# How coarse the kernel's file timestamps may be (a jiffy: 1-10 ms; NFS: coarser still).
+_TIMESTAMP_TICK_NS = 20_000_000
+
+
+def _past_the_clock_tick(ctime_ns: int) -> None:
+    """Wait until a write to the file would get another ctime than the one recorded.
+
+    A write within the same timestamp tick as the landing could keep inode, size, mtime
+    (set back) and ctime alike; after the tick it cannot (git's "racily clean" problem).
+    """
+    delay = (ctime_ns + _TIMESTAMP_TICK_NS - time.time_ns()) / 1e9
+    if delay > 0:
+        time.sleep(min(delay, _TIMESTAMP_TICK_NS / 1e9))
 
 
 def _well_formed(manifest: Any) -> bool:

@@ -44,6 +44,11 @@ def guard() -> Iterator[None]:
         close_all()
         print("interrupted: nothing half-written was kept", file=sys.stderr)
         raise SystemExit(INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader went away (`invoke verify --json | head`): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 def print_verdicts(verdicts: Sequence[PluginResult], *, as_json: bool = False,

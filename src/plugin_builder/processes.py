@@ -36,14 +36,13 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> tuple[int,
     child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              errors="replace", start_new_session=True)
-    watchdog = _watch(child.pid)
-    try:
-        output, _ = child.communicate()
-    finally:
-        if child.poll() is None:
-            kill_group(child.pid)
-            child.wait()
-        _release(watchdog)
+    with watched(child.pid):
+        try:
+            output, _ = child.communicate()
+        finally:
+            if child.poll() is None:
+                kill_group(child.pid)
+                child.wait()
     return child.returncode, output
 
 
@@ -51,6 +50,16 @@ def kill_group(pgid: int) -> None:
     # ProcessLookupError: the group ended between our check and the kill.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def watched(pgid: int):
+    """While the block runs, the process group ``pgid`` dies with us, even by SIGKILL."""
+    watchdog = _watch(pgid)
+    try:
+        yield
+    finally:
+        _release(watchdog)
 
 
 def _watch(pgid: int) -> subprocess.Popen[str]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from plugin_builder.files import write_atomically
@@ -47,7 +49,7 @@ def to_record(result: Any) -> dict[str, Any]:
         "combination": result.combination.id,
         "status": PASSED if result.passed else FAILED,
         "error": result.error,
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "steps": [_step(step, result) for step in result.steps],
         "artifacts": {o.relative: {"sha256": o.sha256, "size": o.entry.get("size")}
                       for o in result.outcomes},
@@ -73,6 +75,14 @@ def write(folder: Path, record: dict[str, Any]) -> tuple[Path, Path]:
     return json_path, xml_path
 
 
+# Characters XML 1.0 cannot hold; compiler output (colours, NULs) may carry them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str | None) -> str | None:
+    return None if text is None else _NOT_XML.sub("\ufffd", text)
+
+
 def junit(record: dict[str, Any]) -> str:
     """JUnit XML: a test case per step and per plugin verified, failures with their cause."""
     suite = ET.Element("testsuite", name=f"pipeline({record['combination']})")
@@ -84,8 +94,8 @@ def junit(record: dict[str, Any]) -> str:
         cases += 1
         if step["status"] != PASSED:
             failures += 1
-            ET.SubElement(case, "failure", message=record["error"] or "failed").text = \
-                record["error"]
+            ET.SubElement(case, "failure", message=_xml_text(record["error"]) or "failed"
+                          ).text = _xml_text(record["error"])
     for plugin in record["verify"]["results"]:
         case = ET.SubElement(suite, "testcase", classname=f"{record['combination']}.verify",
                              name=Path(plugin["plugin"]).name)
@@ -93,8 +103,9 @@ def junit(record: dict[str, Any]) -> str:
         if plugin["verdict"] == Verdict.FAIL:
             failures += 1
             messages = [f["message"] for f in plugin["findings"]]
-            ET.SubElement(case, "failure", message=messages[0] if messages else "did not load"
-                          ).text = "\n".join(messages)
+            ET.SubElement(case, "failure",
+                          message=_NOT_XML.sub("\ufffd", messages[0]) if messages
+                          else "did not load").text = _xml_text("\n".join(messages))
     suite.set("tests", str(cases))
     suite.set("failures", str(failures))
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
@@ -119,12 +130,25 @@ def _summary(path: Path) -> Summary | None:
         return _damaged(path, f"unreadable ({error.__class__.__name__})")
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         return None  # not ours
-    try:
-        steps = {s["name"]: s for s in record["steps"]}
-        return Summary(str(record["combination"]), str(record["status"]), steps,
-                       record.get("error"))
-    except (KeyError, TypeError):
+    steps = record.get("steps")
+    if not isinstance(record.get("combination"), str) or \
+            record.get("status") not in tuple(StepStatus) or \
+            not isinstance(steps, list) or not all(_complete_step(s) for s in steps):
         return _damaged(path, "not a complete result record")
+    return Summary(record["combination"], record["status"], {s["name"]: s for s in steps},
+                   record.get("error") if isinstance(record.get("error"), str) else None)
+
+
+def _complete_step(step: Any) -> bool:
+    """A step record the table can show: every field it reads, of the right type."""
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    return (isinstance(step, dict) and isinstance(step.get("name"), str)
+            and step.get("status") in tuple(StepStatus) and number(step.get("seconds"))
+            and all(isinstance(step.get(k), int) and not isinstance(step.get(k), bool)
+                    for k in ("built", "total"))
+            and all(isinstance(step.get(k, 0), int) for k in ("loaded", "plugins")))
 
 
 def _damaged(path: Path, why: str) -> Summary:
@@ -147,7 +171,7 @@ def table(summaries: list[Summary]) -> Table:
         cells = [_cell(summary.steps.get(column)) for column in columns]
         style = "green" if summary.status == PASSED else "bold red"
         grid.add_row(summary.combination, *cells, f"{summary.seconds:.1f}s",
-                     f"[{style}]{summary.status}[/]")
+                     f"[{style}]{summary.status}[/]{escape(_damage(summary, chr(10)))}")
     return grid
 
 
@@ -164,14 +188,21 @@ def _cell(step: dict[str, Any] | None) -> str:
 def markdown(summaries: list[Summary]) -> str:
     """The same table for a GitHub Actions job summary."""
     columns = [c for c in STEP_COLUMNS if any(c in s.steps for s in summaries)]
-    lines = ["| combination | " + " | ".join(columns) + " | total | result |",
-             "|---" * (len(columns) + 3) + "|"]
+    header = ["combination", *columns, "total", "result"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for s in summaries:
-        cells = [_cell(s.steps.get(c)) for c in columns]
-        icon = "✅" if s.status == PASSED else "❌"
-        lines.append(f"| `{s.combination}` | " + " | ".join(cells)
-                     + f" | {s.seconds:.1f}s | {icon} {s.status} |")
+        cells = [f"`{s.combination}`", *(_cell(s.steps.get(c)) for c in columns),
+                 f"{s.seconds:.1f}s",
+                 f"{'✅' if s.status == PASSED else '❌'} {s.status}{_damage(s, ': ')}"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _damage(summary: Summary, separator: str) -> str:
+    """Why a record could not be read (a damaged record has no steps to show)."""
+    if summary.error and not summary.steps:
+        return separator + summary.error.splitlines()[0]
+    return ""
 
 
 def print_summary(folder: Path, *, only: list[str] | None = None) -> list[Summary]:

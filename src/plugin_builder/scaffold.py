@@ -97,7 +97,8 @@ def placeholders(config: Config, plugin_type: PluginType, name: str) -> dict[str
 def host_version(config: Config, host_module: str) -> str:
     """The version label the existing plugins require the host at (the label is part of
     every package fingerprint, so a new plugin must use the same one)."""
-    required = (read_gomod(p.source).required_version(host_module) for p in config.plugins)
+    required = (read_gomod(p.source).required_version(host_module) for p in config.plugins
+                if not p.in_tree)  # an in-tree plugin has no go.mod: it is the host's
     labels = Counter(label for label in required if label is not None)
     return labels.most_common(1)[0][0] if labels else DEFAULT_HOST_VERSION
 

@@ -87,10 +87,12 @@ def plugins_selected(config: Config, *, type_: str | None = None,
     chosen = [p for p in of_type if name in (None, p.name)]
     if not chosen:
         known = ", ".join(p.id for p in of_type) or "none"
-        what = f"--type {type_} --name {name}" if name else f"--type {type_}"
-        raise UsageError(f"{what} matches no plugin target in {config.path.name}",
-                         fix=f"the targets are: {known}; "
-                             "add a [[plugins]] entry to buildconfig.toml")
+        fix = f"the targets are: {known}; add a [[plugins]] entry to buildconfig.toml"
+        given = " ".join(f"--{flag} {value}" for flag, value in (("type", type_), ("name", name))
+                         if value is not None)
+        if not given:
+            raise UsageError(f"{config.path.name} declares no plugin target", fix=fix)
+        raise UsageError(f"{given} matches no plugin target in {config.path.name}", fix=fix)
     return chosen
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from plugin_builder.config import default_toolchain_cache
+from plugin_builder.errors import UsageError, VerifyError
 from plugin_builder.toolchains import go_toolchain, toolchain_env
 
 from .projects import REPO, Project
@@ -42,7 +43,7 @@ def project(tmp_path_factory) -> Project:
 def test_new_plugin_refuses_bad_input_and_writes_nothing(project, args, says):
     before = _snapshot(project.root)
     run = project.invoke("new-plugin", *args, check=False)
-    assert run.returncode == 2, run.stderr
+    assert run.returncode == UsageError.return_code, run.stderr
     assert says in run.stderr
     assert "Traceback" not in run.stderr and run.stderr.count("error:") == 1
     assert "see: docs/troubleshooting.md#" in run.stderr
@@ -54,7 +55,7 @@ def test_new_plugin_refuses_an_existing_folder(project):
     folder.mkdir()
     before = _snapshot(project.root)
     run = project.invoke("new-plugin", "--type", "resource", "--name", "gcs", check=False)
-    assert run.returncode == 2 and "already exists" in run.stderr
+    assert run.returncode == UsageError.return_code and "already exists" in run.stderr
     assert _snapshot(project.root) == before
     folder.rmdir()
 
@@ -140,7 +141,7 @@ def test_bifrost_required_symbols_are_enforced(bifrost):
                                            'source = "plugins/nocleanup"\n')
     bifrost.invoke("build-plugin", "--type", "hook", "--name", "nocleanup")
     run = bifrost.invoke("verify", "--json", check=False)
-    assert run.returncode == 1
+    assert run.returncode == VerifyError.return_code
     results = {Path(r["plugin"]).name: r for r in json.loads(run.stdout)["results"]}
     assert results["hello.so"]["verdict"] == "pass"
     bad = results["nocleanup.so"]

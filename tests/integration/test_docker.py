@@ -22,6 +22,7 @@ import pytest
 
 from plugin_builder import dockerengine
 from plugin_builder.backends.docker import cache_volume
+from plugin_builder.errors import BuildError, EngineError, ImageError, VerifyError
 
 from .projects import Project
 
@@ -139,7 +140,7 @@ def test_verify_image_fails_when_a_plugin_does_not_load(engine, docker_project,
                                     "plugin-builder/scheduler:broken-test", check=False)
     finally:
         engine.images.remove("plugin-builder/scheduler:broken-test", force=True)
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == VerifyError.return_code, run.stdout + run.stderr
     assert "FAILED" in run.stdout and "Traceback" not in run.stderr
 
 
@@ -152,7 +153,7 @@ def test_a_failing_build_in_docker_writes_nothing(docker_project) -> None:
                                     "docker", "--libc", "musl", check=False)
     finally:
         source.unlink()
-    assert run.returncode == 1
+    assert run.returncode == BuildError.return_code
     assert "undefined: undefined_call" in run.stderr and "Traceback" not in run.stderr
     assert entry(docker_project, "musl", PLUGIN) == before
     plugins = docker_project.artifacts(combination("musl")) / "plugins"
@@ -167,7 +168,7 @@ def test_a_failing_image_build_tags_nothing(docker_project, engine) -> None:
     (docker_project.root / "broken.toml").write_text(broken)
     run = docker_project.invoke("build-builder-image", "--libc", "musl",
                                 "--config", "broken.toml", check=False)
-    assert run.returncode == 1
+    assert run.returncode == BuildError.return_code
     assert "no C compiler 'no-such-cc'" in run.stderr and "Traceback" not in run.stderr
     assert not engine.images.list(name="plugin-builder/broken-test")
 
@@ -181,7 +182,7 @@ def test_a_missing_base_image_names_the_key_and_the_fix(docker_project) -> None:
         '"plugin-builder/runtime:bookworm-glibc"'))
     run = docker_project.invoke("build-builder-image", "--libc", "glibc",
                                 "--config", "nobase.toml", check=False)
-    assert run.returncode == 2
+    assert run.returncode == ImageError.return_code
     assert "libc.glibc.builder_base" in run.stderr and "invoke bootstrap-base" in run.stderr
 
 
@@ -242,6 +243,6 @@ def test_an_unreachable_engine_is_one_message(tmp_path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
     run = subprocess.run([sys.executable, "-m", "invoke", "build-plugin", "--backend",
                           "docker"], cwd=project.root, env=env, capture_output=True, text=True)
-    assert run.returncode == 2
+    assert run.returncode == EngineError.return_code
     assert "cannot reach the Docker engine" in run.stderr and "dockerd" in run.stderr
     assert "Traceback" not in run.stderr

@@ -271,16 +271,19 @@ def test_plugin_of_another_patch_release_is_refused(
     go, host_dynamic, plugin_go1266, system_go_version
 ):
     assert read_buildinfo(plugin_go1266, go=go).go_version == "go1.26.6"
-    [finding] = _analyze(go, host_dynamic, plugin_go1266)
+    finding, fingerprint = _analyze(go, host_dynamic, plugin_go1266)
     assert (finding.rule, finding.plugin_value, finding.host_value) == (
         "go-version",
         "go1.26.6",
         system_go_version,
     )
     assert not finding.host_crashes
+    # The fingerprints name the package the runtime refuses, exactly as it prints it.
+    assert (fingerprint.rule, fingerprint.subject) == ("package-fingerprint", "net/http")
     live = _load(host_dynamic, plugin_go1266)
     assert live.status == REFUSED
     assert live.error_line.endswith("plugin was built with a different version of package net/http")
+    assert live.error_line.endswith(fingerprint.host_error.split(": ", 1)[1])
 
 
 def test_plugin_of_another_release_kills_the_host(

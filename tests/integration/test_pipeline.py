@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from plugin_builder import config as config_module
+from plugin_builder.errors import BuildError, UsageError
 
 from .projects import REPO, Project
 
@@ -142,7 +143,7 @@ def test_a_failing_build_keeps_the_previous_artifact_and_manifest(tmp_path) -> N
 
     run = project.invoke("build-plugin", "--type", "scheduler", check=False)
 
-    assert run.returncode == 1
+    assert run.returncode == BuildError.return_code
     assert "main.go" in run.stderr and "syntax error" in run.stderr
     assert "Traceback" not in run.stderr
     assert (artifact.read_bytes(), project.manifest(combination)) == before
@@ -152,14 +153,14 @@ def test_a_failing_build_keeps_the_previous_artifact_and_manifest(tmp_path) -> N
 def test_unknown_type_or_name_lists_what_exists(tmp_path) -> None:
     project = Project(tmp_path)
     run = project.invoke("build-plugin", "--type", "schedular", check=False)
-    assert run.returncode == 2
+    assert run.returncode == UsageError.return_code
     assert "did you mean 'scheduler'?" in run.stderr
     assert "resource, scheduler, manager" in run.stderr
     run = project.invoke("build-plugin", "--type", "scheduler", "--name", "nope", check=False)
-    assert run.returncode == 2
+    assert run.returncode == UsageError.return_code
     assert "the targets are: scheduler/evaluator" in run.stderr
     run = project.invoke("build-host", "--go", "1.25.0", check=False)
-    assert run.returncode == 2
+    assert run.returncode == UsageError.return_code
     assert "go1.26.6-glibc-amd64" in run.stderr
     assert not (project.root / "artifacts").exists()
 

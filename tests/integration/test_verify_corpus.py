@@ -23,6 +23,7 @@ from plugin_builder import config as config_module
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends.local import LocalBackend
 from plugin_builder.combination import Combination
+from plugin_builder.errors import PipelineError, VerifyError
 from plugin_builder.log import PrintLog
 from plugin_builder.steps import host as host_step
 from plugin_builder.steps import plugin as plugin_step
@@ -32,7 +33,10 @@ from . import gohelpers
 from .projects import REPO, Project
 
 FIXTURES = REPO / "tests" / "fixtures" / "plugins"
-BROKEN = ("nosymevaluator", "badsigevaluator", "wrongmetaevaluator", "modverevaluator")
+BROKEN = ("nosymevaluator", "badsigevaluator", "wrongmetaevaluator")
+# Requires uuid v1.6.0 against the host's v1.5.0: the tool refuses to build it (the host's
+# build list wins), so the mismatched pair is built as a plain workspace would build it.
+NEWER_MODULE = "modverevaluator"
 DEFAULT = "go1.26.6-glibc-amd64"
 EVALUATOR = "d7y-scheduler-plugin-evaluator.so"
 
@@ -70,6 +74,24 @@ class Corpus:
 
     def artifact(self, relative: str) -> Path:
         return self.project.artifacts(DEFAULT) / relative
+
+    def unpinned_plugin(self, name: str) -> Path:
+        """A plugin built in a workspace of its own and the host's, without the tool's pins:
+        minimum version selection picks the plugin's newer module."""
+        source = self.project.root / "plugins" / "scheduler" / name
+        shutil.copytree(FIXTURES / name, source)
+        host = self.project.root / "host"
+        gowork = self.out / name / "go.work"
+        gowork.parent.mkdir()
+        gowork.write_text(f'go 1.26.6\n\nuse (\n\t"{host}"\n\t"{source}"\n)\n\n'
+                          f'replace plugin-builder.dev/host v0.0.0 => "{host}"\n')
+        build = self.plugin_build()
+        output = self.out / name / f"d7y-scheduler-plugin-{name}.so"
+        run = subprocess.run(build.command(output), cwd=source,
+                             env={**build.env, "GOWORK": str(gowork)},
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return output
 
     def host_build(self) -> GoBuild:
         return next(b for b in host_step.plan(self.config, self.environment)
@@ -143,7 +165,8 @@ def _cases(corpus: Corpus) -> dict[str, Case]:
             scheduler, c.variant(c.plugin_build(), "netgo", _before_output("-tags=netgo")),
             "build-setting", "-tags", refused, "plugin was built with a different version"),
         "shared-module-at-another-version": Case(
-            scheduler, broken["modverevaluator"], "module-version", "github.com/google/uuid",
+            scheduler, c.unpinned_plugin(NEWER_MODULE), "module-version",
+            "github.com/google/uuid",
             refused, "plugin was built with a different version of package"),
         "another-goarch": Case(
             scheduler, c.variant(c.plugin_build(), "arm64", GOARCH="arm64",
@@ -188,7 +211,7 @@ def test_each_failure_class_is_named_and_the_real_host_refuses(corpus: Corpus, n
     # Then verify, through the host's own check command for the live half.
     run, report = verify_json(corpus.project, case.host, case.plugin,
                               extra=("--type", "scheduler", "--host-check"))
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == VerifyError.return_code, run.stderr
     assert "Traceback" not in run.stderr
     [result] = report["results"]
     assert result["verdict"] == "fail"
@@ -236,7 +259,7 @@ def test_every_matching_pair_of_the_default_matrix_passes(built: Project) -> Non
 
 def test_pipeline_fails_on_a_broken_plugin_and_records_it(corpus: Corpus) -> None:
     run = corpus.project.invoke("pipeline", check=False)
-    assert run.returncode == 1
+    assert run.returncode == PipelineError.return_code
     assert "pipeline failed for go1.26.6-glibc-amd64" in run.stderr
     assert "d7y-scheduler-plugin-nosymevaluator.so" in run.stderr
     verdicts = {Path(r["plugin"]).name: r["verdict"]
@@ -261,7 +284,7 @@ def test_binaries_built_outside_the_tool_verify_with_a_stand_in_loader(tmp_path)
 
     run, report = verify_json(project, host, good, other, extra=("--type", "scheduler"))
 
-    assert run.returncode == 1
+    assert run.returncode == VerifyError.return_code
     good_result, other_result = report["results"]
     assert good_result["verdict"] == "pass", good_result
     assert good_result["live"]["argv"][0] != str(host), "a stand-in loader, not the host"

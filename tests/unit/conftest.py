@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
 import tomlkit
-import tomllib
 
 REPO = Path(__file__).resolve().parents[2]
 

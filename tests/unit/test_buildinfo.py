@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import buildinfo, elfheaders
+from plugin_builder import elfheaders
 from plugin_builder.buildinfo import (
     DEVEL,
     ElfHeaders,

@@ -11,7 +11,7 @@ import shlex
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
             "toolchain": dict(environment.identity),
             "inputs": inputs,
             "sources": read,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         })
     seconds = time.monotonic() - started
     log(f"built {relative} in {seconds:.1f}s")

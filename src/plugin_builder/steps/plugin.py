@@ -180,18 +180,23 @@ def _write_gowork(folder: Path, text: str) -> Path:
 def host_build_list(config: Config, environment: BuildEnvironment,
                     store: ArtifactStore) -> dict[str, HostModule]:
     """Every module of the host's build list, read once per change of its module files."""
-    key = digest(environment.identity, host_gowork(config.host),
+    key = digest(environment.identity, str(config.host.module), host_gowork(config.host),
                  [_content(path) for path in _host_module_files(config)])[:16]
     cached = store.scratch / f"host-modules-{key}.json"
     if cached.is_file():
         return _modules(json.loads(cached.read_text()))
-    listed = environment.run([environment.go, "list", "-m", "-json", "all"],
+    # -e: in a workspace host, a sibling required at an unpublished version (v0.0.0) has
+    # no go.mod on the proxy; it is a main module here, which is all that matters.
+    listed = environment.run([environment.go, "list", "-m", "-e", "-json", "all"],
                              cwd=config.host.module,
                              env=build_env(environment, gowork=host_gowork(config.host)))
-    if listed.returncode != 0:
-        raise BuildError("listing the host's modules (go list -m all)", listed.output,
-                         fix="make the host build on its own first: invoke build-host")
-    raw = list(gojson.objects(listed.output, "go list -m all"))
+    raw = list(gojson.objects(listed.output, "go list -m all")) if listed.returncode == 0 else []
+    broken = [m for m in raw if m.get("Error") and not m.get("Main")]
+    if listed.returncode != 0 or broken:
+        why = "; ".join(f"{m['Path']}: {m['Error'].get('Err', m['Error'])}" for m in broken)
+        raise BuildError("listing the host's modules (go list -m all)", why or listed.output,
+                         fix="make `go list -m all` succeed in the host module (its go.mod "
+                             "and go.sum name every module it needs)")
     write_atomically(cached, json.dumps(raw))
     return _modules(raw)
 

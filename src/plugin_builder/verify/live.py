@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from plugin_builder.errors import CheckCommandError
-from plugin_builder.processes import kill_group
+from plugin_builder.processes import kill_group, watched
 from plugin_builder.status import LiveStatus
 
 OK, REFUSED, CRASHED, TIMED_OUT = LiveStatus
@@ -66,7 +66,8 @@ def run_check(
     started = time.monotonic()
     with tempfile.TemporaryFile() as output:
         process = _start(argv, env, output)
-        timed_out = _wait(process, timeout_s)
+        with watched(process.pid):  # a hung check never outlives a killed verifier
+            timed_out = _wait(process, timeout_s)
         duration = time.monotonic() - started
         output.seek(0)
         decisive, tail, whole = _scan(_lines(output))

@@ -239,32 +239,39 @@ def analyze(
     findings: list[Finding] = []
     for rule in RULES.values():
         findings.extend(rule(pair))
-    return _weigh_by_fingerprints(_drop_consequences(findings), verdict)
+    return _weigh_by_fingerprints(_drop_consequences(findings), pair)
 
 
 # Rules whose findings predict a package mismatch from build info; fingerprints decide.
 _EXPLAINING_RULES = ("go-version", "build-setting", "module-version")
 
 
-def _weigh_by_fingerprints(findings: list[Finding],
-                           verdict: FingerprintVerdict) -> list[Finding]:
-    """Build info differences are explanations of the fingerprint verdict, not verdicts."""
+def _weigh_by_fingerprints(findings: list[Finding], pair: _Pair) -> list[Finding]:
+    """Build info differences are explanations of the fingerprint verdict, not verdicts:
+    with matching fingerprints they are warnings; with differing ones they carry the
+    refusal exactly as the runtime words it."""
+    verdict = pair.fingerprints
     if verdict.status == UNREADABLE:
         return findings
     weighed = []
     for finding in findings:
-        if finding.rule in _EXPLAINING_RULES and not finding.host_crashes \
-                and not finding.measured_across_releases:
+        if finding.rule in _EXPLAINING_RULES and not finding.measured_across_releases:
             if verdict.status == MATCH:
                 finding = dataclasses.replace(
                     finding, severity=WARNING, host_error="",
                     summary=finding.summary + " (no package both binaries contain differs: "
                     "the runtime accepts it)")
             else:
-                # The package-fingerprint finding names the exact refusal.
-                finding = dataclasses.replace(finding, host_error="")
+                finding = dataclasses.replace(finding, host_error=_exact_refusal(pair))
         weighed.append(finding)
     return weighed
+
+
+def _exact_refusal(pair: _Pair) -> str:
+    verdict = pair.fingerprints
+    if verdict.first:
+        return pair.package_error(verdict.first)
+    return pair.package_error(f"<one of {_listed(verdict.differing)}>")
 
 
 def _drop_consequences(findings: list[Finding]) -> list[Finding]:
@@ -538,8 +545,7 @@ def _package_fingerprints(pair: _Pair) -> Iterator[Finding]:
         subject=named,
         host_value=f"{verdict.shared} packages in common",
         plugin_value=f"{len(verdict.differing)} differ: " + _listed(verdict.differing),
-        host_error=pair.package_error(first) if first
-        else pair.package_error(f"<one of {_listed(verdict.differing)}>"),
+        host_error=_exact_refusal(pair),
         fix=pair.rebuild_plugin(),
         fix_action="make the plugin's build match the host's (" + "; ".join(causes)
                    + "), then rebuild with",
@@ -792,9 +798,9 @@ RULES: dict[str, Callable[[_Pair], Iterator[Finding]]] = {
     "not-a-plugin": _not_a_plugin,
     "no-buildinfo": _no_buildinfo,
     "go-version": _go_version,
-    "package-fingerprint": _package_fingerprints,
     "build-setting": _build_settings,
     "module-version": _module_versions,
+    "package-fingerprint": _package_fingerprints,
     "entry-symbol": _entry_symbols,
 }
 RULE_IDS = tuple(RULES)

@@ -1,0 +1,341 @@
+"""The go builds the steps plan: argv, environment and generated go.work, without Go.
+
+A stub BuildEnvironment stands for a backend; planning needs no toolchain. The last tests
+run go_build with a stub that "builds" by writing the output file, for the landing and
+up-to-date decisions around the command.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from plugin_builder import config
+from plugin_builder.artifacts import ArtifactStore
+from plugin_builder.backends import RunResult
+from plugin_builder.combination import Combination
+from plugin_builder.errors import BuildError
+from plugin_builder.files import TEMP_MARK
+from plugin_builder.gomod import _directives, parse_gomod
+from plugin_builder.steps import host as host_step
+from plugin_builder.steps import plugin as plugin_step
+from plugin_builder.steps.gobuild import OUTPUT, go_build, shared_flags
+
+from .conftest import Project
+
+COMBINATION = Combination("1.26.6", "glibc", "amd64")
+HOST_MODULE = "plugin-builder.dev/host"
+GOFLAGS = "-buildvcs=false -mod=readonly"
+
+
+@dataclass
+class StubEnvironment:
+    """A BuildEnvironment: where the go and cc are, and a run() that records its calls."""
+
+    combination: Combination = COMBINATION
+    go: str = "/toolchains/go1.26.6/bin/go"
+    cc: str = "/usr/bin/gcc"
+    identity: dict[str, str] = field(
+        default_factory=lambda: {"go": "go1.26.6", "cc": "gcc (Debian 12.2.0-14) 12.2.0"})
+    env: dict[str, str] = field(default_factory=lambda: {"PATH": "/usr/bin:/bin",
+                                                         "HOME": "/home/builder"})
+    output: bytes = b"not really an ELF file, but bytes to land"
+    returncode: int = 0
+    calls: list[tuple[list[str], Path, dict[str, str]]] = field(default_factory=list)
+
+    def base_env(self) -> dict[str, str]:
+        return dict(self.env)
+
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
+        self.calls.append((list(argv), cwd, dict(env)))
+        if argv[1:3] == ["list", "-m"]:  # `go list -m -json all`: the module graph in cwd
+            return RunResult(0, "\n".join(json.dumps(m) for m in listed_modules(cwd)))
+        if argv[1] == "list":  # `go list -deps -json`: the package in cwd, as Go reports it
+            return RunResult(0, json.dumps(listed_package(cwd)))
+        if self.returncode == 0:
+            Path(argv[argv.index("-o") + 1]).write_bytes(self.output)
+            return RunResult(0, "")
+        return RunResult(self.returncode, "main.go:3:1: syntax error: unexpected }")
+
+    @property
+    def builds(self) -> list[list[str]]:
+        return [argv for argv, _, _ in self.calls if argv[1] == "build"]
+
+
+def listed_modules(folder: Path) -> list[dict]:
+    main = parse_gomod((folder / "go.mod").read_text())
+    return [{"Path": main.module, "Main": True, "Dir": str(folder),
+             "GoMod": str(folder / "go.mod")},
+            *({"Path": path, "Version": version} for path, version in main.requires)]
+
+
+def listed_package(folder: Path) -> dict:
+    return {"Dir": str(folder), "ImportPath": "example.com/main",
+            "GoFiles": sorted(p.name for p in folder.glob("*.go")
+                              if not p.name.endswith("_test.go")),
+            "Module": {"Path": "example.com/main", "Main": True,
+                       "GoMod": str(folder / "go.mod")}}
+
+
+def go_split(value: str) -> list[str]:
+    """How the go command splits an -ldflags value (cmd/go's per-package flag, then
+    cmd/internal/quoted.Split): an optional leading "pattern=", then words on spaces, a
+    word that starts with a quote running to the next same quote, without escapes."""
+    if not value.startswith("-"):
+        pattern, _, value = value.partition("=")
+        assert pattern and pattern[0] not in "'\"", f"go refuses the -ldflags value {value!r}"
+    words = []
+    while value := value.lstrip(" \t\n\r"):
+        if value[0] in "'\"":
+            end = value.index(value[0], 1)  # ValueError: go says "unterminated quote"
+            words.append(value[1:end])
+            value = value[end + 1:]
+        else:
+            word = value.split(None, 1)[0]
+            words.append(word)
+            value = value[len(word):]
+    return words
+
+
+def flags_of(argv: Sequence[str]) -> list[str]:
+    """argv without the "--" that may end the flags."""
+    return [a for a in argv if a != "--"]
+
+
+def load(project, **host) -> config.Config:
+    project.data["host"].update(host)
+    scheduler = project.root / "plugins/scheduler/evaluator/go.mod"
+    scheduler.write_text("module example.com/evaluator\n\ngo 1.26\n\n"
+                         f"require {HOST_MODULE} v0.0.0\n")
+    return config.load(project.write())
+
+
+@pytest.fixture
+def loaded(project) -> config.Config:
+    return load(project)
+
+
+def target(cfg: config.Config, type_: str):
+    return next(t for t in cfg.plugins if t.type == type_)
+
+
+# -- the host -------------------------------------------------------------------------------
+
+
+def test_host_plan_builds_every_service_stamped(loaded) -> None:
+    environment = StubEnvironment()
+    builds = host_step.plan(loaded, environment)
+    assert [b.entry["service"] for b in builds] == ["dfdaemon", "scheduler", "manager"]
+    scheduler = builds[1]
+    assert scheduler.relative == "bin/scheduler"
+    assert scheduler.cwd == loaded.host.module
+    argv = list(scheduler.argv)
+    ldflags = argv[argv.index("-ldflags") + 1]
+    assert flags_of(argv) == [environment.go, "build", "-trimpath", "-ldflags", ldflags,
+                              "-o", OUTPUT, "./cmd/scheduler"]
+    assert go_split(ldflags) == [
+        f"-X={HOST_MODULE}/internal/version.Version=0.1.0",
+        f"-X={HOST_MODULE}/internal/version.Combination=go1.26.6-glibc-amd64"]
+    command = scheduler.command(Path("/x/.scheduler.tmp"))
+    assert command[command.index("-o") + 1] == "/x/.scheduler.tmp"
+    assert OUTPUT not in command
+    assert scheduler.entry == {"kind": "host", "service": "scheduler", "version": "0.1.0"}
+
+
+def test_host_env_is_local_toolchain_cgo_and_no_workspace(loaded) -> None:
+    environment = StubEnvironment()
+    env = host_step.plan(loaded, environment)[0].env
+    assert env == {"PATH": "/usr/bin:/bin", "HOME": "/home/builder", "GOTOOLCHAIN": "local",
+                   "CGO_ENABLED": "1", "CC": "/usr/bin/gcc", "GOOS": "linux",
+                   "GOARCH": "amd64", "GOFLAGS": GOFLAGS, "GOWORK": "off"}
+
+
+def test_the_environment_overrides_what_the_base_env_says(loaded) -> None:
+    environment = StubEnvironment(env={"PATH": "/bin", "GOTOOLCHAIN": "auto", "GOWORK": "/w",
+                                       "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"})
+    env = host_step.plan(loaded, environment)[0].env
+    assert (env["GOTOOLCHAIN"], env["CGO_ENABLED"], env["GOWORK"], env["GOFLAGS"]) == \
+        ("local", "1", "off", GOFLAGS)
+
+
+@pytest.mark.parametrize("value", ["built by CI", "it's built", 'say "hi" now'])
+def test_a_stamp_value_with_a_space_reaches_go_as_one_word(project, value) -> None:
+    project.data["host"]["stamp"] = {"main.note": value, "main.version": "{version}"}
+    loaded = load(project)
+    argv = list(host_step.plan(loaded, StubEnvironment())[0].argv)
+    assert go_split(argv[argv.index("-ldflags") + 1]) == \
+        [f"-X=main.note={value}", "-X=main.version=0.1.0"]
+
+
+# -- plugins ------------------------------------------------------------------------------------
+
+
+def gowork_directives(text: str) -> dict[str, list[list[str]]]:
+    """The go.work's directives, read with the go.mod grammar (quoted paths unquoted)."""
+    found: dict[str, list[list[str]]] = {}
+    for verb, args in _directives(text):
+        found.setdefault(verb, []).append(args)
+    return found
+
+
+def test_plugin_plan_builds_in_the_generated_workspace(loaded) -> None:
+    environment = StubEnvironment()
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    scheduler = target(loaded, "scheduler")
+    [build] = plugin_step.plan(loaded, environment, store, [scheduler])
+    gowork = store.scratch / "scheduler-evaluator" / "go.work"
+    assert build.relative == "plugins/d7y-scheduler-plugin-evaluator.so"
+    assert build.cwd == scheduler.source
+    assert flags_of(build.argv) == [environment.go, "build", "-buildmode=plugin", "-trimpath",
+                                    "-o", OUTPUT, "."]
+    assert build.env == {"PATH": "/usr/bin:/bin", "HOME": "/home/builder",
+                         "GOTOOLCHAIN": "local", "CGO_ENABLED": "1", "CC": "/usr/bin/gcc",
+                         "GOOS": "linux", "GOARCH": "amd64", "GOFLAGS": GOFLAGS,
+                         "GOWORK": str(gowork)}
+    assert {k: build.entry[k] for k in ("kind", "type", "name")} == \
+        {"kind": "plugin", "type": "scheduler", "name": "evaluator"}
+    text = gowork.read_text()
+    assert text.startswith("go 1.26.6\n")  # the combination's exact release
+    directives = gowork_directives(text)
+    assert directives["use"] == [[str(loaded.host.module)], [str(scheduler.source)]]
+    # the host version the plugin requires is the host folder (golang/go#66516)
+    assert [HOST_MODULE, "v0.0.0", "=>", str(loaded.host.module)] in directives["replace"]
+    for args in directives["replace"]:  # nothing else replaces the host or the plugin
+        assert args[0] != HOST_MODULE or args[1] == "v0.0.0"
+        assert str(scheduler.source) not in args
+    assert build.digest_parts["go.work"] == text
+
+
+def test_a_plugin_that_does_not_require_the_host_gets_no_host_replace(loaded) -> None:
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    resource = target(loaded, "resource")  # its go.mod requires nothing
+    [build] = plugin_step.plan(loaded, StubEnvironment(), store, [resource])
+    directives = gowork_directives(Path(build.env["GOWORK"]).read_text())
+    assert directives["use"] == [[str(loaded.host.module)], [str(resource.source)]]
+    assert not [args for args in directives.get("replace", []) if args[0] == HOST_MODULE]
+
+
+def test_each_target_has_its_own_workspace(loaded) -> None:
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    builds = plugin_step.plan(loaded, StubEnvironment(), store, list(loaded.plugins))
+    works = [b.env["GOWORK"] for b in builds]
+    assert len(set(works)) == 3
+    assert all(Path(w).is_relative_to(store.scratch) for w in works)
+    assert not list(loaded.host.module.glob("go.work*"))  # user folders are never written
+    assert not [p for t in loaded.plugins for p in t.source.glob("go.work*")]
+
+
+def test_the_go_work_names_a_folder_with_a_space_as_one_path(tmp_path: Path) -> None:
+    """Projects live in folders like "~/My Projects/x": every path in the generated go.work
+    must parse as one argument (the go.mod grammar quotes it), or `go build` refuses the
+    workspace ("usage: use local/dir")."""
+    root = tmp_path / "My Projects"
+    root.mkdir()
+    loaded = load(Project(root))
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    scheduler = target(loaded, "scheduler")
+    [build] = plugin_step.plan(loaded, StubEnvironment(), store, [scheduler])
+    directives = gowork_directives(Path(build.env["GOWORK"]).read_text())
+    assert directives["use"] == [[str(loaded.host.module)], [str(scheduler.source)]]
+    assert [HOST_MODULE, "v0.0.0", "=>", str(loaded.host.module)] in directives["replace"]
+
+
+# -- what host and plugins share -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("trimpath, tags, expected", [
+    (True, [], ["-trimpath"]),
+    (False, [], []),
+    (True, ["netgo", "osusergo"], ["-trimpath", "-tags=netgo,osusergo"]),
+    (False, ["dragonfly_plugins"], ["-tags=dragonfly_plugins"]),
+])
+def test_fingerprint_flags_are_identical_for_host_and_plugins(project, trimpath, tags,
+                                                              expected) -> None:
+    loaded = load(project, trimpath=trimpath, tags=tags)
+    environment = StubEnvironment()
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    assert shared_flags(loaded.host) == expected
+    for build in host_step.plan(loaded, environment):
+        assert list(build.argv[2:2 + len(expected)]) == expected
+        assert build.argv[2 + len(expected)] == "-ldflags"
+        assert not set(flags_of(build.argv)[5 + len(expected):]) & {"-trimpath", *expected}
+    for build in plugin_step.plan(loaded, environment, store, list(loaded.plugins)):
+        assert build.argv[2] == "-buildmode=plugin"
+        assert list(build.argv[3:3 + len(expected)]) == expected
+        assert build.argv[3 + len(expected)] == "-o"
+    host_env = host_step.plan(loaded, environment)[0].env
+    plugin_env = plugin_step.plan(loaded, environment, store, list(loaded.plugins))[0].env
+    for name in ("GOTOOLCHAIN", "CGO_ENABLED", "CC", "GOOS", "GOARCH", "GOFLAGS"):
+        assert host_env[name] == plugin_env[name]
+
+
+# -- go_build around a stub backend --------------------------------------------------------
+
+
+class Log:
+    verbose = False
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_go_build_lands_then_is_up_to_date(loaded) -> None:
+    environment = StubEnvironment()
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    build = host_step.plan(loaded, environment)[1]
+    log = Log()
+    first = go_build(environment, store, build, log)
+    assert first.built and first.path.read_bytes() == environment.output
+    [(argv, cwd, env)] = [c for c in environment.calls if c[0][1] == "build"]
+    output = Path(argv[argv.index("-o") + 1])
+    assert TEMP_MARK in output.name and output.parent == store.path("bin")
+    assert cwd == loaded.host.module and env == dict(build.env)
+    entry = store.entry("bin/scheduler")
+    assert entry["sha256"] == first.sha256
+    assert entry["toolchain"] == environment.identity
+    assert entry["flags"] == list(build.argv[2:])  # with {output}, not the staging name
+    second = go_build(environment, store, build, log)
+    assert not second.built and len(environment.builds) == 1
+    assert log.lines[-1] == "up to date: bin/scheduler"
+
+
+def test_what_does_not_feed_the_output_does_not_rebuild(loaded) -> None:
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    first = StubEnvironment()
+    go_build(first, store, host_step.plan(loaded, first)[1], Log())
+    elsewhere = StubEnvironment(go="/other/place/go/bin/go",
+                                env={"PATH": "/opt/bin", "HOME": "/root"})
+    assert not go_build(elsewhere, store, host_step.plan(loaded, elsewhere)[1], Log()).built
+
+
+@pytest.mark.parametrize("change", ["identity", "sources", "tags"])
+def test_what_feeds_the_output_rebuilds(project, change) -> None:
+    loaded = load(project)
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    environment = StubEnvironment()
+    go_build(environment, store, host_step.plan(loaded, environment)[1], Log())
+    if change == "identity":
+        environment = StubEnvironment(identity={"go": "go1.26.6", "cc": "gcc 13"})
+    elif change == "sources":
+        (loaded.host.module / "main.go").write_text("package main\n")  # a new source file
+    else:
+        loaded = load(project, tags=["netgo"])
+    assert go_build(environment, store, host_step.plan(loaded, environment)[1], Log()).built
+
+
+def test_a_failed_build_lands_nothing_and_leaves_nothing(loaded) -> None:
+    environment = StubEnvironment(returncode=1)
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    with pytest.raises(BuildError) as raised:
+        go_build(environment, store, host_step.plan(loaded, environment)[1], Log())
+    assert "syntax error" in raised.value.message
+    assert "bin/scheduler" in raised.value.message
+    assert store.entry("bin/scheduler") is None
+    assert list(store.path("bin").iterdir()) == []
