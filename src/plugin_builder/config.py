@@ -19,7 +19,7 @@ import re
 import string
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -159,7 +159,7 @@ class Service:
         return [part.format(binary=binary, port=port) for part in self.healthcheck]
 
     def check_argv(self, binary: Path, plugin: Path) -> list[str]:
-        return _check_argv(self.check, binary, plugin)
+        return check_argv(self.check, binary, plugin)
 
 
 @dataclass(frozen=True)
@@ -303,11 +303,13 @@ class Config:
 
     def check_argv(self, plugin_type: PluginType | str, binary: Path, plugin: Path) -> list[str]:
         """The check command of this type, filled in; empty when there is none."""
-        return _check_argv(self.check_command(plugin_type), binary, plugin)
+        return check_argv(self.check_command(plugin_type), binary, plugin)
 
 
-def _check_argv(template: tuple[str, ...], binary: Path, plugin: Path) -> list[str]:
-    return [part.format(binary=str(binary), plugin=str(plugin)) for part in template]
+def check_argv(template: Sequence[str], binary: str | os.PathLike[str],
+               plugin: str | os.PathLike[str]) -> list[str]:
+    """A check command template with {binary} and {plugin} filled in."""
+    return [part.format(binary=os.fspath(binary), plugin=os.fspath(plugin)) for part in template]
 
 
 def load(path: str | os.PathLike[str] = CONFIG_NAME) -> Config:
@@ -1204,6 +1206,9 @@ class _Parser:
             value = self.value(project, "project", name, str, name)
             folders[name] = self.project_path(key, value) if value else self.real_root
             self.apart_from_sources(key, value, folders[name], host, types, targets)
+            if folders[name].exists() and not folders[name].is_dir():
+                raise self.error(key, f"{_show(value)} is a file, not a folder",
+                                 fix="remove the file, or name another folder")
         if folders["artifacts"] == folders["results"]:
             raise self.error("project.results", "is the same folder as project.artifacts",
                              fix="give each its own folder: artifacts = \"artifacts\", "
@@ -1220,7 +1225,10 @@ class _Parser:
             if source.is_relative_to(folder):
                 raise self.error(key, f"{_show(value)} holds {what} ({source}): writing and "
                                       "cleaning it would touch your sources", fix=fix)
-            if what != "the config file" and folder.is_relative_to(source):
+            # A folder inside the host module is fine (a real host keeps its config at the
+            # module root): build inputs are the files Go reads, never a folder's listing.
+            if what not in ("the config file", "the host module") and \
+                    folder.is_relative_to(source):
                 raise self.error(key, f"{_show(value)} lies inside {what} ({source}): built "
                                       "files would change its sources and their digest",
                                  fix=fix + ", outside " + what)

@@ -8,6 +8,7 @@ step at the bottom. With ``verbose``, steps also log the full commands they run.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import threading
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from plugin_builder import links, processes
-from plugin_builder.errors import INTERRUPTED, PluginBuilderError
+from plugin_builder.errors import INTERRUPTED, FilesystemError, PluginBuilderError
 from plugin_builder.log import Log
 from plugin_builder.verify import PluginResult, print_report, to_json
 
@@ -34,7 +35,8 @@ def guard() -> Iterator[None]:
     """
     processes.terminate_on_sigterm()
     try:
-        yield
+        with filesystem_errors():
+            yield
         close_all()
     except PluginBuilderError as error:
         close_all()
@@ -49,6 +51,32 @@ def guard() -> Iterator[None]:
         # Python from complaining again when it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
+
+
+# What to do about a file the system refused, by errno.
+_FILESYSTEM_FIXES = {
+    errno.EACCES: "make it writable (or readable) for this user, or point the config there",
+    errno.EPERM: "make it writable (or readable) for this user, or point the config there",
+    errno.EROFS: "the file system is read-only: point project.artifacts / project.results "
+                 "at a writable folder",
+    errno.ENOSPC: "free disk space (invoke clean removes artifacts), then run again",
+    errno.EDQUOT: "free disk space (invoke clean removes artifacts), then run again",
+    errno.ENOTDIR: "a file stands where a folder must be: remove it or correct the config",
+    errno.EISDIR: "a folder stands where a file must be: remove it or correct the config",
+}
+
+
+@contextmanager
+def filesystem_errors() -> Iterator[None]:
+    """A file the system refused is a FilesystemError naming it, never a traceback."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename or "a file"
+        raise FilesystemError(f"{where}: {error.strerror or error}",
+                              fix=_FILESYSTEM_FIXES.get(error.errno or 0,
+                                                        "check the path and its permissions")
+                              ) from None
 
 
 def print_verdicts(verdicts: Sequence[PluginResult], *, as_json: bool = False,

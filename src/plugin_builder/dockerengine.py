@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import tarfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from plugin_builder.errors import BuildError, EngineError
-from plugin_builder.files import digest  # noqa: F401  (image input digests)
+from plugin_builder.files import digest, process_alive  # noqa: F401  (digest: image inputs)
 from plugin_builder.log import Log
 
 LABEL = "dev.plugin-builder"
@@ -27,8 +28,9 @@ PLUGINS_LABEL = f"{LABEL}.plugins"  # JSON: [{"type", "name", "path"}]
 BINARY_LABEL = f"{LABEL}.binary"
 HEALTHCHECK_LABEL = f"{LABEL}.healthcheck"  # JSON argv, "[]" when none
 CHECK_LABEL = f"{LABEL}.check"  # JSON argv template of the service's plugin check
-# The Dockerfiles: images/ of this repository (the tool is installed with `pip install -e .`).
-IMAGES = Path(__file__).resolve().parents[2] / "images"
+OWNER_HOST, OWNER_PID = f"{LABEL}.owner.host", f"{LABEL}.owner.pid"  # on our containers
+# The Dockerfiles, shipped inside the package (in the wheel and in an editable install).
+IMAGES = Path(__file__).resolve().parent / "images"
 
 
 def connect() -> Any:
@@ -150,6 +152,23 @@ def _follow(chunk: Mapping[str, Any], output: list[str], log: Log) -> str | None
             log(line)
     aux = chunk.get("aux") or {}
     return aux.get("ID")
+
+
+def owner_labels() -> dict[str, str]:
+    """Who runs a container of ours: a later run removes it if that process is gone."""
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+
+
+def remove_orphans(client: Any, log: Log) -> int:
+    """Remove containers of ours whose process on this machine died (a SIGKILLed build)."""
+    removed = 0
+    for container in managed_containers(client, [f"{OWNER_HOST}={socket.gethostname()}"]):
+        pid = container.labels.get(OWNER_PID, "")
+        if pid.isdigit() and not process_alive(int(pid)):
+            log(f"removing container {container.short_id} left by a killed run (pid {pid})")
+            container.remove(force=True)
+            removed += 1
+    return removed
 
 
 def managed_containers(client: Any, extra: Iterable[str] = ()) -> list[Any]:

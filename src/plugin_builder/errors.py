@@ -25,6 +25,7 @@ code  class                  meaning
 12    DoctorError            the machine misses what the matrix needs
 13    NoxError               nox could not list the sessions
 14    ModuleGraphError       a plugin needs other module versions than its host
+15    FilesystemError        a file or folder cannot be read or written
 130   (interrupted)          Ctrl-C; nothing half-written was kept
 ====  =====================  ==============================================
 """
@@ -138,6 +139,13 @@ class ModuleGraphError(PluginBuilderError):
     """A plugin needs a module at another version than its host has; nothing was built."""
 
     return_code = 14
+
+
+class FilesystemError(PluginBuilderError):
+    """A file or folder the command needs cannot be read or written (permissions, a
+    read-only or full file system, a file where a folder should be)."""
+
+    return_code = 15
 
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT

@@ -107,6 +107,10 @@ def _writer_alive(name: str) -> bool:
         pid = int(name.split(TEMP_MARK, 1)[0].rsplit(".", 1)[1])
     except (IndexError, ValueError):
         return False
+    return process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -26,6 +26,7 @@ import nox
 from plugin_builder import commands, links, results
 from plugin_builder import config as config_module
 from plugin_builder.combination import Combination
+from plugin_builder.console import filesystem_errors
 from plugin_builder.errors import PluginBuilderError
 from plugin_builder.project import default_config
 
@@ -71,10 +72,11 @@ def _define_pipeline(path: Path, combinations: list[Combination]) -> None:
     def pipeline(session: nox.Session, combination: str) -> None:
         """Build and verify one combination of the matrix."""
         try:
-            context = commands.Context.open(path, _backend(session))
-            outcomes = commands.pipeline(context, by_id[combination])
-            context.console.close()
-            commands.require_passed(outcomes)
+            with filesystem_errors():
+                context = commands.Context.open(path, _backend(session))
+                outcomes = commands.pipeline(context, by_id[combination])
+                context.console.close()
+                commands.require_passed(outcomes)
         except PluginBuilderError as error:
             session.error(str(error))
 

@@ -293,8 +293,8 @@ CONFINEMENT = [
          "the project folder itself"),
     case("artifacts-is-host", put("project/artifacts", "host"), "project.artifacts",
          "the host module"),
-    case("artifacts-in-host", put("project/artifacts", "host/out"), "project.artifacts",
-         "lies inside the host module"),
+    case("artifacts-in-plugin", put("project/artifacts", "plugins/resource/dfs/out"),
+         "project.artifacts", "lies inside the source of plugin resource/dfs"),
     case("artifacts-holds-plugins", put("project/artifacts", "plugins"), "project.artifacts",
          "plugin resource/dfs"),
     case("results-in-plugin", put("project/results", "plugins/manager/searcher/results"),
@@ -735,9 +735,17 @@ def test_a_folder_as_config_path_is_a_config_error(project: Project) -> None:
     assert f"--config {project.root / config.CONFIG_NAME}" in str(caught.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_an_unreadable_config_is_a_config_error(project: Project) -> None:
-    project.write().chmod(0)
+def test_an_unreadable_config_is_a_config_error(project: Project, monkeypatch) -> None:
+    written = project.write()
+    real_read_bytes = Path.read_bytes
+
+    def denied(path: Path) -> bytes:
+        # Root reads files of mode 0, so the refusal is made where the file is read.
+        if path == written:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(ConfigError) as caught:
         config.load(project.config_path)
     assert "permission denied" in str(caught.value)

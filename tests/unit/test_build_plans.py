@@ -187,7 +187,10 @@ def test_plugin_plan_builds_in_the_generated_workspace(loaded) -> None:
     store = ArtifactStore(loaded.artifacts, COMBINATION)
     scheduler = target(loaded, "scheduler")
     [build] = plugin_step.plan(loaded, environment, store, [scheduler])
-    gowork = store.scratch / "scheduler-evaluator" / "go.work"
+    gowork = Path(build.env["GOWORK"])
+    # One folder per target and content: two configs of one project never share it.
+    assert gowork.name == "go.work" and gowork.parent.parent == store.scratch
+    assert gowork.parent.name.startswith("scheduler-evaluator-")
     assert build.relative == "plugins/d7y-scheduler-plugin-evaluator.so"
     assert build.cwd == scheduler.source
     assert flags_of(build.argv) == [environment.go, "build", "-buildmode=plugin", "-trimpath",

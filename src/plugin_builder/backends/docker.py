@@ -33,7 +33,10 @@ _PATH = "/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 
 def cache_volume(kind: str, combination: Combination) -> str:
-    return f"plugin-builder-{kind}-{combination.id}"
+    """The cache volume of a combination, one per user: builds run as the invoking
+    uid, and a cache another uid filled (root's, through sudo) is not writable to it."""
+    uid = os.getuid()
+    return f"plugin-builder-{kind}-{combination.id}" + (f"-uid{uid}" if uid else "")
 
 
 @dataclass
@@ -67,7 +70,8 @@ class DockerEnvironment:
                 self.image.id, command=list(argv), working_dir=str(cwd), environment=dict(env),
                 user=f"{os.getuid()}:{os.getgid()}", mounts=self.mounts + self._cache_mounts(),
                 labels=dict([run_label.split("=", 1)], **{
-                    engine.MANAGED: "true", f"{engine.LABEL}.combination": self.combination.id}),
+                    engine.MANAGED: "true", f"{engine.LABEL}.combination": self.combination.id},
+                    **engine.owner_labels()),
                 detach=True)
             container.start()
             output = "".join(self._stream(container))
@@ -112,6 +116,7 @@ class DockerBackend:
         self.config = config
         self.cache_volumes = cache_volumes
         self._client: Any = None
+        self._swept = False
 
     @property
     def client(self) -> Any:
@@ -121,6 +126,9 @@ class DockerBackend:
 
     def prepare(self, combination: Combination, log: Log) -> DockerEnvironment:
         """The builder image of the combination (built when out of date), and the mounts."""
+        if not self._swept:  # containers a SIGKILLed run of ours left behind
+            engine.remove_orphans(self.client, log)
+            self._swept = True
         image = builder_image.ensure_builder_image(self.config, self.client, combination, log)
         libc = self.config.libcs[combination.libc]
         mounts = self._mounts(combination)

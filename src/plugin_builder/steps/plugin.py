@@ -81,7 +81,9 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
         gowork, generated = host_gowork(config.host), ""
     else:
         generated = workspace(config, environment, target, modules)
-        gowork = str(_write_gowork(store.scratch / f"{target.type}-{target.name}", generated))
+        # Named by content: two configs building one target never clobber each other's.
+        folder = store.scratch / f"{target.type}-{target.name}-{digest(generated)[:12]}"
+        gowork = str(_write_gowork(folder, generated))
     words = stamp_words(target.stamp, _stamp_values(config, environment, target))
     ldflags = ["-ldflags", ldflags_value(words)] if words else []
     return GoBuild(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin_builder import dockerengine as engine
+from plugin_builder.config import check_argv
 from plugin_builder.errors import ImageError
 from plugin_builder.log import Log
 
@@ -138,7 +139,7 @@ def _check_each(container: Any, labels: dict[str, str], report: ImageReport) -> 
         if not template:
             plugin.checked = plugin.listed
             continue
-        argv = [part.format(binary=binary, plugin=plugin.path) for part in template]
+        argv = check_argv(template, binary, plugin.path)
         code, output = _exec(container, argv)
         plugin.checked, plugin.output = code == 0, output.decode(errors="replace")
 

@@ -9,13 +9,16 @@ was read and what a live load did into one :class:`PluginResult`.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_builder import __version__
-from plugin_builder.config import Config, PluginType
-from plugin_builder.errors import UsageError
+from plugin_builder.config import Config, PluginType, check_argv
+from plugin_builder.errors import BinaryError, UsageError
 from plugin_builder.files import digest
 from plugin_builder.selection import plugin_type_named
 from plugin_builder.status import Severity
@@ -48,7 +51,7 @@ class Pair:
     cache_key: str | None = None
 
     def check_argv(self) -> list[str]:
-        return [part.format(binary=self.host, plugin=self.plugin) for part in self.check]
+        return check_argv(self.check, self.host, self.plugin)
 
 
 def contract_of(plugin_type: PluginType) -> Contract:
@@ -126,9 +129,16 @@ def _explicit_pair(config: Config, host: Path, plugin: Path, type_: str | None,
 
 
 def _require_file(path: str) -> None:
-    if not Path(path).is_file():
-        what = "a folder" if Path(path).is_dir() else "no such file"
-        raise UsageError(f"{path}: {what}", fix="give the path of a built binary")
+    """The same class and exit code for every binary that is not there to read."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        what = {errno.ELOOP: "a symbolic link loop", errno.ENOENT: "no such file",
+                errno.ENOTDIR: "no such file"}.get(error.errno or 0, error.strerror)
+        raise BinaryError(f"{path}: {what}", fix="give the path of a built binary") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise BinaryError(f"{path}: {what}", fix="give the path of a built binary")
 
 
 def _plugin_type_of(config: Config, plugin: Path, type_: str | None) -> PluginType | None:
