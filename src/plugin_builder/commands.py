@@ -154,9 +154,12 @@ def _built_or_build(context: Context, combination: Combination) -> dict[str, Any
 
 
 def _existing(store: ArtifactStore, relative: str) -> Outcome:
+    """An artifact as it is now: its recorded entry when it still holds that content."""
     path = store.path(relative)
     entry = store.entry(relative) or {}
-    return Outcome(relative, path, False, 0.0, {**entry, "sha256": sha256_file(path)})
+    if not (entry and store.intact(relative, entry)):
+        entry = {**entry, "sha256": sha256_file(path)}  # stale or foreign: what is there
+    return Outcome(relative, path, False, 0.0, entry)
 
 
 def verify_binaries(context: Context, host: str | None, plugins: Sequence[str], *,

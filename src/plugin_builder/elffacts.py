@@ -3,27 +3,33 @@
 Go's ``plugin`` package loads a plugin with the C library's ``dlopen``, so whether a
 plugin loads is decided first by ELF facts: the class and machine must match the host,
 the host must be dynamically linked (it needs a dynamic loader to call ``dlopen``), and
-host and plugin must expect the same C library. This module reads those facts with
-pyelftools; comparing them is the job of :mod:`plugin_builder.verify.rules`.
+host and plugin must expect the same C library. This module reads those facts with the
+struct-based reader of :mod:`plugin_builder.elfheaders` (pyelftools parses a whole
+``.gnu.hash`` each time a section is looked up: most of verify's time went there);
+comparing them is the job of :mod:`plugin_builder.verify.rules`.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.dynamic import DynamicSection, DynamicSegment
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-from elftools.elf.segments import InterpSegment
-
+from plugin_builder.elfheaders import ElfHeaders, open_binary
 from plugin_builder.errors import BinaryError
 
 GLIBC = "glibc"
 MUSL = "musl"
 
+PT_DYNAMIC, PT_INTERP = 2, 3
+SHT_DYNAMIC, SHT_DYNSYM = 6, 11
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ = 0, 1, 5, 10
+_STB_GLOBAL = 1
+_TYPES = {1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
+_MACHINES = {3: "EM_386", 8: "EM_MIPS", 21: "EM_PPC64", 22: "EM_S390", 40: "EM_ARM",
+             62: "EM_X86_64", 183: "EM_AARCH64", 243: "EM_RISCV", 258: "EM_LOONGARCH"}
 # e_machine -> GOARCH. Machines shared by several GOARCHes are split by class and byte
 # order in _goarch().
 _GOARCH_BY_MACHINE = {
@@ -47,14 +53,14 @@ class ElfFacts:
 
     path: str
     elf_class: int  # 32 or 64
-    machine: str  # e_machine as pyelftools names it, e.g. "EM_X86_64"
+    machine: str  # e_machine by its ELF name, e.g. "EM_X86_64"
     goarch: str | None  # the GOARCH that produces this machine, None when Go has none
     elf_type: str  # "ET_EXEC" (executable), "ET_DYN" (shared object or PIE), ...
     interpreter: str | None  # PT_INTERP, the dynamic loader a host asks for
     is_dynamic: bool  # has a dynamic section; static binaries cannot dlopen
     needed: tuple[str, ...]  # DT_NEEDED, in file order
     libc: str | None  # "glibc", "musl" or None when no libc can be told
-    exported_symbols: frozenset[str]  # defined global dynamic symbols
+    exported_symbols: Collection[str]  # defined global dynamic symbols (DynamicSymbols)
 
     @property
     def is_dynamically_linked(self) -> bool:
@@ -63,76 +69,94 @@ class ElfFacts:
 
 
 def read_elf(path: str | os.PathLike[str]) -> ElfFacts:
-    """Read the ELF facts of ``path``; a missing or non-ELF file is a PluginBuilderError."""
+    """Read the ELF facts of ``path``; a missing or non-ELF file is a BinaryError."""
     path = os.fspath(path)
-    try:
-        with open(path, "rb") as stream:
-            return _facts_from(path, ELFFile(stream))
-    except FileNotFoundError:
-        raise BinaryError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BinaryError(f"{path}: is a directory, not an ELF binary") from None
-    except PermissionError:
-        raise BinaryError(f"{path}: permission denied") from None
-    except ELFError as error:
-        raise BinaryError(f"{path}: not an ELF binary ({error})") from None
+    with open_binary(path) as stream:
+        try:
+            elf = ElfHeaders.read(stream)
+            if elf is None:
+                raise ValueError("no ELF magic")
+            return _facts_from(path, elf, stream)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BinaryError(f"{path}: not an ELF binary ({error})") from None
 
 
-def _facts_from(path: str, elf: ELFFile) -> ElfFacts:
-    interpreter = _interpreter(elf)
-    dynamic = _dynamic_table(elf)
-    needed = _needed(dynamic)
+def _facts_from(path: str, elf: ElfHeaders, stream: BinaryIO) -> ElfFacts:
+    interpreter = _interpreter(elf, stream)
+    dynamic = _dynamic_entries(elf, stream)
+    needed = _needed(elf, stream, dynamic)
+    machine = _MACHINES.get(elf.machine, f"EM_{elf.machine}")
     return ElfFacts(
         path=path,
-        elf_class=elf.elfclass,
-        machine=elf.header.e_machine,
-        goarch=_goarch(elf),
-        elf_type=elf.header.e_type,
+        elf_class=64 if elf.format.is_64 else 32,
+        machine=machine,
+        goarch=_goarch(machine, elf),
+        elf_type=_TYPES.get(elf.type, f"ET_{elf.type}"),
         interpreter=interpreter,
         is_dynamic=dynamic is not None,
         needed=needed,
         libc=_libc(elf, interpreter, needed),
-        exported_symbols=_exported_symbols(elf),
+        exported_symbols=_exported_symbols(elf, stream),
     )
 
 
-def _goarch(elf: ELFFile) -> str | None:
-    machine = elf.header.e_machine
-    little = elf.little_endian
+def _goarch(machine: str, elf: ElfHeaders) -> str | None:
+    little = elf.format.byte_order == "<"
     if machine == "EM_PPC64":
         return "ppc64le" if little else "ppc64"
     if machine == "EM_MIPS":
-        bits = "mips64" if elf.elfclass == 64 else "mips"
-        return bits + ("le" if little else "")
+        return ("mips64" if elf.format.is_64 else "mips") + ("le" if little else "")
     return _GOARCH_BY_MACHINE.get(machine)
 
 
-def _interpreter(elf: ELFFile) -> str | None:
-    for segment in elf.iter_segments():
-        if isinstance(segment, InterpSegment):
-            return segment.get_interp_name()
-    return None
+def _interpreter(elf: ElfHeaders, stream: BinaryIO) -> str | None:
+    segment = elf.segment(PT_INTERP)
+    if segment is None:
+        return None
+    return elf.read_segment(stream, segment).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
-def _dynamic_table(elf: ELFFile) -> DynamicSection | DynamicSegment | None:
-    """The dynamic table, from the section or, if section headers were stripped, the segment."""
-    for section in elf.iter_sections():
-        if isinstance(section, DynamicSection):
-            return section
-    for segment in elf.iter_segments():
-        if isinstance(segment, DynamicSegment):
-            return segment
-    return None
+def _dynamic_entries(elf: ElfHeaders, stream: BinaryIO) -> list[tuple[int, int]] | None:
+    """(d_tag, d_val) pairs, from the section or, without section headers, the segment."""
+    section = next((s for s in elf.sections if s.type == SHT_DYNAMIC), None)
+    if section is not None:
+        raw = elf.read_section(stream, section)
+    else:
+        segment = elf.segment(PT_DYNAMIC)
+        if segment is None:
+            return None
+        raw = elf.read_segment(stream, segment)
+    entry = elf.format.layout("qQ", "iI")
+    entries = []
+    for tag, value in entry.iter_unpack(raw[:len(raw) - len(raw) % entry.size]):
+        if tag == DT_NULL:
+            break
+        entries.append((tag, value))
+    return entries
 
 
-def _needed(dynamic: DynamicSection | DynamicSegment | None) -> tuple[str, ...]:
-    if dynamic is None:
+def _needed(elf: ElfHeaders, stream: BinaryIO,
+            dynamic: list[tuple[int, int]] | None) -> tuple[str, ...]:
+    if not dynamic:
         return ()
-    # pyelftools sets .needed on DT_NEEDED tags only, which its type hints cannot say.
-    return tuple(tag.needed for tag in dynamic.iter_tags("DT_NEEDED"))  # type: ignore[attr-defined]
+    strings = _dynamic_strings(elf, stream, dict(dynamic))
+    return tuple(_c_string(strings, value) for tag, value in dynamic if tag == DT_NEEDED)
 
 
-def _libc(elf: ELFFile, interpreter: str | None, needed: tuple[str, ...]) -> str | None:
+def _dynamic_strings(elf: ElfHeaders, stream: BinaryIO, tags: dict[int, int]) -> bytes:
+    """The dynamic string table: the .dynamic section's link, else DT_STRTAB's address."""
+    section = next((s for s in elf.sections if s.type == SHT_DYNAMIC), None)
+    if section is not None and section.link < len(elf.sections):
+        return elf.read_section(stream, elf.sections[section.link])
+    address, size = tags.get(DT_STRTAB), tags.get(DT_STRSZ, 0)
+    offset = elf.file_offset(address, size) if address is not None else None
+    if offset is None:
+        return b""
+    stream.seek(offset)
+    return stream.read(size)
+
+
+def _libc(elf: ElfHeaders, interpreter: str | None, needed: tuple[str, ...]) -> str | None:
     """Which C library the binary expects, from the strongest evidence available."""
     if interpreter:
         loader = os.path.basename(interpreter)
@@ -148,34 +172,56 @@ def _libc(elf: ELFFile, interpreter: str | None, needed: tuple[str, ...]) -> str
         # that resolves to libc.so.6).
         if name.startswith("libc.musl-") or name == "libc.so":
             return MUSL
-    if any(elf.get_section_by_name(name) for name in _GLIBC_STATIC_SECTIONS):
+    if any(elf.section(name) for name in _GLIBC_STATIC_SECTIONS):
         return GLIBC
     return None
 
 
-def _exported_symbols(elf: ELFFile) -> frozenset[str]:
-    dynsym = elf.get_section_by_name(".dynsym")
-    if not isinstance(dynsym, SymbolTableSection):
-        return frozenset()
-    if elf.elfclass == 64 and elf.little_endian:
-        return _exported_symbols_elf64le(elf, dynsym)
-    return frozenset(
-        symbol.name
-        for symbol in dynsym.iter_symbols()
-        if symbol["st_info"]["bind"] == "STB_GLOBAL" and symbol["st_shndx"] != "SHN_UNDEF"
-    )
+def _exported_symbols(elf: ElfHeaders, stream: BinaryIO) -> DynamicSymbols:
+    dynsym = next((s for s in elf.sections if s.type == SHT_DYNSYM), None)
+    if dynsym is None or dynsym.link >= len(elf.sections):
+        return DynamicSymbols(b"", b"", elf.format.is_64, elf.format.byte_order)
+    return DynamicSymbols(elf.read_section(stream, dynsym),
+                          elf.read_section(stream, elf.sections[dynsym.link]),
+                          elf.format.is_64, elf.format.byte_order)
 
 
-_ELF64_SYM = struct.Struct("<IBBHQQ")  # st_name, st_info, st_other, st_shndx, value, size
-_STB_GLOBAL = 1
+class DynamicSymbols:
+    """The defined global symbols of .dynsym, asked about by name.
+
+    A Go plugin exports some 20,000 of them; decoding every name costs tens of
+    milliseconds per binary, while a lookup only needs the offsets where that name sits
+    in the string table and a pass over one column of the symbol table.
+    """
+
+    def __init__(self, table: bytes, strings: bytes, is_64: bool, byte_order: str) -> None:
+        self._strings = strings
+        layout = "IBBHQQ" if is_64 else "IIIBBH"
+        entry = struct.Struct(byte_order + layout)
+        name_at, info_at, shndx_at = (0, 1, 3) if is_64 else (0, 3, 5)
+        whole = table[:len(table) - len(table) % entry.size]
+        # st_name of every defined (st_shndx != SHN_UNDEF) global binding.
+        self._names = frozenset(s[name_at] for s in entry.iter_unpack(whole)
+                                if s[info_at] >> 4 == _STB_GLOBAL and s[shndx_at] != 0)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        needle = name.encode() + b"\0"
+        start = self._strings.find(needle)
+        while start >= 0:  # a linker may share a name as the tail of a longer one
+            if start in self._names:
+                return True
+            start = self._strings.find(needle, start + 1)
+        return False
+
+    def __iter__(self) -> Iterator[str]:
+        return (_c_string(self._strings, offset) for offset in sorted(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
-def _exported_symbols_elf64le(elf: ELFFile, dynsym: SymbolTableSection) -> frozenset[str]:
-    """The same set, unpacked in bulk: a Go plugin exports ~12,000 dynamic symbols, which
-    pyelftools parses one by one in about half a second; struct does it in milliseconds."""
-    strings = elf.get_section(dynsym["sh_link"]).data()
-    names = set()
-    for name, info, _other, shndx, _value, _size in _ELF64_SYM.iter_unpack(dynsym.data()):
-        if info >> 4 == _STB_GLOBAL and shndx != 0:  # 0 is SHN_UNDEF
-            names.add(strings[name:strings.index(b"\0", name)].decode("utf-8", "replace"))
-    return frozenset(names)
+def _c_string(table: bytes, offset: int) -> str:
+    end = table.find(b"\0", offset)
+    return table[offset:end if end >= 0 else len(table)].decode("utf-8", "replace")

@@ -108,6 +108,8 @@ class ElfHeaders:
     sections: tuple[ElfSection, ...]
     segments: tuple[ElfSegment, ...]
     file_size: int
+    type: int = 0  # e_type: 2 ET_EXEC, 3 ET_DYN (a shared object or PIE)
+    machine: int = 0  # e_machine: 62 x86-64, 183 AArch64, ...
 
     @classmethod
     def read(cls, stream: BinaryIO) -> ElfHeaders | None:
@@ -132,10 +134,19 @@ class ElfHeaders:
             sections=_sections(stream, file_size, elf_format, shoff, shnum, shstrndx),
             segments=_segments(stream, file_size, elf_format, phoff, phnum),
             file_size=file_size,
+            type=header[0],
+            machine=header[1],
         )
 
     def section(self, name: str) -> ElfSection | None:
         return next((section for section in self.sections if section.name == name), None)
+
+    def segment(self, kind: int) -> ElfSegment | None:
+        return next((segment for segment in self.segments if segment.type == kind), None)
+
+    def read_segment(self, stream: BinaryIO, segment: ElfSegment) -> bytes:
+        return _read_within(stream, self.file_size, segment.offset, segment.file_size,
+                            f"segment of type {segment.type}")
 
     def read_section(self, stream: BinaryIO, section: ElfSection) -> bytes:
         """A section's contents; ValueError when the headers place it past the file's end."""
