@@ -1,0 +1,178 @@
+"""`plugin-builder`: the installed command.
+
+    plugin-builder --version
+    plugin-builder init --host ../myhost --preset dragonfly [--go 1.26.6] [--libc glibc,musl]
+    plugin-builder build-plugin --type scheduler         the same as `invoke build-plugin ...`
+    plugin-builder docs                                   where the shipped docs are
+
+Every task of a project's ``invoke`` (the collection :data:`plugin_builder.tasks.ns`) is
+a subcommand here too, run against the buildconfig.toml of the current folder (or
+``$PLUGIN_BUILDER_CONFIG``, or ``--config``); ``init`` and ``docs`` are this command's
+own, since they are about the tool rather than a project.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from invoke import Collection, Program, task
+
+import plugin_builder.init as initializer
+from plugin_builder import __version__, links
+from plugin_builder import tasks as project_tasks
+from plugin_builder.console import guard
+from plugin_builder.errors import UsageError
+from plugin_builder.init import hostscan, presets
+
+NAME = "plugin-builder"
+
+
+@task(
+    help={
+        "host": "the host's Go module folder (default: this folder, if it has a go.mod)",
+        "preset": "reference, dragonfly, bifrost or blank (default: what the host's plugins "
+                  "look like, else blank)",
+        "go": "Go release(s) of the matrix, e.g. 1.26.6 or 1.26.6,1.27.3 (default: the "
+              "release the host's go.mod names)",
+        "libc": "libc(s) of the matrix: glibc, musl or glibc,musl (default: glibc)",
+        "arch": "GOARCH(es) of the matrix (default: this machine's)",
+        "folder": "where to write the project files (default: this folder)",
+        "force": "replace buildconfig.toml, tasks.py and noxfile.py if they exist",
+    },
+    iterable=["go", "libc", "arch"],
+    auto_shortflags=False,  # -h is help
+)
+def init(c, host=None, preset=None, go=None, libc=None, arch=None, folder=None, force=False):
+    """Write buildconfig.toml, tasks.py and noxfile.py for a host module you have."""
+    with guard():
+        where = Path(folder or os.getcwd())
+        host_path = Path(host) if host else _default_host(Path.cwd())
+        chosen = preset or _ask_preset(host_path)
+        options = initializer.Options(folder=where, host=host_path, preset=chosen,
+                                      go=tuple(go or ()), libc=tuple(libc or ()),
+                                      arch=tuple(arch or ()), force=force)
+        outcome = initializer.write(initializer.plan(options))
+        _report(outcome)
+
+
+def _default_host(folder: Path) -> Path:
+    if (folder / "go.mod").is_file():
+        return folder
+    answer = _ask("Folder of the host's Go module (its go.mod)", None)
+    if answer:
+        return Path(answer)
+    raise UsageError("no host module: this folder has no go.mod",
+                     fix="pass --host PATH, the folder of the host's Go module")
+
+
+def _ask_preset(host: Path) -> str:
+    guessed = guess_preset(host)
+    answer = _ask(f"Preset ({', '.join(presets.NAMES)})", guessed)
+    return answer or guessed
+
+
+def _ask(question: str, default: str | None) -> str | None:
+    """A question on a terminal; without one (CI, scripts), the default: never blocks."""
+    if not sys.stdin.isatty():
+        return default
+    suffix = f" [{default}]" if default else ""
+    try:
+        answer = input(f"{question}{suffix}: ").strip()
+    except EOFError:
+        return default
+    return answer or default
+
+
+def guess_preset(host: Path) -> str:
+    """The preset the host's plugins look like: their entry symbols say which family."""
+    if not (host / "go.mod").is_file():
+        return "blank"
+    facts = hostscan.scan(host, ("DragonflyPluginInit", "GetName"), elsewhere=[host.parent /
+                                                                               "plugins"])
+    if facts.gomod.module == "plugin-builder.dev/host":
+        return "reference"
+    symbols = {name for plugin in facts.plugins for name in plugin.functions}
+    if "DragonflyPluginInit" in symbols or facts.gomod.module.startswith("d7y.io/"):
+        return "dragonfly"
+    if "GetName" in symbols or "bifrost" in facts.gomod.module:
+        return "bifrost"
+    return "blank"
+
+
+def _report(outcome: initializer.Outcome) -> None:
+    plan = outcome.plan
+    facts = plan.facts
+    folder = plan.options.folder.absolute()
+    print(f"host      {os.path.relpath(facts.folder, folder)}: module {facts.gomod.module}")
+    print(f"go        {', '.join(plan.go)} ({plan.go_reason})")
+    for service in plan.services:
+        print(f"service   {service.name:<24} {service.main} ({service.found}"
+              f"{', has check-plugin' if service.check else ''})")
+    for kind, loader in plan.types:
+        print(f"type      {kind.name:<24} loaded by {loader}, files {kind.file}")
+    for target in plan.targets:
+        where = "in the host module" if target.in_tree else "own module"
+        print(f"plugin    {target.type + '/' + target.name:<24} {target.source} ({where})")
+    for note in plan.notes:
+        print(f"note      {note}")
+    if outcome.written:
+        print(f"wrote     {', '.join(outcome.written)}")
+    for name in outcome.kept:
+        hint = (": for the tool's tasks it needs `from plugin_builder.tasks import ns`"
+                if name == "tasks.py" else
+                ": for the tool's sessions it needs `from plugin_builder import noxsessions; "
+                "noxsessions.register()`" if name == "noxfile.py" else "")
+        print(f"kept      {name} (it exists; --force replaces it){hint}")
+    rule = next((r for r, _ in plan.types if plan.targets and r.name == plan.targets[0].type),
+                plan.types[0][0])
+    print("next:")
+    if not plan.targets and (rule.template or rule.packaged_template):
+        print(f"  invoke new-plugin --type {rule.name} --name NAME   (or add [[plugins]])")
+    elif not plan.targets:
+        print(f"  add a [[plugins]] target of type {rule.name} to buildconfig.toml (type, "
+              "name, source: the plugin's folder)")
+    print(f"  invoke build-plugin --type {rule.name}")
+    print("  invoke verify")
+    print("  nox -j auto")
+
+
+@task(help={"page": "print only this page's path: troubleshooting or configuration"})
+def docs(c, page=None):
+    """Print where the docs shipped with the tool are installed."""
+    with guard():
+        pages = {"troubleshooting": links.PAGE, "configuration": links.CONFIGURATION}
+        if page is not None and page not in pages:
+            raise UsageError(f"--page {page}: no such page",
+                             fix=f"use one of: {', '.join(pages)}")
+        for name, relative in pages.items():
+            if page in (None, name):
+                print(links.installed(relative))
+
+
+def namespace() -> Collection:
+    """The project tasks (exactly those a project's `invoke` runs), plus init and docs."""
+    collection = Collection()
+    for name, project_task in project_tasks.ns.tasks.items():
+        collection.add_task(project_task, name)
+    for name, child in project_tasks.ns.collections.items():
+        collection.add_collection(child, name)
+    collection.add_task(init)
+    collection.add_task(docs)
+    collection.configure(project_tasks.ns.configuration())
+    return collection
+
+
+def program() -> Program:
+    return Program(namespace=namespace(), version=__version__, name=NAME, binary=NAME)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script; ``argv`` (without the program name) for tests."""
+    program().run([NAME, *argv] if argv is not None else None)
+
+
+if __name__ == "__main__":  # python -m plugin_builder.cli
+    main()

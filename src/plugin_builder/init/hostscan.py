@@ -1,0 +1,310 @@
+"""What `plugin-builder init` learns from a host module's files, without a Go toolchain.
+
+Read from the sources, as ``go list`` would see them but without running anything:
+
+- the Go release: the go.mod's ``toolchain`` line, else its ``go`` line;
+- the main packages, and which of them load plugins (import ``plugin`` themselves or
+  through a package of the host module: Dragonfly's services load through
+  ``internal/dfplugin``);
+- stamp variables: ``Version``-like string variables of a ``version`` package or of a
+  main package, for ``-ldflags -X``;
+- whether a main package has its own plugin check (a ``check-plugin`` subcommand);
+- plugin folders: ``package main`` folders that export a preset's mark symbol
+  (``DragonflyPluginInit``, ``GetName``), in the host module (in-tree, like Dragonfly's
+  ``testdata/plugin`` folders) or in other folders given (``plugins/`` beside the host,
+  the project folder), each with the metadata its source spells out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plugin_builder.gomod import GoMod, read_gomod
+
+# Folders never worth reading: VCS, dependencies, build output, caches.
+SKIPPED = {"vendor", "node_modules", "artifacts", "results", "__pycache__"}
+MAX_FILES = 20_000  # .go files read per scan, so a huge tree cannot stall init
+MAX_FILE_BYTES = 1 << 20
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_]\w*)", re.M)
+_IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.M | re.S)
+_IMPORT_LINE = re.compile(r'^import\s+(?:[A-Za-z_.]\w*\s+)?"([^"]+)"', re.M)
+_QUOTED = re.compile(r'"([^"\\]+)"')
+_FUNC = re.compile(r"^func\s+([A-Za-z_]\w*)\s*[\[(]", re.M)
+_VAR_LINE = re.compile(r"^var\s+([A-Za-z_]\w*)\b", re.M)
+_VAR_BLOCK = re.compile(r"^var\s*\((.*?)^\)", re.M | re.S)
+_BLOCK_NAME = re.compile(r"^\s*([A-Za-z_]\w*)\b", re.M)
+_META_TYPE = re.compile(r'(?:"type"|MetaType)\s*:\s*(?:"([a-z0-9_-]+)"|\w+\.Type([A-Z]\w*))')
+_META_NAME = re.compile(r'(?:"name"|MetaName)\s*:\s*"([A-Za-z0-9_.-]+)"')
+_CONST_NAME = re.compile(r'\bname\s*=\s*"([A-Za-z0-9_.-]+)"')
+_BUILD_IGNORE = re.compile(r"^//go:build\s+ignore\b", re.M)
+_OTHER_OS = re.compile(r"_(windows|darwin|freebsd|netbsd|openbsd|solaris|plan9|js|wasip1|"
+                       r"aix|dragonfly|illumos|ios|android)(_[a-z0-9]+)?\.go$")
+# Stamp variables by name: what each is stamped with ({time} and {commit} are left out:
+# they change on every build, so nothing would ever be up to date).
+STAMPABLE = {"Version": "{version}", "GitVersion": "{version}",
+             "Combination": "{combination}"}
+
+
+@dataclass(frozen=True)
+class GoPackage:
+    folder: Path
+    name: str  # the package clause
+    imports: frozenset[str]
+    functions: frozenset[str]  # top-level functions (no receiver)
+    variables: frozenset[str]  # top-level variables
+    text: str  # the sources, comments removed, for metadata and check commands
+
+
+@dataclass(frozen=True)
+class MainPackage:
+    relative: str  # "./cmd/scheduler", relative to the host module ("." for its root)
+    name: str  # the folder's name: "scheduler"
+    loads_plugins: bool  # imports "plugin", itself or through a host package
+    has_check: bool  # has a `check-plugin` subcommand (itself or in a host package it uses)
+
+
+@dataclass(frozen=True)
+class FoundPlugin:
+    folder: Path
+    own_module: bool  # True: a go.mod of its own (out of tree)
+    functions: frozenset[str]
+    meta_type: str | None  # from the metadata its source returns
+    meta_name: str | None
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    folder: Path
+    gomod: GoMod
+    mains: tuple[MainPackage, ...]
+    stamps: tuple[tuple[str, str], ...]  # (Go variable, template)
+    plugins: tuple[FoundPlugin, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def loaders(self) -> tuple[MainPackage, ...]:
+        return tuple(m for m in self.mains if m.loads_plugins)
+
+
+def scan(host: Path, marks: Iterable[str], elsewhere: Iterable[Path] = ()) -> HostFacts:
+    """Everything init needs from the host module at ``host`` (a folder with a go.mod)."""
+    host = host.resolve()
+    gomod = read_gomod(host)
+    marks = frozenset(marks)
+    notes: list[str] = []
+    budget = _Budget(notes)
+    packages: dict[Path, GoPackage] = {}  # the host module's own
+    candidates: list[GoPackage] = []  # package main folders of other modules
+    others = [r.resolve() for r in elsewhere
+              if r.is_dir() and not r.resolve().is_relative_to(host)]
+    # A folder inside another one given is read with it, once.
+    others = [r for i, r in enumerate(others)
+              if not any(r.is_relative_to(o) for o in others[:i] + others[i + 1:] if o != r)
+              and r not in others[:i]]
+    for root in [host, *others]:
+        for package in _packages(root, budget):
+            if root == host and _module_root(package.folder) == host:
+                packages[package.folder] = package
+            elif package.folder.is_relative_to(host) and root != host:
+                continue  # the host's, read from the host's own walk
+            elif package.name == "main" and marks & package.functions:
+                candidates.append(package)
+    module_of = {folder: _import_path(gomod.module, host, folder) for folder in packages}
+    by_path = {module_of[folder]: packages[folder] for folder in packages}
+    mains, plugins = [], []
+    for folder, package in sorted(packages.items()):
+        if package.name != "main":
+            continue
+        if marks & package.functions:
+            plugins.append(_plugin(package, own_module=False))
+        elif "main" in package.functions:
+            relative = folder.relative_to(host).as_posix()
+            closure = _closure(package, by_path, gomod.module)
+            mains.append(MainPackage(
+                relative="." if relative == "." else f"./{relative}", name=folder.name,
+                loads_plugins=any("plugin" in p.imports for p in closure),
+                has_check=any("check-plugin" in p.text for p in closure)))
+    for package in candidates:
+        if (package.folder / "go.mod").is_file():
+            plugins.append(_plugin(package, own_module=True))
+        else:
+            notes.append(f"{package.folder} looks like a plugin but is neither its own module "
+                         "(no go.mod) nor in the host module: not registered")
+    return HostFacts(folder=host, gomod=gomod, mains=tuple(mains),
+                     stamps=_stamps(packages, module_of), plugins=tuple(plugins),
+                     notes=tuple(notes))
+
+
+def go_release(gomod: GoMod, fallback: str) -> tuple[str, str]:
+    """The exact Go release the host's go.mod asks for, and the reason."""
+    exact = re.compile(r"1\.(\d+)\.(\d+)")
+    candidates = []
+    if gomod.toolchain and exact.fullmatch(gomod.toolchain.removeprefix("go")):
+        candidates.append((gomod.toolchain.removeprefix("go"), f"toolchain {gomod.toolchain}"))
+    if gomod.go and exact.fullmatch(gomod.go):
+        candidates.append((gomod.go, f"go {gomod.go}"))
+    if candidates:
+        # The go command uses the newer of the two lines.
+        return max(candidates, key=lambda c: tuple(int(p) for p in c[0].split(".")))
+    language = re.fullmatch(r"1\.(\d+)", gomod.go or "")
+    if language and int(language[1]) >= 21:
+        return (f"{gomod.go}.0", f"go {gomod.go}, a language version: its first release, "
+                                 f"{gomod.go}.0 (pass --go for a later patch release)")
+    line = f"go {gomod.go}" if gomod.go else "no go line"
+    return fallback, f"{line} names no release from 1.21 on: {fallback} (pass --go to choose)"
+
+
+# -- reading packages -----------------------------------------------------------------------
+
+
+class _Budget:
+    def __init__(self, notes: list[str]) -> None:
+        self.left, self.notes = MAX_FILES, notes
+
+    def take(self, folder: Path) -> bool:
+        if self.left > 0:
+            self.left -= 1
+            return True
+        if not any(n.startswith("stopped reading") for n in self.notes):
+            self.notes.append(f"stopped reading Go files at {MAX_FILES} (from {folder} on)")
+        return False
+
+
+def _packages(root: Path, budget: _Budget) -> Iterator[GoPackage]:
+    """Every Go package folder under root, nested modules' included."""
+    for folder, subfolders, files in os.walk(root):
+        here = Path(folder)
+        subfolders[:] = sorted(
+            name for name in subfolders
+            if not name.startswith((".", "_")) and name not in SKIPPED)
+        sources = sorted(name for name in files if name.endswith(".go")
+                         and not name.endswith("_test.go") and not _OTHER_OS.search(name))
+        package = _read_package(here, sources, budget)
+        if package is not None:
+            yield package
+
+
+def _read_package(folder: Path, sources: list[str], budget: _Budget) -> GoPackage | None:
+    texts = []
+    for name in sources:
+        path = folder / name
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES or not budget.take(folder):
+                continue
+            raw = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _BUILD_IGNORE.search(raw):
+            continue
+        texts.append(strip_comments(raw))
+    names = {m[1] for m in (_PACKAGE.search(t) for t in texts) if m}
+    if not texts or not names:
+        return None
+    # A folder holds one package (a stray second clause: the one most files use).
+    name = max(names, key=lambda n: sum(1 for t in texts if _package_name(t) == n))
+    texts = [t for t in texts if _package_name(t) == name]
+    imports, functions, variables = set(), set(), set()
+    for text in texts:
+        for block in _IMPORT_BLOCK.findall(text):
+            imports.update(_QUOTED.findall(block))
+        imports.update(_IMPORT_LINE.findall(text))
+        functions.update(_FUNC.findall(text))
+        variables.update(_VAR_LINE.findall(text))
+        for block in _VAR_BLOCK.findall(text):
+            variables.update(_BLOCK_NAME.findall(block))
+    return GoPackage(folder=folder, name=name, imports=frozenset(imports),
+                     functions=frozenset(functions), variables=frozenset(variables),
+                     text="\n".join(texts))
+
+
+def _package_name(text: str) -> str | None:
+    match = _PACKAGE.search(text)
+    return match[1] if match else None
+
+
+def strip_comments(text: str) -> str:
+    """Go source without its comments; strings, raw strings and runes kept as they are."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        char = text[i]
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            out.append(" ")
+            i = n if end < 0 else end + 2
+        elif char in "\"'`":
+            end = _literal_end(text, i)
+            out.append(text[i:end])
+            i = end
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _literal_end(text: str, start: int) -> int:
+    quote, i = text[start], start + 1
+    while i < len(text):
+        if text[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if text[i] == quote or (text[i] == "\n" and quote != "`"):
+            return i + 1
+        i += 1
+    return len(text)
+
+
+def _import_path(module: str, root: Path, folder: Path) -> str:
+    relative = folder.relative_to(root).as_posix()
+    return module if relative == "." else f"{module}/{relative}"
+
+
+def _closure(package: GoPackage, by_path: dict[str, GoPackage],
+             module: str) -> list[GoPackage]:
+    """The package and every package of the host module it imports, transitively."""
+    seen: set[str] = set()
+    found, pending = [], [package]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for path in current.imports:
+            if path in by_path and path not in seen and path.startswith(module):
+                seen.add(path)
+                pending.append(by_path[path])
+    return found
+
+
+def _stamps(packages: dict[Path, GoPackage],
+            module_of: dict[Path, str]) -> tuple[tuple[str, str], ...]:
+    """Version variables to stamp: those of `version` packages (all services share them)."""
+    stamps = []
+    for folder, package in sorted(packages.items()):
+        if folder.name != "version" or package.name != "version":
+            continue
+        for variable in sorted(package.variables):
+            if variable in STAMPABLE:
+                stamps.append((f"{module_of[folder]}.{variable}", STAMPABLE[variable]))
+    return tuple(stamps)
+
+
+def _module_root(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / "go.mod").is_file():
+            return candidate
+    return None
+
+
+def _plugin(package: GoPackage, *, own_module: bool) -> FoundPlugin:
+    text = package.text
+    meta_type = _META_TYPE.search(text)
+    meta_name = _META_NAME.search(text) or _CONST_NAME.search(text)
+    return FoundPlugin(folder=package.folder, own_module=own_module,
+                       functions=package.functions,
+                       meta_type=(meta_type[1] or meta_type[2].lower()) if meta_type else None,
+                       meta_name=meta_name[1] if meta_name else None)
