@@ -21,7 +21,7 @@ from typing import TextIO
 from plugin_builder import links, processes
 from plugin_builder.errors import INTERRUPTED, FilesystemError, PluginBuilderError
 from plugin_builder.log import Log
-from plugin_builder.verify import PluginResult, print_report, to_json
+from plugin_builder.verify.report import PluginResult, print_report, to_json
 
 _OPEN: weakref.WeakSet[Console] = weakref.WeakSet()
 

@@ -16,15 +16,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from plugin_builder.files import write_atomically
 from plugin_builder.status import StepStatus, Verdict
 from plugin_builder.verify import to_dict
+
+if TYPE_CHECKING:  # rich costs start-up time; imported where a table is drawn
+    from rich.console import Console
+    from rich.table import Table
 
 SCHEMA = "plugin-builder/combination-result/1"
 PASSED, FAILED = StepStatus
@@ -160,6 +160,9 @@ STEP_COLUMNS = ("toolchain", "builder-image", "host", "plugins", "verify", "serv
 
 
 def table(summaries: list[Summary]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     columns = [c for c in STEP_COLUMNS if any(c in s.steps for s in summaries)]
     grid = Table(title="plugin-builder pipeline")
     grid.add_column("combination", no_wrap=True)
@@ -213,6 +216,8 @@ def print_summary(folder: Path, *, only: list[str] | None = None) -> list[Summar
 
 
 def print_table(summaries: list[Summary], console: Console | None = None) -> None:
+    from rich.console import Console
+
     if not summaries:
         return
     # Wide enough that a combination id is never cut, also in CI logs (no terminal).

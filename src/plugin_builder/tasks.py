@@ -18,7 +18,6 @@ import json as json_module
 from invoke import Collection, task
 
 from plugin_builder import commands, results
-from plugin_builder import doctor as doctor_module
 from plugin_builder.console import guard, print_verdicts
 from plugin_builder.project import default_config
 from plugin_builder.selection import Choice
@@ -182,6 +181,8 @@ def new_plugin(c, type_, name, config=None):
 def doctor(c, backend=None, json=False, config=None):
     """Check this machine can build the matrix; name each fix."""
     with guard():
+        from plugin_builder import doctor as doctor_module
+
         checks = commands.doctor(config or default_config(), backend=backend)
         if json:
             print(doctor_module.to_json(checks))

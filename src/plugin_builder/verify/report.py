@@ -6,16 +6,18 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from plugin_builder.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
 from plugin_builder.status import Verdict
 from plugin_builder.verify.live import LiveResult
 from plugin_builder.verify.rules import ERROR, WARNING, Finding
+
+if TYPE_CHECKING:  # rich costs start-up time; it is imported where a table is drawn
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
 
 SCHEMA = "plugin-builder/verify-report/1"  # fields are only ever added
 HOST_CHECK, STAND_IN = "host check command", "stand-in loader"
@@ -150,6 +152,8 @@ def render_table(
     results: Sequence[PluginResult], title: str | None = "plugin verification"
 ) -> Table:
     """One row per plugin: verdict, static findings, live check and the root cause."""
+    from rich.table import Table
+    from rich.text import Text
     table = Table(title=title, show_lines=True)
     for column in ("verdict", "plugin", "host", "packages", "static check", "live check",
                    "root cause"):
@@ -169,6 +173,9 @@ def render_table(
 
 def print_report(results: Sequence[PluginResult], console: Console | None = None) -> None:
     """The table, then every finding and failed live check, one line each."""
+    from rich.console import Console
+    from rich.text import Text
+
     # Wide enough for a combination id and a package path, also in CI logs (no terminal).
     console = console or Console(width=max(Console().width, 140))
     console.print(render_table(results))
@@ -204,6 +211,8 @@ def _plugin_cell(result: PluginResult) -> str:
 
 
 def _static_cell(result: PluginResult) -> Text:
+    from rich.text import Text
+
     if not result.findings:
         return Text("ok", style="green")
     parts = []
@@ -215,6 +224,8 @@ def _static_cell(result: PluginResult) -> Text:
 
 
 def _fingerprints_cell(verdict: FingerprintVerdict | None) -> Text:
+    from rich.text import Text
+
     if verdict is None or verdict.status == UNREADABLE:
         return Text("unreadable", style="yellow")
     if verdict.status == MATCH:
@@ -223,6 +234,8 @@ def _fingerprints_cell(verdict: FingerprintVerdict | None) -> Text:
 
 
 def _live_cell(result: PluginResult) -> Text:
+    from rich.text import Text
+
     live = result.live
     if live is None:
         return Text("not run", style="dim")
