@@ -33,6 +33,7 @@ from plugin_builder.verify import (
     to_dict,
     to_json,
 )
+from plugin_builder.verify.rules import symbol_prefix
 
 HOST_PATH = "/srv/scheduler"
 PLUGIN_PATH = "/plugins/d7y-scheduler-plugin-evaluator.so"
@@ -663,3 +664,21 @@ def test_a_module_at_another_version_is_named_as_the_cause():
                                   tuple(hashes)), CONTRACT, HINT)
     [first] = [f for f in found if f.rule == "package-fingerprint"]
     assert "module github.com/google/uuid: host v1.5.0, plugin v1.6.0" in first.summary
+
+
+@pytest.mark.parametrize(("package", "prefix"), [
+    ("example.com/evaluator", "example.com/evaluator"),
+    ("example.com/plugins/probe.v2", "example.com/plugins/probe%2ev2"),
+    ("gopkg.in/yaml.v3", "gopkg.in/yaml%2ev3"),
+    ("plugin/unnamed-0123", "plugin/unnamed-0123"),
+])
+def test_symbol_names_escape_the_package_path_as_the_linker_does(package, prefix):
+    assert symbol_prefix(package) == prefix
+
+
+def test_a_plugin_module_with_a_dot_in_its_last_element_exports_its_entry():
+    dotted = "example.com/plugins/probe.v2"
+    plugin_side = plugin(plugin_elf(exported_symbols=frozenset(
+        {"example.com/plugins/probe%2ev2.DragonflyPluginInit"})),
+        buildinfo(dotted, "plugin"))
+    assert findings_for(plugin_side=plugin_side) == []

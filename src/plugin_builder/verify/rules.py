@@ -52,7 +52,7 @@ _GLIBC_LIBDIR = {
 # the package the runtime names first when the setting differs (None: not measured).
 _FINGERPRINT_SETTINGS = {
     "-trimpath": "internal/goarch",
-    "-race": "internal/runtime/sys",
+    "-race": None,  # measured: sync/atomic, or internal/runtime/sys: it depends on the host
     "-msan": None,
     "-asan": None,
     "GOEXPERIMENT": "internal/goexperiment",
@@ -766,6 +766,18 @@ def _entry_symbols(pair: _Pair) -> Iterator[Finding]:
         )
 
 
+def symbol_prefix(package: str) -> str:
+    """The package path as the linker writes it in symbol names (cmd/internal/objabi
+    PathToPrefix): control bytes, space, '%', '"', non-ASCII, and a '.' in the last path
+    element become %xx, so example.com/probe.v2 names its symbols example.com/probe%2ev2.S."""
+    raw = package.encode()
+    last_slash = raw.rfind(b"/")
+    return "".join(
+        f"%{byte:02x}" if byte <= 0x20 or byte >= 0x7F or byte in b'%"'
+        or (byte == ord(".") and index > last_slash) else chr(byte)
+        for index, byte in enumerate(raw))
+
+
 def _plugin_package_path(plugin: Side) -> str:
     info = plugin.buildinfo
     if info and info.path and info.path != _FILE_LIST_PACKAGE:
@@ -777,7 +789,7 @@ def _exports(plugin: Side, symbol: str) -> bool:
     """True when package main of the plugin defines ``symbol`` (Go names it "pkgpath.S")."""
     info = plugin.buildinfo
     if info and info.path and info.path != _FILE_LIST_PACKAGE:
-        return f"{info.path}.{symbol}" in plugin.elf.exported_symbols
+        return f"{symbol_prefix(info.path)}.{symbol}" in plugin.elf.exported_symbols
     # Built from a file list, package main is named "plugin/unnamed-<hash>"; without build
     # info the package is unknown, so any package-level (not method) symbol counts.
     prefix = "plugin/unnamed-" if info else ""
