@@ -17,8 +17,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from plugin_builder.elfheaders import ElfHeaders, open_binary
-from plugin_builder.errors import BinaryError
+from plugin_builder.elfheaders import ElfHeaders, parse_elf
 
 GLIBC = "glibc"
 MUSL = "musl"
@@ -70,15 +69,7 @@ class ElfFacts:
 
 def read_elf(path: str | os.PathLike[str]) -> ElfFacts:
     """Read the ELF facts of ``path``; a missing or non-ELF file is a BinaryError."""
-    path = os.fspath(path)
-    with open_binary(path) as stream:
-        try:
-            elf = ElfHeaders.read(stream)
-            if elf is None:
-                raise ValueError("no ELF magic")
-            return _facts_from(path, elf, stream)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise BinaryError(f"{path}: not an ELF binary ({error})") from None
+    return parse_elf(os.fspath(path), _facts_from)
 
 
 def _facts_from(path: str, elf: ElfHeaders, stream: BinaryIO) -> ElfFacts:

@@ -12,8 +12,9 @@ import errno
 import os
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn, TypeVar
 
 from plugin_builder.errors import BinaryError
 
@@ -41,6 +42,22 @@ def _raise_unreadable(path: str, error: OSError) -> NoReturn:
     if error.errno in (errno.EACCES, errno.EPERM):
         raise BinaryError(f"{path}: permission denied") from None
     raise BinaryError(f"{path}: cannot read ({error.strerror})") from None
+
+
+T = TypeVar("T")
+
+
+def parse_elf(path: str, parse: Callable[[str, ElfHeaders, BinaryIO], T]) -> T:
+    """Open ``path`` and hand its headers to ``parse``; every file that is missing,
+    unreadable, not ELF or damaged is a BinaryError naming it."""
+    with open_binary(path) as stream:
+        try:
+            elf = ElfHeaders.read(stream)
+            if elf is None:
+                raise ValueError("no ELF magic number")
+            return parse(path, elf, stream)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BinaryError(f"{path}: not an ELF binary ({error})") from None
 
 
 PT_LOAD = 1

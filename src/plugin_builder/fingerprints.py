@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import BinaryIO
 
-from plugin_builder.elfheaders import ElfFormat, ElfHeaders, ElfSection, open_binary, read_at
+from plugin_builder.elfheaders import ElfFormat, ElfHeaders, ElfSection, parse_elf, read_at
 from plugin_builder.errors import BinaryError
 
 HASH_BYTES_PREFIX = "go:link.pkghashbytes."
@@ -134,15 +134,7 @@ def read_fingerprints(path: str | os.PathLike[str]) -> Fingerprints:
     A missing, unreadable or non-ELF file is a BinaryError, and so is a
     fingerprint symbol of a size other than 8 bytes (a Go linker this code does not know).
     """
-    path = os.fspath(path)
-    with open_binary(path) as stream:
-        try:
-            elf = ElfHeaders.read(stream)
-            if elf is None:
-                raise ValueError("no ELF magic number")
-            return _fingerprints_of(path, elf, stream)
-        except ValueError as error:  # the same message as elffacts.read_elf gives
-            raise BinaryError(f"{path}: not an ELF binary ({error})") from None
+    return parse_elf(os.fspath(path), _fingerprints_of)
 
 
 def _fingerprints_of(path: str, elf: ElfHeaders, stream: BinaryIO) -> Fingerprints:
