@@ -59,6 +59,8 @@ MAIN_PACKAGE_RE = re.compile(rf"\A(?:\.|(?:\./)?{_ELEMENT}(?:/{_ELEMENT})*)\Z")
 STAMP_VARIABLE_RE = re.compile(r"\A[A-Za-z0-9_~+][A-Za-z0-9_.~+/-]*\.[A-Za-z_][A-Za-z0-9_]*\Z")
 IMAGE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._/:@+-]*\Z")
 DEBIAN_PACKAGE_RE = re.compile(r"\A[a-z0-9][a-z0-9+.-]+\Z")
+# A package of another architecture (dpkg multiarch): "musl-dev:arm64".
+QUALIFIED_PACKAGE_RE = re.compile(r"\A[a-z0-9][a-z0-9+.-]+(?::[a-z0-9]+)?\Z")
 IN_IMAGE_PATH_RE = re.compile(r"\A(?:/[A-Za-z0-9_.+-]+)+/?\Z")
 
 # The placeholders each kind of template may use.
@@ -83,7 +85,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "project": ("artifacts", "results", "allow_outside_paths", "toolchain_cache", "backend"),
     "matrix": ("go", "libc", "arch", "exclude", "default"),
     "matrix.exclude[]": ("go", "libc", "arch"),
-    "libc.<name>": ("cc", "cc_package", "builder_base", "runtime_base"),
+    "libc.<name>": ("cc", "cc_package", "builder_base", "runtime_base", "arch"),
+    "libc.<name>.arch.<arch>": ("cc", "packages", "runtime_base", "emulator_prefix"),
     "host": ("module", "version", "trimpath", "tags", "plugin_dir", "stamp", "services",
              "ldflags", "gcflags", "workspace"),
     "host.services.<name>": ("main", "binary", "check", "healthcheck"),
@@ -105,12 +108,45 @@ _KNOWN_IMPORTS = {"http": "net/http", "url": "net/url", "context": "context", "i
 
 
 @dataclass(frozen=True)
+class CrossToolchain:
+    """[libc.<name>.arch.<arch>]: how to build for (and run binaries of) another arch."""
+
+    arch: str  # GOARCH, e.g. "arm64"
+    cc: str  # the cross C compiler cgo uses, e.g. "aarch64-linux-gnu-gcc"
+    # The Debian packages that provide cc and the target's libc ("musl-dev:arm64" is a
+    # package of another architecture, installed through dpkg multiarch).
+    packages: tuple[str, ...]
+    runtime_base: str = ""  # base image of this arch's service images
+    # Where qemu finds the target's loader and libc (qemu -L); "": the known places.
+    emulator_prefix: str = ""
+
+
+@dataclass(frozen=True)
 class Libc:
     name: str
-    cc: str  # the C compiler cgo uses for this libc
+    cc: str  # the C compiler cgo uses for this libc on amd64 (and on this machine's arch)
     cc_package: str  # the Debian package that provides cc, named in errors
     builder_base: str  # base image of builder images (issue: docker backend)
-    runtime_base: str  # base image of service images
+    runtime_base: str  # base image of amd64 service images
+    cross: tuple[CrossToolchain, ...] = ()  # one per [libc.<name>.arch.<arch>] table
+
+    def toolchain(self, arch: str) -> CrossToolchain | None:
+        """The [libc.<name>.arch.<arch>] table, or None when the config has none."""
+        return next((entry for entry in self.cross if entry.arch == arch), None)
+
+    def cc_for(self, arch: str) -> str:
+        """The compiler command for ``arch``: its table's cross compiler, else ``cc``."""
+        entry = self.toolchain(arch)
+        return entry.cc if entry is not None else self.cc
+
+    def runtime_base_for(self, arch: str) -> tuple[str, str]:
+        """(image, config key) of the runtime base of this arch's service images."""
+        entry = self.toolchain(arch)
+        if entry is not None:
+            return entry.runtime_base, f"libc.{self.name}.arch.{arch}.runtime_base"
+        if arch == "amd64":
+            return self.runtime_base, f"libc.{self.name}.runtime_base"
+        return "", f"libc.{self.name}.arch.{arch}.runtime_base"
 
 
 @dataclass(frozen=True)
@@ -621,10 +657,7 @@ class _Parser:
         key = f"libc.{name}"
         self.simple_name(key, name)
         data = self.table(data, key, SCHEMA["libc.<name>"], required=("cc",))
-        cc = self.value(data, key, "cc", str)
-        if not cc.strip() or cc.startswith("-"):
-            raise self.error(f"{key}.cc", f"{_show(cc)} is not a C compiler command",
-                             fix="name the compiler, e.g. cc = \"gcc\" or \"musl-gcc\"")
+        cc = self.compiler(f"{key}.cc", self.value(data, key, "cc", str))
         package = self.value(data, key, "cc_package", str)
         if package is not None and not DEBIAN_PACKAGE_RE.fullmatch(package):
             raise self.error(f"{key}.cc_package", f"{_show(package)} is not a Debian "
@@ -633,7 +666,45 @@ class _Parser:
                                  "\"musl-tools\"")
         return Libc(name=name, cc=cc, cc_package=package or cc,
                     builder_base=self.image(data, key, "builder_base"),
-                    runtime_base=self.image(data, key, "runtime_base"))
+                    runtime_base=self.image(data, key, "runtime_base"),
+                    cross=self.cross_toolchains(key, self.value(data, key, "arch", dict, {})))
+
+    def compiler(self, key: str, cc: str) -> str:
+        if not cc.strip() or cc.startswith("-"):
+            raise self.error(key, f"{_show(cc)} is not a C compiler command",
+                             fix="name the compiler, e.g. cc = \"gcc\" or \"musl-gcc\"")
+        return cc
+
+    def cross_toolchains(self, key: str, data: dict[str, Any]) -> tuple[CrossToolchain, ...]:
+        """[libc.<name>.arch.<arch>] tables: the cross compiler of each other arch."""
+        entries = []
+        for arch, section in data.items():
+            where = f"{key}.arch.{arch}"
+            self.known(where, arch, KNOWN_ARCHES, "arch", "supported arch")
+            section = self.table(section, where, SCHEMA["libc.<name>.arch.<arch>"],
+                                 required=("cc",))
+            cc = self.compiler(f"{where}.cc", self.value(section, where, "cc", str))
+            packages = self.distinct(f"{where}.packages",
+                                     self.strings(section, where, "packages"))
+            for index, package in enumerate(packages):
+                if not QUALIFIED_PACKAGE_RE.fullmatch(package):
+                    raise self.error(f"{where}.packages[{index}]",
+                                     f"{_show(package)} is not a Debian package name",
+                                     fix="name a package, with :<arch> for one of another "
+                                         "architecture, e.g. \"gcc-aarch64-linux-gnu\" or "
+                                         "\"musl-dev:arm64\"")
+            prefix = self.value(section, where, "emulator_prefix", str, "")
+            if prefix and (prefix != "/" and not IN_IMAGE_PATH_RE.fullmatch(prefix)
+                           or "/../" in f"{prefix}/"):
+                raise self.error(f"{where}.emulator_prefix",
+                                 f"{_show(prefix)} is not an absolute folder path",
+                                 fix="name the folder that holds the target's lib/ld-*.so.1, "
+                                     "e.g. \"/usr/aarch64-linux-gnu\"")
+            entries.append(CrossToolchain(arch=arch, cc=cc, packages=packages or (cc,),
+                                          runtime_base=self.image(section, where,
+                                                                  "runtime_base"),
+                                          emulator_prefix=prefix))
+        return tuple(entries)
 
     def image(self, data: dict[str, Any], key: str, name: str) -> str:
         value: str = self.value(data, key, name, str, "")

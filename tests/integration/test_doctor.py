@@ -60,7 +60,13 @@ def test_a_broken_machine_names_each_fix(project, tmp_path):
     assert "dockerd" in engine["fix"]
     assert found["gcc (glibc)"]["status"] == "ok"
     assert found["go1.26.6"]["status"] == "ok"  # a provisioned toolchain: no go on PATH needed
-    assert "2 of" in run.stderr and "see: docs/troubleshooting.md#doctor-error" in run.stderr
+    # The arm64 combinations need the cross compilers (and, in CI, qemu) on PATH too.
+    cross = found["aarch64-linux-musl-gcc (musl arm64)"]
+    assert cross["status"] == "fail" and "musl-dev:arm64" in cross["fix"]
+    assert found["aarch64-linux-gnu-gcc (glibc arm64)"]["status"] == "fail"
+    failed = [c for c in found.values() if c["status"] == "fail"]
+    assert f"{len(failed)} of" in run.stderr
+    assert "see: docs/troubleshooting.md#doctor-error" in run.stderr
     assert "Traceback" not in run.stderr
 
     table = doctor(project, "--backend", "docker", env=env)

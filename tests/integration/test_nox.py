@@ -14,8 +14,8 @@ import pytest
 
 from .projects import REPO, Project
 
-MATRIX = ["go1.26.6-glibc-amd64", "go1.26.6-musl-amd64",
-          "go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]
+MATRIX = ["go1.26.6-glibc-amd64", "go1.26.6-glibc-arm64", "go1.26.6-musl-amd64",
+          "go1.26.6-musl-arm64", "go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]
 FIXTURE = REPO / "tests" / "fixtures" / "plugins" / "glibconlyevaluator"
 
 
@@ -47,16 +47,20 @@ def test_an_exclude_in_the_config_drops_its_session(tmp_path) -> None:
     project = Project(tmp_path)
     config = project.root / "buildconfig.toml"
     config.write_text(config.read_text().replace(
-        "exclude = []", 'exclude = [{ go = "1.27.3", libc = "musl" }]'))
+        'exclude = [{ go = "1.27.3", arch = "arm64" }]',
+        'exclude = [{ go = "1.27.3", arch = "arm64" }, { go = "1.27.3", libc = "musl" }]'))
     sessions = [s["session"] for s in listed(project) if s["name"] == "pipeline"]
     assert "pipeline(go1.27.3-musl-amd64)" not in sessions
-    assert len(sessions) == 3
+    assert len(sessions) == 5
 
 
 def test_a_subset_is_selected_by_tag_without_editing_files(tmp_path) -> None:
     project = Project(tmp_path)
     musl = [s["session"] for s in listed(project, "-t", "musl")]
-    assert musl == ["pipeline(go1.26.6-musl-amd64)", "pipeline(go1.27.3-musl-amd64)"]
+    assert musl == ["pipeline(go1.26.6-musl-amd64)", "pipeline(go1.27.3-musl-amd64)",
+                    "pipeline(go1.26.6-musl-arm64)"]
+    arm64 = [s["session"] for s in listed(project, "-t", "arm64")]
+    assert arm64 == ["pipeline(go1.26.6-glibc-arm64)", "pipeline(go1.26.6-musl-arm64)"]
     release = [s["session"] for s in listed(project, "-t", "go1.27.3")]
     assert release == ["pipeline(go1.27.3-glibc-amd64)", "pipeline(go1.27.3-musl-amd64)"]
 
@@ -135,7 +139,7 @@ def test_the_summary_table_covers_every_combination(parallel_run) -> None:
     table = run.stdout.split("Running session summary")[-1]
     for combination in MATRIX:
         assert combination in table
-    assert table.count("passed") == 2 and table.count("failed") >= 2
+    assert table.count("passed") == 3 and table.count("failed") >= 3  # glibc pass, musl fail
     again = project.invoke("report")
     for combination in MATRIX:
         assert combination in again.stdout

@@ -17,8 +17,8 @@ from plugin_builder.selection import (
     services_named,
 )
 
-MATRIX = ["go1.26.6-glibc-amd64", "go1.26.6-musl-amd64",
-          "go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]
+MATRIX = ["go1.26.6-glibc-amd64", "go1.26.6-glibc-arm64", "go1.26.6-musl-amd64",
+          "go1.26.6-musl-arm64", "go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def test_flags_override_the_default_one_part_at_a_time(loaded, flags, expected) 
 
 @pytest.mark.parametrize("flags, expected", [
     ({}, MATRIX),
-    ({"libc": "musl"}, ["go1.26.6-musl-amd64", "go1.27.3-musl-amd64"]),
+    ({"libc": "musl"}, ["go1.26.6-musl-amd64", "go1.26.6-musl-arm64", "go1.27.3-musl-amd64"]),
+    ({"arch": "arm64"}, ["go1.26.6-glibc-arm64", "go1.26.6-musl-arm64"]),
     ({"go": "1.27.3"}, ["go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]),
     ({"go": "1.26.6", "libc": "glibc", "arch": "amd64"}, ["go1.26.6-glibc-amd64"]),
 ])
@@ -70,10 +71,10 @@ def test_an_exact_combination_is_taken_whole(loaded) -> None:
 @pytest.mark.parametrize("choice, named", [
     (Choice(go="1.25.0"), "--go 1.25.0"),
     (Choice(libc="uclibc"), "--libc uclibc"),
-    (Choice(arch="arm64"), "--arch arm64"),
+    (Choice(go="1.27.3", arch="arm64"), "--go 1.27.3 --arch arm64"),
     (Choice(go="1.27.3", libc="bionic"), "--go 1.27.3 --libc bionic"),
     (Choice(every=True, go="1.99.0"), "--go 1.99.0"),
-    (Choice(exact=Combination("1.26.6", "glibc", "arm64")), "go1.26.6-glibc-arm64"),
+    (Choice(exact=Combination("1.27.3", "glibc", "arm64")), "go1.27.3-glibc-arm64"),
 ])
 def test_a_choice_that_matches_nothing_lists_the_combinations(loaded, choice, named) -> None:
     with pytest.raises(UsageError) as raised:

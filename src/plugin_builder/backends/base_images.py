@@ -7,16 +7,26 @@ with gcc, libc6-dev and musl-tools, imported as the builder base of both libcs, 
 runtime base per libc built FROM scratch with only the loader and libc taken from it
 (``images/runtime-<libc>.Dockerfile``). Names are fixed so the default config can point
 at them: ``plugin-builder/bootstrap:<suite>`` and ``plugin-builder/runtime:<suite>-<libc>``.
+
+Another arch of the matrix (arm64) adds the packages of its ``[libc.<name>.arch.<arch>]``
+tables to the builder base: the cross compilers, and through dpkg multiarch the
+packages of the other arch itself (``musl-dev:arm64``, installed in the debootstrapped
+tree once debootstrap is done). Its runtime bases,
+``plugin-builder/runtime:<suite>-<libc>-<arch>``, take that arch's loader and libc from
+the builder base (``images/runtime-<libc>-<arch>.Dockerfile``) and carry the platform
+``linux/<arch>``, so the service images built on them do too.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from plugin_builder import dockerengine as engine
@@ -43,14 +53,35 @@ def bootstrap_tag(config: Config) -> str:
     return f"{BOOTSTRAP_REPOSITORY}:{config.docker.bootstrap_suite}"
 
 
-def runtime_tag(config: Config, libc: str) -> str:
-    return f"{RUNTIME_REPOSITORY}:{config.docker.bootstrap_suite}-{libc}"
+def runtime_tag(config: Config, libc: str, arch: str = "amd64") -> str:
+    suffix = "" if arch == "amd64" else f"-{arch}"
+    return f"{RUNTIME_REPOSITORY}:{config.docker.bootstrap_suite}-{libc}{suffix}"
 
 
-def runtime_recipes(config: Config) -> dict[str, Path]:
-    """The libcs of the config that images/ has a runtime Dockerfile for."""
-    found = {name: engine.IMAGES / f"runtime-{name}.Dockerfile" for name in config.libcs}
-    return {name: path for name, path in found.items() if path.is_file()}
+def runtime_recipes(config: Config) -> dict[tuple[str, str], Path]:
+    """(libc, arch) -> the runtime Dockerfile images/ has for it: every libc of the config
+    on amd64, and each (libc, arch) of another arch the matrix builds."""
+    wanted = [(name, "amd64") for name in config.libcs]
+    wanted += [(c.libc, c.arch) for c in config.matrix.combinations if c.arch != "amd64"]
+    found = {key: engine.IMAGES / _runtime_dockerfile(*key) for key in dict.fromkeys(wanted)}
+    return {key: path for key, path in found.items() if path.is_file()}
+
+
+def _runtime_dockerfile(libc: str, arch: str) -> str:
+    return f"runtime-{libc}.Dockerfile" if arch == "amd64" else f"runtime-{libc}-{arch}.Dockerfile"
+
+
+def cross_packages(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The packages the matrix's cross toolchains need in the builder base: (those of the
+    base's own arch, which debootstrap installs; those of another arch, "musl-dev:arm64",
+    installed through dpkg multiarch afterwards)."""
+    own: list[str] = []
+    other: list[str] = []
+    for combination in config.matrix.combinations:
+        entry = config.libcs[combination.libc].toolchain(combination.arch)
+        for package in entry.packages if entry is not None else ():
+            (other if ":" in package else own).append(package)
+    return tuple(dict.fromkeys(own)), tuple(dict.fromkeys(other))
 
 
 def bootstrap_base(config: Config, client: Any, log: Log, *,
@@ -58,23 +89,24 @@ def bootstrap_base(config: Config, client: Any, log: Log, *,
     """Make the builder base and the runtime bases, skipping those already up to date."""
     base = _debian(config, client, log, force)
     results = [base]
-    bootstrap_id = client.images.get(base.tag).id
-    for libc, dockerfile in runtime_recipes(config).items():
-        results.append(_runtime(config, client, libc, dockerfile, bootstrap_id, log, force))
+    bootstrap = client.images.get(base.tag)
+    for (libc, arch), dockerfile in runtime_recipes(config).items():
+        results.append(_runtime(config, client, libc, arch, dockerfile, bootstrap, log, force))
     return results
 
 
 def _debian(config: Config, client: Any, log: Log, force: bool) -> BaseImage:
     tag = bootstrap_tag(config)
+    cross = cross_packages(config)
     inputs = engine.digest(config.docker.bootstrap_suite, config.docker.bootstrap_mirror,
-                           PACKAGES, _TRIMMED)
+                           PACKAGES, _TRIMMED, *([cross] if any(cross) else []))
     if not force and engine.up_to_date(client, tag, inputs):
         log(f"up to date: {tag}")
         return BaseImage(tag, False)
     _require_debootstrap()
     with tempfile.TemporaryDirectory(prefix="plugin-builder-bootstrap-") as scratch:
         tree = Path(scratch) / "root"
-        _debootstrap(config, tree, log)
+        _debootstrap(config, tree, log, *cross)
         archive = Path(scratch) / "root.tar"
         _run(["tar", "--numeric-owner", "-C", str(tree), "-cf", str(archive), "."], "tar")
         log(f"importing {tag}")
@@ -96,16 +128,34 @@ def _require_debootstrap() -> None:
                                  "config names from a registry instead")
 
 
-def _debootstrap(config: Config, tree: Path, log: Log) -> None:
+def _debootstrap(config: Config, tree: Path, log: Log, own: tuple[str, ...] = (),
+                 other: tuple[str, ...] = ()) -> None:
     suite, mirror = config.docker.bootstrap_suite, config.docker.bootstrap_mirror
-    log(f"debootstrap --variant=minbase {suite} (with {', '.join(PACKAGES)}); about a minute")
-    _run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", suite,
+    packages = (*PACKAGES, *own)
+    log(f"debootstrap --variant=minbase {suite} (with {', '.join(packages)}); about a minute")
+    _run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", suite,
           str(tree), mirror], f"debootstrap {suite} from {mirror}")
+    if other:
+        _multiarch(tree, other, log)
     for relative in _TRIMMED:
         folder = tree / relative
         if folder.is_dir():
             shutil.rmtree(folder)
             folder.mkdir()
+
+
+def _multiarch(tree: Path, packages: tuple[str, ...], log: Log) -> None:
+    """Install packages of other archs ("musl-dev:arm64") in the debootstrapped tree:
+    dpkg is told about each arch, apt reads its package lists from the same mirror."""
+    arches = sorted({package.rsplit(":", 1)[1] for package in packages})
+    log(f"installing {', '.join(packages)} through dpkg multiarch ({', '.join(arches)})")
+    for arch in arches:
+        _run(["chroot", str(tree), "dpkg", "--add-architecture", arch],
+             f"dpkg --add-architecture {arch} in the builder base")
+    _run(["chroot", str(tree), "apt-get", "update", "-qq"], "apt-get update in the builder base")
+    _run(["chroot", str(tree), "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install",
+          "-y", "-qq", "--no-install-recommends", *packages],
+         f"apt-get install {' '.join(packages)} in the builder base")
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -115,24 +165,50 @@ def _run(argv: list[str], what: str) -> None:
         raise BuildError(what, done.stdout or f"exit code {done.returncode}")
 
 
-def _runtime(config: Config, client: Any, libc: str, dockerfile: Path, bootstrap_id: str,
-             log: Log, force: bool) -> BaseImage:
-    tag = runtime_tag(config, libc)
+def _runtime(config: Config, client: Any, libc: str, arch: str, dockerfile: Path,
+             bootstrap: Any, log: Log, force: bool) -> BaseImage:
+    tag = runtime_tag(config, libc, arch)
     text = dockerfile.read_bytes()
-    inputs = engine.digest(text.decode(), bootstrap_id)
+    inputs = engine.digest(text.decode(), bootstrap.id)
     if not force and engine.up_to_date(client, tag, inputs):
         log(f"up to date: {tag}")
         return BaseImage(tag, False)
     context = engine.context_tar({"Dockerfile": text})
-    engine.build_image(client, context, tag=tag, what=f"runtime base {tag}",
-                       buildargs={"BOOTSTRAP": bootstrap_tag(config)},
-                       labels={engine.INPUTS: inputs, f"{engine.LABEL}.libc": libc}, log=log)
+    labels = {engine.INPUTS: inputs, f"{engine.LABEL}.libc": libc}
+    if arch == "amd64":  # as before: the engine's own platform
+        engine.build_image(client, context, tag=tag, what=f"runtime base {tag}",
+                           buildargs={"BOOTSTRAP": bootstrap_tag(config)}, labels=labels,
+                           log=log)
+    else:
+        # The files come from the builder base (of the engine's platform); the image is
+        # of the arch's platform, and so is every service image built on it.
+        engine.build_image(on_platform(client, f"linux/{arch}"), context, tag=tag,
+                           what=f"runtime base {tag}",
+                           buildargs={"BOOTSTRAP": bootstrap_tag(config),
+                                      "BOOTSTRAP_PLATFORM": image_platform(bootstrap)},
+                           labels={**labels, f"{engine.LABEL}.arch": arch}, log=log)
     log(f"built {tag}")
     return BaseImage(tag, True)
 
 
-def require_base(client: Any, name: str, key: str) -> Any:
-    """The base image `name` (from config key `key`): local, else pulled, else a clear error."""
+def image_platform(image: Any) -> str:
+    """os/arch of an image, as the engine records it ("linux/arm64")."""
+    attrs = image.attrs or {}
+    return f"{attrs.get('Os') or 'linux'}/{attrs.get('Architecture') or 'amd64'}"
+
+
+def on_platform(client: Any, platform: str) -> Any:
+    """The client as ``dockerengine.build_image`` uses it, with each build for ``platform``
+    (the engine's build API takes it; the legacy builder gives a FROM-scratch image that
+    platform, and an image FROM it inherits it)."""
+    return SimpleNamespace(images=client.images,
+                           api=SimpleNamespace(build=functools.partial(client.api.build,
+                                                                       platform=platform)))
+
+
+def require_base(client: Any, name: str, key: str, *, platform: str | None = None) -> Any:
+    """The base image `name` (from config key `key`): local, else pulled (for `platform`,
+    the engine's own when None), else a clear error."""
     import docker
 
     image = engine.image_or_none(client, name)
@@ -140,7 +216,7 @@ def require_base(client: Any, name: str, key: str) -> Any:
         return image
     if not name.startswith(("plugin-builder/",)):  # ours are never in a registry
         try:
-            return client.images.pull(name)
+            return client.images.pull(name, platform=platform)
         except docker.errors.DockerException:
             pass
     raise ImageError(

@@ -44,7 +44,10 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
     toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
     goroot = toolchain.go.parent.parent
     dockerfile = (engine.IMAGES / DOCKERFILE).read_bytes()
-    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, libc.cc,
+    # The image runs on the engine's own arch and cross-compiles for another one with the
+    # cross compiler of [libc.<name>.arch.<arch>] (bootstrap-base installs it).
+    cc = libc.cc_for(combination.arch)
+    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc,
                            _toolchain_fingerprint(goroot))
     image = None if force else engine.up_to_date(client, tag, inputs)
     if image is not None:
@@ -55,11 +58,11 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
         context = engine.context_tar({"Dockerfile": dockerfile}, {"go": goroot}, target=stream)
         image = engine.build_image(
             client, context, tag=tag, what=f"builder image {tag}",
-            buildargs={"BASE": libc.builder_base, "CC": libc.cc},
+            buildargs={"BASE": libc.builder_base, "CC": cc},
             labels={engine.INPUTS: inputs, f"{engine.LABEL}.go": f"go{combination.go}",
                     f"{engine.LABEL}.libc": combination.libc,
                     f"{engine.LABEL}.arch": combination.arch,
-                    f"{engine.LABEL}.cc": libc.cc,
+                    f"{engine.LABEL}.cc": cc,
                     f"{engine.LABEL}.combination": combination.id},
             log=log)
     log(f"built {tag} ({image.short_id})")

@@ -137,9 +137,10 @@ class DockerBackend:
             mounts.append(_bind(ca, CA_BUNDLE, read_only=True))
         return DockerEnvironment(
             combination=combination, client=self.client, image=image,
-            mounts=mounts, log=log, cc=libc.cc,
+            mounts=mounts, log=log, cc=libc.cc_for(combination.arch),
             cache_volumes=self.cache_volumes, ca_bundle=ca is not None,
-            identity={"go": f"go{combination.go}", "cc": libc.cc, "builder_image": image.id},
+            identity={"go": f"go{combination.go}", "cc": libc.cc_for(combination.arch),
+                      "builder_image": image.id},
         )
 
     def _mounts(self, combination: Combination) -> list[Any]:

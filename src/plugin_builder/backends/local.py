@@ -10,8 +10,9 @@ from plugin_builder import processes
 from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
+from plugin_builder.emulation import native_arch
 from plugin_builder.log import Log
-from plugin_builder.toolchains import c_compiler, go_toolchain, toolchain_env
+from plugin_builder.toolchains import CCompiler, c_compiler, go_toolchain, toolchain_env
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,22 @@ class LocalBackend:
 
     def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
         toolchain = go_toolchain(combination.go, self.config.toolchain_cache, log=log)
-        compiler = c_compiler(self.config.libcs[combination.libc])
+        # The libc's compiler for the combination's arch: a cross compiler for another arch
+        # ([libc.<name>.arch.<arch>]); Go cross-compiles with GOARCH (steps.gobuild).
+        compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
         return LocalEnvironment(
             combination=combination,
             go=str(toolchain.go),
             cc=str(compiler.path),
-            identity={"go": f"go{toolchain.version}", "cc": compiler.identity},
+            identity=_identity(toolchain.version, compiler),
         )
+
+
+def _identity(go_version: str, compiler: CCompiler) -> dict[str, str]:
+    """What identifies the toolchain in every artifact's inputs. A cross compiler is also
+    named by its command: two wrappers of one cross gcc (aarch64-linux-gnu-gcc and
+    aarch64-linux-musl-gcc) print the same version line."""
+    identity = {"go": f"go{go_version}", "cc": compiler.identity}
+    if compiler.arch != native_arch():
+        identity["cc_command"] = compiler.command
+    return identity

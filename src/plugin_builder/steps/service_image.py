@@ -1,6 +1,7 @@
 """Step: the runtime image of one service (`invoke build-service-image --service S`).
 
-``<docker.service_repository>:<combination id>``: the libc's ``runtime_base``, the
+``<docker.service_repository>:<combination id>``: the libc's ``runtime_base`` (of the
+combination's arch, whose platform the image gets: ``linux/arm64`` for arm64), the
 service's host binary and the plugins of every type that service loads, in
 ``host.plugin_dir``, running as a non-root user with a HEALTHCHECK. It takes the
 outcomes of the host and plugin steps (whichever backend built them) and never builds
@@ -16,7 +17,12 @@ from typing import Any
 
 from plugin_builder import dockerengine as engine
 from plugin_builder.artifacts import ArtifactStore
-from plugin_builder.backends.base_images import require_base
+from plugin_builder.backends.base_images import (
+    image_platform,
+    on_platform,
+    require_base,
+    runtime_tag,
+)
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget, Service
 from plugin_builder.errors import ImageError, VerifyError
@@ -59,12 +65,22 @@ def build_service_image(config: Config, client: Any, combination: Combination,
                         plugins: Mapping[PluginTarget, Outcome], log: Log) -> str:
     """The image of one service from its built binary and plugins, unless up to date."""
     libc = config.libcs[combination.libc]
-    key = f"libc.{libc.name}.runtime_base"
-    if not libc.runtime_base:
+    # Per arch: an arm64 combination's image is FROM an arm64 runtime base, whose platform
+    # (linux/arm64) the image inherits.
+    runtime_base, key = libc.runtime_base_for(combination.arch)
+    if not runtime_base:
         raise ImageError(f"{key} is empty: service images need a runtime base",
-                         fix="set it, e.g. to \"plugin-builder/runtime:bookworm-"
-                             f"{libc.name}\" made by `invoke bootstrap-base`")
-    base = require_base(client, libc.runtime_base, key)
+                         fix="set it, e.g. to \"" + runtime_tag(config, libc.name,
+                                                                  combination.arch)
+                             + "\" made by `invoke bootstrap-base`")
+    platform = f"linux/{combination.arch}"
+    base = require_base(client, runtime_base, key, platform=platform)
+    if image_platform(base) != platform:
+        raise ImageError(f"runtime base '{runtime_base}' ({key}) is a {image_platform(base)} "
+                         f"image, so the image of {combination.id} would not run",
+                         fix=f"point {key} at a {platform} image, e.g. \""
+                             + runtime_tag(config, libc.name, combination.arch)
+                             + "\" made by `invoke bootstrap-base`")
     dockerfile = render(config, service).encode()
     labels = _labels(config, combination, service, binary, plugins)
     inputs = engine.digest(dockerfile.decode(), base.id, labels)
@@ -75,8 +91,10 @@ def build_service_image(config: Config, client: Any, combination: Combination,
     files: dict[str, Any] = {"Dockerfile": dockerfile, "bin/": b"", "plugins/": b"",
                              f"bin/{service.binary}": binary.path}
     files.update({f"plugins/{outcome.path.name}": outcome.path for outcome in plugins.values()})
-    engine.build_image(client, engine.context_tar(files), tag=tag, what=f"service image {tag}",
-                       buildargs={"RUNTIME_BASE": libc.runtime_base,
+    # Another arch's image is built for its platform (the engine's own as before for amd64).
+    builder = client if combination.arch == "amd64" else on_platform(client, platform)
+    engine.build_image(builder, engine.context_tar(files), tag=tag, what=f"service image {tag}",
+                       buildargs={"RUNTIME_BASE": runtime_base,
                                   "PLUGIN_DIR": config.host.plugin_dir},
                        labels={**labels, engine.INPUTS: inputs}, log=log)
     log(f"built {tag}")

@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from plugin_builder import emulation
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import Backend, BuildEnvironment
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
-from plugin_builder.errors import UsageError, VerifyError
+from plugin_builder.elffacts import ElfFacts, read_elf
+from plugin_builder.errors import BinaryError, ToolchainError, UsageError, VerifyError
 from plugin_builder.log import Log
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
@@ -31,6 +33,8 @@ LIVE_TIMEOUT_S = 60.0
 # How a pair with no check command of its own gets the argv that loads its plugin.
 # None: no loader can match this host (no Go build info, or a libc we cannot build for).
 LoaderFor = Callable[[Side, Pair], list[str] | None]
+# The configured qemu library prefix for a binary of another arch ("": the known places).
+PrefixFor = Callable[[ElfFacts], str]
 
 
 def verify_combination(config: Config, environment: BuildEnvironment, store: ArtifactStore,
@@ -47,8 +51,12 @@ def verify_combination(config: Config, environment: BuildEnvironment, store: Art
         return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
                                   pair.contract, log)
 
+    def prefix_for(elf: ElfFacts) -> str:
+        return _emulator_prefix(config, store.combination.libc, elf.goarch)
+
     results = [_already_passed(pair, log) if pair.cache_key in proven
-               else verify_pair(pair, log, live=live, loader_for=loader_for) for pair in pairs]
+               else verify_pair(pair, log, live=live, loader_for=loader_for,
+                                prefix_for=prefix_for) for pair in pairs]
     if live and any(pair.cache_key not in proven for pair in pairs):
         record(store, pairs, results)  # only a new proof changes the record
     return results
@@ -78,18 +86,54 @@ def verify_explicit(config: Config, backend: Backend, pairs: Sequence[Pair], log
         return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
                                   pair.contract, log)
 
-    return [verify_pair(pair, log, live=live, loader_for=loader_for) for pair in pairs]
+    def prefix_for(elf: ElfFacts) -> str:
+        return _emulator_prefix(config, elf.libc, elf.goarch)
+
+    return [verify_pair(pair, log, live=live, loader_for=loader_for, prefix_for=prefix_for)
+            for pair in pairs]
 
 
-def verify_pair(pair: Pair, log: Log, *, live: bool, loader_for: LoaderFor) -> PluginResult:
+def verify_pair(pair: Pair, log: Log, *, live: bool, loader_for: LoaderFor,
+                prefix_for: PrefixFor | None = None) -> PluginResult:
     host, plugin = Side.read(pair.host), Side.read(pair.plugin)
     argv = (pair.check_argv() if pair.check else loader_for(host, pair)) if live else None
     if live and argv is None:
         log(f"verify {pair.plugin.name}: no live check (the host has no check command and "
             f"no stand-in loader can be built like it); the static analysis decides")
+    if argv:
+        argv = runnable(argv, pair.plugin.name, log, prefix_for)
     result = judge(pair, host, plugin, _live_check(pair, argv, log) if argv else None)
     log(f"verify {pair.plugin.name}: {result.verdict}")
     return result
+
+
+def runnable(argv: list[str], plugin: str, log: Log,
+             prefix_for: PrefixFor | None = None) -> list[str] | None:
+    """argv as it runs here: a program of another arch through its emulator (qemu, with
+    the loader and libc of its libc and arch); None when no emulator can run it, and the
+    static verdict stands alone (in CI, where the emulator is installed, an error)."""
+    try:
+        elf = read_elf(argv[0])
+    except BinaryError:
+        return argv  # a script, or a program on PATH: it runs as it is
+    plan = emulation.plan_for(elf, prefix=prefix_for(elf) if prefix_for else "")
+    if plan is None:
+        return argv
+    if plan.ok:
+        return plan.wrap(argv)
+    if emulation.required():
+        raise ToolchainError(f"live check of {plugin} not run: {plan.problem}", fix=plan.fix)
+    log(f"verify {plugin}: live check not run: {plan.problem} (fix: {plan.fix}); the "
+        f"static analysis decides")
+    return None
+
+
+def _emulator_prefix(config: Config, libc: str | None, arch: str | None) -> str:
+    """libc.<name>.arch.<arch>.emulator_prefix of the config, "" when it names none."""
+    if libc is None or libc not in config.libcs or arch is None:
+        return ""
+    entry = config.libcs[libc].toolchain(arch)
+    return entry.emulator_prefix if entry is not None else ""
 
 
 def _live_check(pair: Pair, argv: list[str], log: Log) -> LiveResult:
@@ -149,11 +193,21 @@ def record(store: ArtifactStore, pairs: Sequence[Pair], results: Sequence[Plugin
 
     def change(manifest: dict) -> None:
         manifest["verify"] = to_dict(results)
+        # A pass without a live load because no emulator could run the host is no proof:
+        # the next run, with the emulator installed, must load it.
         manifest["verified"] = {Path(pair.plugin).name: pair.cache_key
                                 for pair, result in zip(pairs, results, strict=True)
-                                if result.verdict == Verdict.PASS and pair.cache_key}
+                                if result.verdict == Verdict.PASS and pair.cache_key
+                                and (result.live is not None or _runs_here(pair.host))}
 
     store.update_manifest(change)
+
+
+def _runs_here(binary: Path) -> bool:
+    try:
+        return emulation.is_native(read_elf(binary).goarch)
+    except BinaryError:
+        return True
 
 
 def _first_cause(result: PluginResult) -> str:

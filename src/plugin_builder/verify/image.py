@@ -6,6 +6,12 @@ production; ``/healthz`` (probed from inside the container, so a remote engine w
 too) must list every shipped plugin, and the service's own check command must load
 each one. A service that exits (a plugin failed to load) fails with its log. The
 container is removed whatever happens.
+
+An image of another platform (``linux/arm64`` on an amd64 engine) runs through the
+emulator: this machine's static ``qemu-aarch64-static`` is mounted into the container
+and runs the entrypoint and every probe, with the image's own loader and libc (its
+root is the library prefix). A remote engine, or one without that program here, runs
+the image as it is, which works where the engine's kernel has the emulator registered.
 """
 
 from __future__ import annotations
@@ -13,15 +19,18 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
+from plugin_builder import emulation
 from plugin_builder.config import check_argv
 from plugin_builder.errors import ImageError
 from plugin_builder.log import Log
 
 TIMEOUT_S = 60.0
 _POLL_S = 0.5
+EMULATOR_IN_IMAGE = "/usr/local/libexec/plugin-builder/{program}"  # where qemu is mounted
 
 
 @dataclass
@@ -72,13 +81,15 @@ def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S)
                                 fix="build it with `invoke build-service-image`")
     shipped = json.loads(labels[engine.PLUGINS_LABEL])
     report = ImageReport(tag, [PluginCheck(**plugin) for plugin in shipped])
+    emulator = _emulator(client, image, tag, log)
     container = client.containers.run(image.id, detach=True,
                                       labels={engine.MANAGED: "true",
-                                              f"{engine.LABEL}.verify": tag})
+                                              f"{engine.LABEL}.verify": tag},
+                                      **(emulator.run_options(image) if emulator else {}))
     try:
         log(f"started {container.short_id} from {tag}")
-        if _wait_listed(container, labels, report, timeout):
-            _check_each(container, labels, report)
+        if _wait_listed(container, labels, report, timeout, emulator):
+            _check_each(container, labels, report, emulator)
         if not report.ok:
             report.log = container.logs().decode(errors="replace")
     finally:
@@ -96,7 +107,7 @@ def _image(client: Any, tag: str) -> Any:
 
 
 def _wait_listed(container: Any, labels: dict[str, str], report: ImageReport,
-                 timeout: float) -> bool:
+                 timeout: float, emulator: _Emulator | None = None) -> bool:
     """Poll until /healthz lists every shipped plugin; False (and why) when it never does."""
     probe = json.loads(labels.get(engine.HEALTHCHECK_LABEL, "[]"))
     deadline = time.monotonic() + timeout
@@ -110,7 +121,7 @@ def _wait_listed(container: Any, labels: dict[str, str], report: ImageReport,
                 for plugin in report.plugins:
                     plugin.listed = True
                 return True
-            code, output = _exec(container, probe)
+            code, output = _exec(container, probe, emulator)
             if code == 0 and _mark_listed(output, report):
                 return True
         time.sleep(_POLL_S)
@@ -131,7 +142,8 @@ def _mark_listed(output: bytes, report: ImageReport) -> bool:
     return health.get("status") == "ok" and all(p.listed for p in report.plugins)
 
 
-def _check_each(container: Any, labels: dict[str, str], report: ImageReport) -> None:
+def _check_each(container: Any, labels: dict[str, str], report: ImageReport,
+                emulator: _Emulator | None = None) -> None:
     """Load each plugin again through the service's check command, inside the image."""
     template = json.loads(labels.get(engine.CHECK_LABEL, "[]"))
     binary = labels.get(engine.BINARY_LABEL, "")
@@ -140,16 +152,76 @@ def _check_each(container: Any, labels: dict[str, str], report: ImageReport) -> 
             plugin.checked = plugin.listed
             continue
         argv = check_argv(template, binary, plugin.path)
-        code, output = _exec(container, argv)
+        code, output = _exec(container, argv, emulator)
         plugin.checked, plugin.output = code == 0, output.decode(errors="replace")
 
 
-def _exec(container: Any, argv: list[str]) -> tuple[int, bytes]:
+def _exec(container: Any, argv: list[str],
+          emulator: _Emulator | None = None) -> tuple[int, bytes]:
     """Run argv in the container; a container that just exited is a failed run, not a crash."""
     import docker
 
     try:
-        code, output = container.exec_run(argv)
+        code, output = container.exec_run(emulator.wrap(argv) if emulator else argv)
     except docker.errors.APIError as error:  # 409: the service exited meanwhile
         return 1, str(error).encode()
     return code, output
+
+
+@dataclass(frozen=True)
+class _Emulator:
+    """This machine's static qemu, mounted into a container of another platform."""
+
+    program: str  # on this machine
+    platform: str  # the image's, "linux/arm64"
+
+    @property
+    def in_image(self) -> str:
+        return EMULATOR_IN_IMAGE.format(program=self.program.rsplit("/", 1)[-1])
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        # The image's root holds its loader and libc: the library prefix is "/".
+        return [self.in_image, "-L", "/", *argv]
+
+    def run_options(self, image: Any) -> dict[str, Any]:
+        from docker.types import Mount
+
+        config = image.attrs.get("Config") or {}
+        return {
+            "entrypoint": self.wrap(list(config.get("Entrypoint") or [])),
+            "command": config.get("Cmd"),
+            "mounts": [Mount(self.in_image, self.program, type="bind", read_only=True)],
+            "platform": self.platform,
+            # The image's HEALTHCHECK would exec a binary the kernel cannot run; verify
+            # probes through the emulator itself.
+            "healthcheck": {"test": ["NONE"]},
+        }
+
+
+def _emulator(client: Any, image: Any, tag: str, log: Log) -> _Emulator | None:
+    """How this engine runs the image: natively (None), or through this machine's qemu."""
+    attrs = image.attrs or {}
+    arch = attrs.get("Architecture") or "amd64"
+    engine_arch = (client.version() or {}).get("Arch") or emulation.native_arch()
+    if arch == engine_arch:
+        return None
+    platform = f"{attrs.get('Os') or 'linux'}/{arch}"
+    local = str(getattr(client.api, "base_url", "")).startswith("http+docker://")
+    program = emulation.emulator_program(arch, static=True)
+    if local and program:
+        log(f"{tag} is {platform} on a linux/{engine_arch} engine: running it through "
+            f"{program}")
+        return _Emulator(program, platform)
+    if not local or Path(f"/proc/sys/fs/binfmt_misc/qemu-{_QEMU_NAME.get(arch, arch)}").exists():
+        log(f"{tag} is {platform} on a linux/{engine_arch} engine: running it as it is "
+            "(the engine's kernel must have the emulator registered)")
+        return None
+    static = emulation.EMULATORS[arch].static_program if arch in emulation.EMULATORS \
+        else f"qemu-{arch}-static"
+    raise ImageError(f"live check of {tag} not run: it is a {platform} image, the engine "
+                     f"runs linux/{engine_arch}, and no emulator can run it ({static} is "
+                     "not installed)",
+                     fix=f"apt-get install {emulation.EMULATOR_PACKAGE}")
+
+
+_QEMU_NAME = {"arm64": "aarch64", "amd64": "x86_64"}  # binfmt_misc entry names
