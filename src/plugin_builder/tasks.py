@@ -193,7 +193,7 @@ def doctor(c, backend=None, json=False, config=None):
 
 @task(help={k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "config")})
 def clean(c, go=None, libc=None, arch=None, config=None):
-    """Remove built artifacts (all, or the selected combinations)."""
+    """Remove built artifacts (all, or some combinations)."""
     with guard():
         choice = Choice(go=go, libc=libc, arch=arch, every=True) if go or libc or arch else None
         for folder in commands.clean(config or default_config(), choice):
@@ -205,7 +205,7 @@ def clean(c, go=None, libc=None, arch=None, config=None):
 
 @task(help={"force": "rebuild even when the images are up to date", "config": CONFIG_HELP})
 def bootstrap_base(c, force=False, config=None):
-    """Make base images without a registry (needs root, or sudo)."""
+    """Make base images without a registry (as root)."""
     with guard():
         for tag in commands.bootstrap_base(config or default_config(), force=force):
             print(tag)

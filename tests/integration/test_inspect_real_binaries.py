@@ -289,8 +289,10 @@ def test_plugin_of_another_patch_release_is_refused(
 def test_plugin_of_another_release_kills_the_host(
     go, host_dynamic, plugin_go1273, system_go_version
 ):
-    [finding] = _analyze(go, host_dynamic, plugin_go1273)
+    finding, *others = _analyze(go, host_dynamic, plugin_go1273)
     assert finding.rule == "go-version" and finding.host_crashes
+    # The runtime dies before it compares fingerprints; they differ all the same.
+    assert [f.rule for f in others] == ["package-fingerprint"]
     assert finding.message == (
         f"plugin built by go1.27.3, host by {system_go_version}: "
         f'the host dies with "{NO_PLUGIN_MODULE_DATA}"; '
@@ -311,9 +313,12 @@ def test_replace_of_host_module_gets_another_version_label(
 ):
     dep = read_buildinfo(plugin_replacing_host, go=go).modules_by_path()[gohelpers.HOST_MODULE]
     assert (dep.version, dep.replace.path) == ("v0.0.0", "../lean-host")
-    [finding] = _analyze(go, host_trimpath, plugin_replacing_host)
+    finding, fingerprint = _analyze(go, host_trimpath, plugin_replacing_host)
     assert (finding.rule, finding.subject) == ("module-version", gohelpers.HOST_MODULE)
     assert "go work" in finding.fix
+    # The fingerprints name the very package the runtime refuses.
+    assert (fingerprint.rule, fingerprint.subject) == (
+        "package-fingerprint", f"{gohelpers.HOST_MODULE}/sdk")
     live = _load(host_trimpath, plugin_replacing_host)
     assert live.status == REFUSED
     assert live.error_line.endswith(f"different version of package {gohelpers.HOST_MODULE}/sdk")

@@ -119,7 +119,7 @@ def test_each_session_writes_its_own_json_and_junit(parallel_run) -> None:
         [f"{c}.json" for c in MATRIX] + [f"{c}.xml" for c in MATRIX])
     good = json.loads((results / "go1.26.6-glibc-amd64.json").read_text())
     assert good["status"] == "passed"
-    assert [s["name"] for s in good["steps"]] == ["host", "plugins", "verify"]
+    assert [s["name"] for s in good["steps"]] == ["toolchain", "host", "plugins", "verify"]
     assert all(len(a["sha256"]) == 64 for a in good["artifacts"].values())
     assert good["verify"]["summary"]["pass"] == 4
     bad = json.loads((results / "go1.26.6-musl-amd64.json").read_text())
@@ -131,7 +131,7 @@ def test_each_session_writes_its_own_json_and_junit(parallel_run) -> None:
     assert suite.get("name") == "pipeline(go1.26.6-musl-amd64)"
     assert int(suite.get("failures")) == 1
     suite = ET.parse(results / "go1.26.6-glibc-amd64.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("7", "0")  # 3 steps, 4 plugins
+    assert (suite.get("tests"), suite.get("failures")) == ("8", "0")  # 4 steps, 4 plugins
 
 
 def test_the_summary_table_covers_every_combination(parallel_run) -> None:

@@ -187,7 +187,13 @@ def test_list_json_and_clean(tmp_path) -> None:
     assert listing["combinations"] == EVERY
     assert listing["default"] == "go1.26.6-glibc-amd64"
     assert {p["file"] for p in listing["plugins"]} == {plugin_file(t) for t in PLUGINS}
+    # clean removes only what the tool made (its marker says so), never a folder of yours.
     (project.root / "artifacts" / "x").mkdir(parents=True)
+    refused = project.invoke("clean", check=False)
+    assert refused.returncode == UsageError.return_code and "not made by plugin-builder" in \
+        refused.stderr
+    assert (project.root / "artifacts" / "x").is_dir()
+    (project.root / "artifacts" / ".plugin-builder").write_text("made by plugin-builder\n")
     project.invoke("clean")
     assert not (project.root / "artifacts").exists()
 
