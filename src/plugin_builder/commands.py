@@ -119,7 +119,8 @@ def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
         log = context.console.for_prefix(combination.id)
         built = _built_or_build(context, combination)
         store = ArtifactStore(context.config.artifacts, combination)
-        environment = context.backend.prepare(combination, log)
+        # Only a live check may need a stand-in loader built: static-only needs no toolchain.
+        environment = context.backend.prepare(combination, log) if live else None
         # An explicit `invoke verify` always checks again; only the pipeline reuses proofs.
         verdicts += verify_step.verify_combination(
             context.config, environment, store, built["host"], built["plugins"], log,

@@ -45,7 +45,7 @@ def test_exit_0_is_ok() -> None:
 def test_exit_1_with_a_plugin_open_line_is_refused_and_names_it() -> None:
     result = check(f"""
         import sys
-        print("checking the plugin")
+        print("checking the plugin", flush=True)  # as a Go host writes: unbuffered
         print({REFUSAL!r}, file=sys.stderr)
         print("check-plugin: giving up", file=sys.stderr)
         sys.exit(1)

@@ -37,7 +37,8 @@ LoaderFor = Callable[[Side, Pair], list[str] | None]
 PrefixFor = Callable[[ElfFacts], str]
 
 
-def verify_combination(config: Config, environment: BuildEnvironment, store: ArtifactStore,
+def verify_combination(config: Config, environment: BuildEnvironment | None,
+                       store: ArtifactStore,
                        hosts: Mapping[str, Outcome], plugins: Mapping[PluginTarget, Outcome],
                        log: Log, *, reuse_proofs: bool, live: bool = True,
                        ) -> list[PluginResult]:
@@ -46,7 +47,7 @@ def verify_combination(config: Config, environment: BuildEnvironment, store: Art
     proven = passed_keys(store) if reuse_proofs else frozenset()
 
     def loader_for(host: Side, pair: Pair) -> list[str] | None:
-        if host.buildinfo is None:
+        if host.buildinfo is None or environment is None:
             return None
         return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
                                   pair.contract, log)
