@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quick side-by-side timings on one built default matrix (whole processes).
 set -euo pipefail
-root=/tmp/quickbench; rm -rf $root; mkdir -p $root
-cd /work/main && cp -r host plugins buildconfig.toml tasks.py noxfile.py $root/
+root=$(mktemp -d /tmp/quickbench.XXXXXX)
+cd "$(dirname "$0")/.." && cp -r host plugins buildconfig.toml tasks.py noxfile.py $root/
 cd $root
 /usr/bin/time -f "build of the matrix: %e s" python3 -m invoke pipeline --all >/dev/null 2>$root/build.err || { tail -20 $root/build.err; exit 1; }
 tail -1 $root/build.err
