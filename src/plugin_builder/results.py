@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +84,8 @@ def _xml_text(text: str | None) -> str | None:
 
 def junit(record: dict[str, Any]) -> str:
     """JUnit XML: a test case per step and per plugin verified, failures with their cause."""
+    import xml.etree.ElementTree as ET  # only the pipeline writes JUnit: start-up stays lean
+
     suite = ET.Element("testsuite", name=f"pipeline({record['combination']})")
     cases = 0
     failures = 0

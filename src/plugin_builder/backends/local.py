@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plugin_builder import processes
 from plugin_builder.backends import RunResult
@@ -12,7 +13,9 @@ from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.emulation import native_arch
 from plugin_builder.log import Log
-from plugin_builder.toolchains import CCompiler, c_compiler, go_toolchain, toolchain_env
+
+if TYPE_CHECKING:
+    from plugin_builder.toolchains import CCompiler
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,9 @@ class LocalEnvironment:
         return RunResult(returncode, output)
 
     def base_env(self) -> dict[str, str]:
-        return toolchain_env()
+        from plugin_builder import toolchains  # see LocalBackend.prepare
+
+        return toolchains.toolchain_env()
 
 
 class LocalBackend:
@@ -39,6 +44,10 @@ class LocalBackend:
         self.config = config
 
     def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
+        # Imported here: the toolchain code (and the module proxy client behind it) is
+        # needed only by commands that build, not by `verify --static-only` or `report`.
+        from plugin_builder.toolchains import c_compiler, go_toolchain
+
         toolchain = go_toolchain(combination.go, self.config.toolchain_cache, log=log)
         # The libc's compiler for the combination's arch: a cross compiler for another arch
         # ([libc.<name>.arch.<arch>]); Go cross-compiles with GOARCH (steps.gobuild).
