@@ -179,16 +179,25 @@ def read_buildinfo(path: str | os.PathLike[str], go: str | None = None) -> Build
     del go
     path = os.path.abspath(os.fspath(path))
     with open_binary(path) as stream:
-        raw = _raw_buildinfo(stream, path)
+        try:
+            elf = ElfHeaders.read(stream)
+        except ValueError:
+            return None  # a damaged ELF file: Go calls it an unrecognized format
+        return None if elf is None else buildinfo_from(path, elf, stream)
+
+
+def buildinfo_from(path: str, elf: ElfHeaders, stream: BinaryIO) -> BuildInfo | None:
+    """The build information of an open ELF binary whose headers are ``elf``."""
+    raw = _raw_buildinfo(elf, stream, path)
     if raw is None:
         return None
     go_version, modinfo = raw
     return parse_modinfo(modinfo, go_version=_go_string(go_version), source=path)
 
 
-def _raw_buildinfo(stream: BinaryIO, path: str) -> tuple[bytes, bytes] | None:
+def _raw_buildinfo(elf: ElfHeaders, stream: BinaryIO, path: str) -> tuple[bytes, bytes] | None:
     """The Go version and modinfo strings, as ``debug/buildinfo`` reads them from ELF."""
-    region = _buildinfo_region(stream)
+    region = _buildinfo_region(elf)
     if region is None:
         return None
     header_offset = _find_magic(stream, *region)
@@ -203,17 +212,16 @@ def _raw_buildinfo(stream: BinaryIO, path: str) -> tuple[bytes, bytes] | None:
             "format is not supported",
             fix="rebuild it with Go 1.18 or later",
         )
-    file_size = os.fstat(stream.fileno()).st_size
-    version = _varint_string(stream, header_offset + _HEADER_SIZE, file_size)
+    version = _varint_string(stream, header_offset + _HEADER_SIZE, elf.file_size)
     if version is None or not version[0]:
         return None
-    modinfo = _varint_string(stream, version[1], file_size)
+    modinfo = _varint_string(stream, version[1], elf.file_size)
     if modinfo is None:
         return None
     return version[0], _strip_sentinels(modinfo[0])
 
 
-def _buildinfo_region(stream: BinaryIO) -> tuple[int, int, int] | None:
+def _buildinfo_region(elf: ElfHeaders) -> tuple[int, int, int] | None:
     """(file offset, size, address) of where the header is: the ``.go.buildinfo``
     section, or, when section headers were stripped, the first writable non-executable
     PT_LOAD segment the linker puts it in (where ``debug/buildinfo`` looks too).
@@ -222,12 +230,6 @@ def _buildinfo_region(stream: BinaryIO) -> tuple[int, int, int] | None:
     is not searched: every Go linker names the section, and searching a C binary's data
     segment costs up to 100 ms to find nothing.
     """
-    try:
-        elf = ElfHeaders.read(stream)
-    except ValueError:
-        return None  # a damaged ELF file: Go calls it an unrecognized format
-    if elf is None:
-        return None
     if elf.sections:
         section = elf.section(".go.buildinfo")
         if section is None or section.type == SHT_NOBITS:

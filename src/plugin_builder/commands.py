@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugin_builder import cimatrix, results
 from plugin_builder import config as config_module
@@ -24,7 +24,6 @@ from plugin_builder.config import Config, PluginTarget
 from plugin_builder.console import Console
 from plugin_builder.errors import PipelineError, UsageError, VerifyError
 from plugin_builder.files import sha256_file
-from plugin_builder.pipeline import CombinationResult, Run, run_pipeline
 from plugin_builder.selection import Choice, plugins_selected, services_named
 from plugin_builder.status import Verdict
 from plugin_builder.steps import host as host_step
@@ -33,6 +32,9 @@ from plugin_builder.steps import verify as verify_step
 from plugin_builder.steps.gobuild import Outcome
 from plugin_builder.verify import PluginResult
 from plugin_builder.verify.pairs import explicit_pairs
+
+if TYPE_CHECKING:
+    from plugin_builder.pipeline import CombinationResult
 
 
 def load(config_path: str | Path) -> Config:
@@ -75,6 +77,8 @@ def build_plugin(context: Context, choice: Choice | Combination, *, type_: str |
 def _build(context: Context, combination: Combination, *, plugins: Sequence[PluginTarget],
            host: bool = True) -> CombinationResult:
     """The build steps of the pipeline alone, in its order, for one combination."""
+    from plugin_builder.pipeline import Run  # see pipeline()
+
     config, backend = context.config, context.backend
     log = context.console.for_prefix(combination.id)
     run, store = Run(combination), ArtifactStore(config.artifacts, combination)
@@ -90,6 +94,10 @@ def _build(context: Context, combination: Combination, *, plugins: Sequence[Plug
 def pipeline(context: Context, choice: Choice | Combination) -> list[CombinationResult]:
     """Build and verify each combination (one failing does not stop the others); write
     results/<combination>.{json,xml}."""
+    # The pipeline brings every step (images, the docker engine client) with it: it is
+    # imported by the commands that run steps, not by verify, report or clean.
+    from plugin_builder.pipeline import run_pipeline
+
     outcomes = []
     for combination in context.combinations(choice):
         result = run_pipeline(context.config, combination, context.backend,
@@ -117,18 +125,26 @@ def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
     verdicts = []
     for combination in context.combinations(choice):
         log = context.console.for_prefix(combination.id)
-        built = _built_or_build(context, combination)
+        built = built_or_build(context, combination)
         store = ArtifactStore(context.config.artifacts, combination)
         # Only a live check may need a stand-in loader built: static-only needs no toolchain.
         environment = context.backend.prepare(combination, log) if live else None
         # An explicit `invoke verify` always checks again; only the pipeline reuses proofs.
         verdicts += verify_step.verify_combination(
-            context.config, environment, store, built["host"], built["plugins"], log,
+            context.config, environment, store, built.hosts, built.plugins, log,
             reuse_proofs=False, live=live)
     return verdicts
 
 
-def _built_or_build(context: Context, combination: Combination) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Built:
+    """A combination's artifacts as they are: each service's host and each plugin."""
+
+    hosts: dict[str, Outcome]
+    plugins: dict[PluginTarget, Outcome]
+
+
+def built_or_build(context: Context, combination: Combination) -> Built:
     """Host and plugin outcomes of the combination, building first the missing ones.
 
     Artifacts that exist are taken as they are (verify checks what is there, stale or
@@ -148,18 +164,22 @@ def _built_or_build(context: Context, combination: Combination) -> dict[str, Any
         environment = context.backend.prepare(combination, log)
         host_step.build_host(config, environment, store, log, [s.name for s in services])
         plugin_step.build_plugins(config, environment, store, targets, log)
-    return {"host": {s.name: _existing(store, host_step.binary_path(s))
-                     for s in config.host.services.values()},
-            "plugins": {t: _existing(store, plugin_step.plugin_path(config, t))
-                        for t in config.plugins}}
+    recorded = store.manifest()["artifacts"]  # read once: it holds every artifact's entry
+    return Built(
+        hosts={s.name: _existing(store, recorded, host_step.binary_path(s))
+               for s in config.host.services.values()},
+        plugins={t: _existing(store, recorded, plugin_step.plugin_path(config, t))
+                 for t in config.plugins})
 
 
-def _existing(store: ArtifactStore, relative: str) -> Outcome:
+def _existing(store: ArtifactStore, recorded: dict[str, Any], relative: str) -> Outcome:
     """An artifact as it is now: its recorded entry when it still holds that content."""
     path = store.path(relative)
-    entry = store.entry(relative) or {}
+    entry = recorded.get(relative)
+    entry = entry if isinstance(entry, dict) else {}
     if not (entry and store.intact(relative, entry)):
-        entry = {**entry, "sha256": sha256_file(path)}  # stale or foreign: what is there
+        # Stale or foreign: nothing recorded about it holds, only what is there now.
+        entry = {"sha256": sha256_file(path), "size": path.stat().st_size}
     return Outcome(relative, path, False, 0.0, entry)
 
 

@@ -12,20 +12,19 @@ comparing them is the job of :mod:`plugin_builder.verify.rules`.
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
-from plugin_builder.elfheaders import ElfHeaders, parse_elf
+from plugin_builder.elfheaders import ElfHeaders, c_string, parse_elf
+from plugin_builder.elftables import SymbolTable
 
 GLIBC = "glibc"
 MUSL = "musl"
 
 PT_DYNAMIC, PT_INTERP = 2, 3
-SHT_DYNAMIC, SHT_DYNSYM = 6, 11
+SHT_DYNAMIC = 6
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ = 0, 1, 5, 10
-_STB_GLOBAL = 1
 _TYPES = {1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
 _MACHINES = {3: "EM_386", 8: "EM_MIPS", 21: "EM_PPC64", 22: "EM_S390", 40: "EM_ARM",
              62: "EM_X86_64", 183: "EM_AARCH64", 243: "EM_RISCV", 258: "EM_LOONGARCH"}
@@ -69,10 +68,23 @@ class ElfFacts:
 
 def read_elf(path: str | os.PathLike[str]) -> ElfFacts:
     """Read the ELF facts of ``path``; a missing or non-ELF file is a BinaryError."""
-    return parse_elf(os.fspath(path), _facts_from)
+    def parse(path: str, elf: ElfHeaders, stream: BinaryIO) -> ElfFacts:
+        return facts_from(path, elf, stream, DynamicSymbols(_symbol_table_or_none(elf, stream)))
+
+    return parse_elf(os.fspath(path), parse)
 
 
-def _facts_from(path: str, elf: ElfHeaders, stream: BinaryIO) -> ElfFacts:
+def _symbol_table_or_none(elf: ElfHeaders, stream: BinaryIO) -> SymbolTable | None:
+    try:
+        return SymbolTable.read(elf, stream)
+    except ValueError:
+        return None  # a .dynsym without strings exports nothing anyone can look up
+
+
+def facts_from(path: str, elf: ElfHeaders, stream: BinaryIO,
+               exported: Collection[str]) -> ElfFacts:
+    """The facts of an open binary that exports ``exported`` (a DynamicSymbols, or
+    UNREAD when nobody will look them up)."""
     interpreter = _interpreter(elf, stream)
     dynamic = _dynamic_entries(elf, stream)
     needed = _needed(elf, stream, dynamic)
@@ -87,7 +99,7 @@ def _facts_from(path: str, elf: ElfHeaders, stream: BinaryIO) -> ElfFacts:
         is_dynamic=dynamic is not None,
         needed=needed,
         libc=_libc(elf, interpreter, needed),
-        exported_symbols=_exported_symbols(elf, stream),
+        exported_symbols=exported,
     )
 
 
@@ -131,7 +143,7 @@ def _needed(elf: ElfHeaders, stream: BinaryIO,
     if not dynamic:
         return ()
     strings = _dynamic_strings(elf, stream, dict(dynamic))
-    return tuple(_c_string(strings, value) for tag, value in dynamic if tag == DT_NEEDED)
+    return tuple(c_string(strings, value) for tag, value in dynamic if tag == DT_NEEDED)
 
 
 def _dynamic_strings(elf: ElfHeaders, stream: BinaryIO, tags: dict[int, int]) -> bytes:
@@ -168,51 +180,38 @@ def _libc(elf: ElfHeaders, interpreter: str | None, needed: tuple[str, ...]) -> 
     return None
 
 
-def _exported_symbols(elf: ElfHeaders, stream: BinaryIO) -> DynamicSymbols:
-    dynsym = next((s for s in elf.sections if s.type == SHT_DYNSYM), None)
-    if dynsym is None or dynsym.link >= len(elf.sections):
-        return DynamicSymbols(b"", b"", elf.format.is_64, elf.format.byte_order)
-    return DynamicSymbols(elf.read_section(stream, dynsym),
-                          elf.read_section(stream, elf.sections[dynsym.link]),
-                          elf.format.is_64, elf.format.byte_order)
+class DynamicSymbols(Collection[str]):
+    """The defined global symbols of ``.dynsym``, asked about by name (see elftables:
+    a lookup searches the bytes; names are decoded only when iterated)."""
 
-
-class DynamicSymbols:
-    """The defined global symbols of .dynsym, asked about by name.
-
-    A Go plugin exports some 20,000 of them; decoding every name costs tens of
-    milliseconds per binary, while a lookup only needs the offsets where that name sits
-    in the string table and a pass over one column of the symbol table.
-    """
-
-    def __init__(self, table: bytes, strings: bytes, is_64: bool, byte_order: str) -> None:
-        self._strings = strings
-        layout = "IBBHQQ" if is_64 else "IIIBBH"
-        entry = struct.Struct(byte_order + layout)
-        name_at, info_at, shndx_at = (0, 1, 3) if is_64 else (0, 3, 5)
-        whole = table[:len(table) - len(table) % entry.size]
-        # st_name of every defined (st_shndx != SHN_UNDEF) global binding.
-        self._names = frozenset(s[name_at] for s in entry.iter_unpack(whole)
-                                if s[info_at] >> 4 == _STB_GLOBAL and s[shndx_at] != 0)
+    def __init__(self, table: SymbolTable | None) -> None:
+        self._table = table
 
     def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        needle = name.encode() + b"\0"
-        start = self._strings.find(needle)
-        while start >= 0:  # a linker may share a name as the tail of a longer one
-            if start in self._names:
-                return True
-            start = self._strings.find(needle, start + 1)
-        return False
+        return isinstance(name, str) and self._table is not None and self._table.defines(name)
 
     def __iter__(self) -> Iterator[str]:
-        return (_c_string(self._strings, offset) for offset in sorted(self._names))
+        return iter(self._table.defined_names if self._table is not None else ())
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._table.defined_names) if self._table is not None else 0
 
 
-def _c_string(table: bytes, offset: int) -> str:
-    end = table.find(b"\0", offset)
-    return table[offset:end if end >= 0 else len(table)].decode("utf-8", "replace")
+class _Unread(Collection[str]):
+    """The exported symbols of a binary whose symbols nobody looks up (a host's, when its
+    fingerprints were recorded): asking about them is a mistake, not an empty answer."""
+
+    def _refuse(self) -> NoReturn:
+        raise RuntimeError("the exported symbols of this binary were not read")
+
+    def __contains__(self, name: object) -> bool:
+        self._refuse()
+
+    def __iter__(self) -> Iterator[str]:
+        self._refuse()
+
+    def __len__(self) -> int:
+        self._refuse()
+
+
+UNREAD = _Unread()

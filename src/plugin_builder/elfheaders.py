@@ -197,7 +197,7 @@ def _sections(
     return tuple(
         ElfSection(
             index=index,
-            name=_c_string(names, h[0]),
+            name=c_string(names, h[0]),
             type=h[1],
             address=h[3],
             offset=h[4],
@@ -218,7 +218,7 @@ def _segments(
     return tuple(elf_format.segment(h) for h in entry.iter_unpack(raw))
 
 
-def _c_string(table: bytes, offset: int) -> str:
+def c_string(table: bytes, offset: int) -> str:
     end = table.find(b"\0", offset)
     return table[offset : end if end >= 0 else len(table)].decode("utf-8", "replace")
 

@@ -25,16 +25,19 @@ nothing.
 
 from __future__ import annotations
 
-import itertools
+import functools
+import hashlib
 import os
-import struct
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from plugin_builder.elfheaders import ElfFormat, ElfHeaders, ElfSection, parse_elf, read_at
+from plugin_builder import elfheaders, elftables
+from plugin_builder.elfheaders import ElfHeaders, parse_elf, read_at
+from plugin_builder.elftables import SHN_UNDEF, Relocations, Symbol, SymbolTable
 from plugin_builder.errors import BinaryError
 
 HASH_BYTES_PREFIX = "go:link.pkghashbytes."
@@ -120,10 +123,61 @@ def _no_fingerprints_reason(missing: list[tuple[str, Fingerprints]]) -> str:
     )
 
 
+# -- records: the fingerprints of a landed artifact, kept in its manifest entry -----------
+# Reading them costs a pass over a symbol table and a relocation table (2-5 ms a binary,
+# growing with its size); the record is written when the artifact lands, next to the
+# sha256 its content is checked against, so verifying an unchanged artifact reads none.
+
+
+def record_for(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """What to keep of ``path``'s fingerprints; None when they cannot be read (verify
+    then reads the binary itself and reports why)."""
+    try:
+        prints = read_fingerprints(path)
+    except BinaryError:
+        return None
+    return {
+        "reader": reader_version(),
+        "packages": {package: value.hex() for package, value in prints.hashes.items()},
+        "order": list(prints.check_order) if prints.check_order is not None else None,
+        "why_none": prints.why_none,
+    }
+
+
+def from_record(path: str | os.PathLike[str], record: object) -> Fingerprints | None:
+    """The fingerprints a record holds; None unless this very reader wrote it whole (a
+    record of another plugin-builder, or a damaged one, is read again from the binary)."""
+    if not isinstance(record, dict) or record.get("reader") != reader_version():
+        return None
+    packages, order, why = record.get("packages"), record.get("order"), record.get("why_none")
+    if not (isinstance(packages, dict) and isinstance(why, str)
+            and (order is None or isinstance(order, list))):
+        return None
+    try:
+        hashes = {str(package): bytes.fromhex(value) for package, value in packages.items()}
+    except (TypeError, ValueError):
+        return None
+    if any(len(value) != FINGERPRINT_SIZE for value in hashes.values()):
+        return None
+    check_order = tuple(str(package) for package in order) if order is not None else None
+    return Fingerprints(os.fspath(path), MappingProxyType(hashes), check_order, why)
+
+
+@functools.cache
+def reader_version() -> str:
+    """A digest of the code that reads fingerprints: a record made by any other version
+    of it, however slightly changed, is not trusted."""
+    digest = hashlib.sha256()
+    try:
+        for module in (elfheaders, elftables, sys.modules[__name__]):
+            digest.update(Path(module.__file__ or "").read_bytes())
+    except OSError:
+        return os.urandom(8).hex()  # no source to tell versions apart: trust no record
+    return digest.hexdigest()[:16]
+
+
 # -- reading ------------------------------------------------------------------------------
 
-_SHT_RELA, _SHT_DYNSYM, _SHT_REL = 4, 11, 9
-_SHN_UNDEF = 0
 _MAX_SPAN = 1 << 20  # fingerprints further apart than this are read one by one
 
 
@@ -134,14 +188,17 @@ def read_fingerprints(path: str | os.PathLike[str]) -> Fingerprints:
     A missing, unreadable or non-ELF file is a BinaryError, and so is a
     fingerprint symbol of a size other than 8 bytes (a Go linker this code does not know).
     """
-    return parse_elf(os.fspath(path), _fingerprints_of)
+    def parse(path: str, elf: ElfHeaders, stream: BinaryIO) -> Fingerprints:
+        return fingerprints_from(path, elf, stream, SymbolTable.read(elf, stream))
+
+    return parse_elf(os.fspath(path), parse)
 
 
-def _fingerprints_of(path: str, elf: ElfHeaders, stream: BinaryIO) -> Fingerprints:
-    dynsym = next((s for s in elf.sections if s.type == _SHT_DYNSYM), None)
-    if dynsym is None:
+def fingerprints_from(path: str, elf: ElfHeaders, stream: BinaryIO,
+                      table: SymbolTable | None) -> Fingerprints:
+    """The fingerprints of an open binary whose ``.dynsym`` is ``table``."""
+    if table is None:
         return Fingerprints(path, why_none=_why_no_dynamic_symbols(elf))
-    table = _SymbolTable.read(elf, dynsym, stream)
     symbols = table.symbols_named(HASH_BYTES_PREFIX, HASH_POINTER_PREFIX)
     hashes = _hash_values(path, elf, stream, symbols)
     pointers = {
@@ -164,12 +221,12 @@ def _why_no_dynamic_symbols(elf: ElfHeaders) -> str:
 
 
 def _hash_values(
-    path: str, elf: ElfHeaders, stream: BinaryIO, symbols: Mapping[int, _Symbol]
+    path: str, elf: ElfHeaders, stream: BinaryIO, symbols: Mapping[int, Symbol]
 ) -> dict[str, bytes]:
     """package -> fingerprint, from the defined ``go:link.pkghashbytes.*`` symbols."""
     addresses: dict[str, int] = {}
     for symbol in symbols.values():
-        if not symbol.name.startswith(HASH_BYTES_PREFIX) or symbol.section == _SHN_UNDEF:
+        if not symbol.name.startswith(HASH_BYTES_PREFIX) or symbol.section == SHN_UNDEF:
             continue
         if symbol.size != FINGERPRINT_SIZE:
             raise BinaryError(
@@ -206,7 +263,7 @@ def _read_fingerprint_bytes(
 
 
 def _check_order(
-    elf: ElfHeaders, stream: BinaryIO, table: _SymbolTable, pointers: Mapping[int, str]
+    elf: ElfHeaders, stream: BinaryIO, table: SymbolTable, pointers: Mapping[int, str]
 ) -> tuple[str, ...] | None:
     """The plugin's ``pkghashes`` order: its dynamic relocations against the
     ``go:link.pkghash.*`` symbols, by the address they patch. None when the binary has no
@@ -224,145 +281,11 @@ def _check_order(
 
 
 def _relocations_against(
-    elf: ElfHeaders, stream: BinaryIO, table: _SymbolTable, pointers: Mapping[int, str]
+    elf: ElfHeaders, stream: BinaryIO, table: SymbolTable, pointers: Mapping[int, str]
 ) -> Iterator[tuple[int, str]]:
     """(patched address, package) of each dynamic relocation against a pointer symbol."""
     if not pointers:
         return
-    for section in elf.sections:
-        if section.type not in (_SHT_RELA, _SHT_REL) or section.link != table.index:
-            continue
-        relocations = _Relocations.read(elf, section, stream)
+    for relocations in Relocations.against_table(elf, stream, table):
         for address, symbol in relocations.against(pointers.keys()):
             yield address, pointers[symbol]
-
-
-# -- ELF tables in bulk -------------------------------------------------------------------
-# pyelftools parses table entries one by one (0.3 to 0.9 s for a plugin's 27,000 symbols
-# and 37,000 relocations); here a column is sliced out of the table's bytes at C speed
-# and only the entries that matter are unpacked.
-
-
-@dataclass(frozen=True)
-class _Symbol:
-    name: str
-    value: int  # the address
-    size: int
-    section: int  # st_shndx; 0 (SHN_UNDEF) for a symbol another object defines
-
-
-@dataclass(frozen=True)
-class _SymbolTable:
-    """``.dynsym`` and its string table, as bytes."""
-
-    index: int  # the section's index, which relocation sections name in sh_link
-    format: ElfFormat
-    symbols: bytes
-    strings: bytes
-
-    @classmethod
-    def read(cls, elf: ElfHeaders, section: ElfSection, stream: BinaryIO) -> _SymbolTable:
-        if section.link >= len(elf.sections):
-            raise ValueError(f"{section.name} names no string table")
-        strings = elf.sections[section.link]
-        return cls(
-            index=section.index,
-            format=elf.format,
-            symbols=elf.read_section(stream, section),
-            strings=elf.read_section(stream, strings),
-        )
-
-    @property
-    def entry(self) -> struct.Struct:
-        # ELF64: st_name, st_info, st_other, st_shndx, st_value, st_size
-        # ELF32: st_name, st_value, st_size, st_info, st_other, st_shndx
-        return self.format.layout("IBBHQQ", "IIIBBH")
-
-    def symbols_named(self, *prefixes: str) -> dict[int, _Symbol]:
-        """symbol index -> symbol, for the symbols whose names start with a prefix.
-
-        The names are found in the string table first, so that only the symbols whose
-        st_name points at one are unpacked.
-        """
-        names = self._names_starting_with(prefixes)
-        entry = self.entry
-        found = {}
-        for index in _indices_of(names.keys(), _column(self.symbols, entry, 0)):
-            raw = entry.unpack_from(self.symbols, index * entry.size)
-            value, size, section = (
-                (raw[4], raw[5], raw[3]) if self.format.is_64 else (raw[1], raw[2], raw[5])
-            )
-            found[index] = _Symbol(names[raw[0]], value, size, section)
-        return found
-
-    def _names_starting_with(self, prefixes: tuple[str, ...]) -> dict[int, str]:
-        """string-table offset -> name, for every occurrence of a prefix (a linker may
-        share a string's tail with a longer name, so occurrences are not only at starts)."""
-        names = {}
-        for prefix in prefixes:
-            needle = prefix.encode()
-            start = self.strings.find(needle)
-            while start >= 0:
-                end = self.strings.find(b"\0", start)
-                end = len(self.strings) if end < 0 else end
-                names[start] = self.strings[start:end].decode("utf-8", "replace")
-                start = self.strings.find(needle, end)
-        return names
-
-
-@dataclass(frozen=True)
-class _Relocations:
-    """One dynamic relocation section (.rela.dyn, .rela.plt, .rel.dyn ...), as bytes."""
-
-    format: ElfFormat
-    with_addend: bool
-    data: bytes
-
-    @classmethod
-    def read(cls, elf: ElfHeaders, section: ElfSection, stream: BinaryIO) -> _Relocations:
-        return cls(elf.format, section.type == _SHT_RELA, elf.read_section(stream, section))
-
-    @property
-    def entry(self) -> struct.Struct:
-        # r_offset, r_info and, in RELA, r_addend
-        return self.format.layout("QQq" if self.with_addend else "QQ",
-                                  "IIi" if self.with_addend else "II")
-
-    def against(self, symbols: Iterable[int]) -> Iterator[tuple[int, int]]:
-        """(patched address, symbol index) of the relocations against ``symbols``."""
-        entry = self.entry
-        indices = self._symbol_indices()
-        for index in _indices_of(set(symbols), indices):
-            yield entry.unpack_from(self.data, index * entry.size)[0], indices[index]
-
-    def _symbol_indices(self) -> list[int]:
-        """The symbol index of each entry: r_info >> 32 in ELF64, r_info >> 8 in ELF32."""
-        if self.format.is_64:
-            # r_info's two halves as fields of their own: the index is a column to slice.
-            halves = struct.Struct(self.format.byte_order + ("QIIq" if self.with_addend else "QII"))
-            return _column(self.data, halves, 2 if self.format.byte_order == "<" else 1)
-        return [info >> 8 for info in _column(self.data, self.entry, 1)]
-
-
-def _indices_of(wanted: Collection[int], column: list[int]) -> list[int]:
-    """The positions in ``column`` of the values in ``wanted``, looped over in C."""
-    return list(itertools.compress(range(len(column)), map(wanted.__contains__, column)))
-
-
-def _column(data: bytes, entry: struct.Struct, field: int) -> list[int]:
-    """Field number ``field`` of every entry of a table of ``entry`` structs.
-
-    Where the table is in the machine's byte order and the field aligned, a strided
-    slice of a memoryview gives the column at C speed instead of unpacking each entry.
-    """
-    usable = len(data) - len(data) % entry.size
-    code = entry.format[1 + field]  # the format is a byte order, then one letter per field
-    size = struct.calcsize(code)
-    offset = struct.calcsize(entry.format[: 1 + field])  # "<", "=", ">": no padding
-    native = entry.format[0] == ("<" if sys.byteorder == "little" else ">")
-    if native and offset % size == 0 and entry.size % size == 0:
-        words = memoryview(data[:usable]).cast(code)  # type: ignore[call-overload]
-        return words[offset // size :: entry.size // size].tolist()
-    return [values[field] for values in entry.iter_unpack(data[:usable])]
-
-

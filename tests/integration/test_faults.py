@@ -23,7 +23,10 @@ from pathlib import Path
 import pytest
 import tomlkit
 
+from plugin_builder.elfheaders import ElfHeaders
+from plugin_builder.elftables import SymbolTable
 from plugin_builder.files import TEMP_MARK
+from plugin_builder.fingerprints import read_fingerprints
 
 from .projects import Project
 
@@ -440,6 +443,46 @@ def test_verify_checks_the_bytes_that_are_there_not_a_proof(template, tmp_path) 
     assert run.returncode != 0, "verify passed a host whose bytes were overwritten"
     assert "up to date" not in run.stderr
     assert sha256(host) == tampered  # verify checks; it does not rebuild
+
+
+def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(template,
+                                                                         tmp_path) -> None:
+    """A host whose fingerprint of one package was changed in place (size and mtime
+    restored): the fingerprints recorded when it landed no longer describe it, so
+    `verify --static-only` reads the binary and names that package."""
+    project = clone(template, tmp_path / "project")
+    folder = project.artifacts(COMBINATION)
+    host = folder / "bin" / "scheduler"
+    assert project.manifest(COMBINATION)["artifacts"]["bin/scheduler"]["fingerprints"]
+    plugin_order = read_fingerprints(folder / PLUGIN).check_order
+    host_prints = read_fingerprints(host)
+    package = [p for p in plugin_order if p in host_prints.hashes][-1]  # not the first
+    with host.open("rb") as stream:
+        elf = ElfHeaders.read(stream)
+    address = dict(_fingerprint_addresses(host))[package]
+    offset = elf.file_offset(address, 8)
+    before = host.stat()
+    with host.open("r+b") as stream:
+        stream.seek(offset)
+        stream.write(bytes(b ^ 0xFF for b in host_prints.hashes[package]))
+    os.utime(host, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    run = project.invoke("verify", "--static-only", "--json", check=False)
+
+    assert "Traceback" not in run.stderr, run.stderr
+    assert run.returncode != 0, "verify trusted the fingerprints recorded at landing"
+    scheduler = [r for r in json.loads(run.stdout)["results"] if r["plugin"].endswith(PLUGIN)]
+    assert scheduler[0]["fingerprints"]["differing"] == [package], scheduler
+
+
+def _fingerprint_addresses(binary: Path) -> list[tuple[str, int]]:
+    """(package, address) of each go:link.pkghashbytes symbol, as the reader finds them."""
+    with binary.open("rb") as stream:
+        elf = ElfHeaders.read(stream)
+        table = SymbolTable.read(elf, stream)
+    prefix = "go:link.pkghashbytes."
+    return [(s.name.removeprefix(prefix), s.value)
+            for s in table.symbols_named(prefix).values()]
 
 
 # -- clean -----------------------------------------------------------------------------------------

@@ -10,12 +10,14 @@ checks the same against binaries the real toolchain built.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from plugin_builder import elfheaders, elftables, fingerprints
 from plugin_builder.errors import PluginBuilderError
 from plugin_builder.fingerprints import (
     DIFFER,
@@ -23,8 +25,12 @@ from plugin_builder.fingerprints import (
     UNREADABLE,
     Fingerprints,
     compare,
+    from_record,
     read_fingerprints,
+    reader_version,
+    record_for,
 )
+from plugin_builder.verify.rules import Side
 
 H1, H2, H3 = b"\x01" * 8, b"\x02" * 8, b"\x03" * 8
 
@@ -315,3 +321,77 @@ def test_damaged_section_headers_are_an_error(tmp_path):
     binary.write_bytes(binary.read_bytes()[:-10])  # the section headers run past the end
     with pytest.raises(PluginBuilderError, match=r"not an ELF binary \(section headers past"):
         read_fingerprints(binary)
+
+
+# -- records kept in the manifest ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", [ORDER, ()], ids=["plugin", "host"])
+def test_a_record_gives_back_the_fingerprints_it_was_made_from(tmp_path, order):
+    binary = FakeGoBinary(HASHES, order).write(tmp_path / "p.so")
+    read = read_fingerprints(binary)
+    kept = from_record(binary, record_for(binary))
+    assert kept == read and dict(kept.hashes) == HASHES
+    assert kept.check_order == (ORDER if order else None)
+
+
+def test_a_record_of_a_binary_without_fingerprints_keeps_why(tmp_path):
+    binary = FakeGoBinary(HASHES, ORDER).write(tmp_path / "p.so")
+    image = bytearray(binary.read_bytes())
+    image[0x28:0x30] = bytes(8)  # no section headers
+    binary.write_bytes(bytes(image))
+    kept = from_record(binary, record_for(binary))
+    assert (len(kept), kept.why_none) == (0, read_fingerprints(binary).why_none)
+
+
+def test_no_record_is_made_of_fingerprints_that_cannot_be_read(tmp_path):
+    binary = FakeGoBinary(HASHES, ORDER, hash_size=16).write(tmp_path / "p.so")
+    assert record_for(binary) is None
+
+
+def _damaged(record: dict, change) -> dict:
+    copy = {**record, "packages": dict(record["packages"])}
+    change(copy)
+    return copy
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(lambda r: r.update(reader="0123456789abcdef"), id="another-reader"),
+    pytest.param(lambda r: r.pop("reader"), id="no-reader"),
+    pytest.param(lambda r: r.update(packages=["runtime"]), id="packages-not-a-table"),
+    pytest.param(lambda r: r["packages"].update(runtime="zz" * 8), id="not-hex"),
+    pytest.param(lambda r: r["packages"].update(runtime="01" * 7), id="seven-bytes"),
+    pytest.param(lambda r: r["packages"].update(runtime=8), id="not-a-string"),
+    pytest.param(lambda r: r.update(order="runtime"), id="order-not-a-list"),
+    pytest.param(lambda r: r.update(why_none=None), id="why-not-a-string"),
+])
+def test_a_record_of_another_reader_or_damaged_is_not_trusted(tmp_path, change):
+    binary = FakeGoBinary(HASHES, ORDER).write(tmp_path / "p.so")
+    record = record_for(binary)
+    assert from_record(binary, record) is not None
+    assert from_record(binary, _damaged(record, change)) is None
+
+
+@pytest.mark.parametrize("record", [None, "record", [], {}])
+def test_no_record_is_no_fingerprints(record):
+    assert from_record("p.so", record) is None
+
+
+def test_the_reader_version_is_a_digest_of_the_code_that_reads():
+    digest = hashlib.sha256()
+    for module in (elfheaders, elftables, fingerprints):
+        digest.update(Path(module.__file__).read_bytes())
+    assert reader_version() == digest.hexdigest()[:16]
+
+
+def test_a_side_takes_recorded_fingerprints_and_reads_a_hosts_symbols_only_when_asked(
+        tmp_path):
+    binary = FakeGoBinary(HASHES, ORDER).write(tmp_path / "p.so")
+    recorded = Fingerprints(str(binary), {"runtime": H3}, ("runtime",))
+    host = Side.read(binary, recorded, lookups=False)
+    assert host.fingerprints is recorded  # the binary's own differ: the record was used
+    with pytest.raises(RuntimeError, match="not read"):
+        "noise.symbol" in host.elf.exported_symbols  # noqa: B015
+    plugin = Side.read(binary, recorded)
+    assert "noise.symbol" in plugin.elf.exported_symbols
+    assert dict(Side.read(binary).fingerprints.hashes) == HASHES

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import buildinfo, sources
+from plugin_builder import buildinfo, fingerprints, sources
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Host
@@ -132,6 +132,7 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         landed = store.land(relative, staged, {
             **build.entry,
             **_buildinfo_fields(info),
+            "fingerprints": fingerprints.record_for(staged),
             "libc": environment.combination.libc,
             "arch": environment.combination.arch,
             "flags": list(argv[2:]),

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from plugin_builder import emulation
+from plugin_builder import emulation, fingerprints
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import Backend, BuildEnvironment
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.elffacts import ElfFacts, read_elf
 from plugin_builder.errors import BinaryError, ToolchainError, UsageError, VerifyError
+from plugin_builder.fingerprints import Fingerprints
 from plugin_builder.log import Log
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
@@ -96,7 +97,8 @@ def verify_explicit(config: Config, backend: Backend, pairs: Sequence[Pair], log
 
 def verify_pair(pair: Pair, log: Log, *, live: bool, loader_for: LoaderFor,
                 prefix_for: PrefixFor | None = None) -> PluginResult:
-    host, plugin = Side.read(pair.host), Side.read(pair.plugin)
+    host = Side.read(pair.host, pair.host_fingerprints, lookups=False)
+    plugin = Side.read(pair.plugin, pair.plugin_fingerprints)
     argv = (pair.check_argv() if pair.check else loader_for(host, pair)) if live else None
     if live and argv is None:
         log(f"verify {pair.plugin.name}: no live check (the host has no check command and "
@@ -178,8 +180,13 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
         check = config.check_command(plugin_type)
         key = cache_key(host.sha256, plugin.sha256, contract, check)
         pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
-                          combination.id, key))
+                          combination.id, key, _recorded_fingerprints(host),
+                          _recorded_fingerprints(plugin)))
     return pairs
+
+
+def _recorded_fingerprints(outcome: Outcome) -> Fingerprints | None:
+    return fingerprints.from_record(outcome.path, outcome.entry.get("fingerprints"))
 
 
 def passed_keys(store: ArtifactStore) -> frozenset[str]:

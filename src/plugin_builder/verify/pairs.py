@@ -20,6 +20,7 @@ from plugin_builder import __version__
 from plugin_builder.config import Config, PluginType, check_argv
 from plugin_builder.errors import BinaryError, UsageError
 from plugin_builder.files import digest
+from plugin_builder.fingerprints import Fingerprints
 from plugin_builder.selection import plugin_type_named
 from plugin_builder.status import Severity
 from plugin_builder.verify.live import LiveResult
@@ -49,6 +50,10 @@ class Pair:
     # Digest of both binaries' sha256 and the contract: a pair that passed with this key
     # before is the same pair, so its proof still holds (None: always check).
     cache_key: str | None = None
+    # The fingerprints recorded when each binary landed, if it is unchanged since
+    # (None: verify reads them from the binary).
+    host_fingerprints: Fingerprints | None = None
+    plugin_fingerprints: Fingerprints | None = None
 
     def check_argv(self) -> list[str]:
         return check_argv(self.check, self.host, self.plugin)

@@ -15,9 +15,12 @@ import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
-from plugin_builder.buildinfo import DEVEL, BuildInfo, Module, read_buildinfo
-from plugin_builder.elffacts import GLIBC, MUSL, ElfFacts, read_elf
+from plugin_builder.buildinfo import DEVEL, BuildInfo, Module, buildinfo_from
+from plugin_builder.elffacts import GLIBC, MUSL, UNREAD, DynamicSymbols, ElfFacts, facts_from
+from plugin_builder.elfheaders import ElfHeaders, parse_elf
+from plugin_builder.elftables import SymbolTable
 from plugin_builder.errors import BinaryError
 from plugin_builder.fingerprints import (
     DIFFER,
@@ -26,7 +29,7 @@ from plugin_builder.fingerprints import (
     Fingerprints,
     FingerprintVerdict,
     compare,
-    read_fingerprints,
+    fingerprints_from,
 )
 from plugin_builder.status import Severity
 
@@ -79,19 +82,58 @@ class Side:
     no_fingerprints: str = ""
 
     @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> Side:
-        path = os.fspath(path)
-        elf, info = read_elf(path), read_buildinfo(path)
-        fingerprints, why = _fingerprints_or_why(path)
-        return cls(elf=elf, buildinfo=info, path=path, fingerprints=fingerprints,
-                   no_fingerprints=why)
+    def read(cls, path: str | os.PathLike[str], recorded: Fingerprints | None = None, *,
+             lookups: bool = True) -> Side:
+        """Everything verify needs from one binary, read in one pass over its headers.
+
+        ``recorded``: its fingerprints as kept when it landed, if it is unchanged since.
+        ``lookups``: False for a host, whose symbols nobody looks up; with recorded
+        fingerprints, its symbol table (1-2 MB) is then not read at all.
+        """
+        def parse(path: str, elf: ElfHeaders, stream: BinaryIO) -> Side:
+            table: SymbolTable | None
+            prints: Fingerprints | str
+            if lookups or recorded is None:
+                table, prints = _table_and_fingerprints(path, elf, stream, recorded)
+            else:
+                table, prints = None, recorded
+            fingerprints, why = _usable(prints)
+            exported = DynamicSymbols(table) if lookups else UNREAD
+            return cls(elf=facts_from(path, elf, stream, exported),
+                       buildinfo=buildinfo_from(os.path.abspath(path), elf, stream),
+                       path=path, fingerprints=fingerprints, no_fingerprints=why)
+
+        return parse_elf(os.fspath(path), parse)
 
 
-def _fingerprints_or_why(path: str) -> tuple[Fingerprints | None, str]:
+def _table_and_fingerprints(
+    path: str, elf: ElfHeaders, stream: BinaryIO, recorded: Fingerprints | None,
+) -> tuple[SymbolTable | None, Fingerprints | str]:
+    """The binary's .dynsym and its fingerprints (``recorded`` if given), or why none."""
     try:
-        fingerprints = read_fingerprints(path)
+        table = SymbolTable.read(elf, stream)
+    except ValueError as error:  # a .dynsym without strings: nothing to look up
+        return None, f"{path}: not an ELF binary ({error})"
+    if recorded is not None:
+        return table, recorded
+    return table, _fingerprints_read(path, elf, stream, table)
+
+
+def _fingerprints_read(path: str, elf: ElfHeaders, stream: BinaryIO,
+                       table: SymbolTable | None) -> Fingerprints | str:
+    """The binary's fingerprints, or why they cannot be read."""
+    try:
+        return fingerprints_from(path, elf, stream, table)
     except BinaryError as error:
-        return None, error.message
+        return error.message
+    except ValueError as error:
+        return f"{path}: not an ELF binary ({error})"
+
+
+def _usable(fingerprints: Fingerprints | str) -> tuple[Fingerprints | None, str]:
+    """(fingerprints, "") when there are any; else (None, why there are none)."""
+    if isinstance(fingerprints, str):
+        return None, fingerprints
     if not fingerprints.hashes:
         return None, fingerprints.why_none or "it exports no fingerprints"
     return fingerprints, ""
