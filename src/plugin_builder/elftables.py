@@ -46,10 +46,6 @@ class SymbolTable:
         self.entry = elf_format.layout("IBBHQQ", "IIIBBH")
 
     @classmethod
-    def empty(cls, elf_format: ElfFormat) -> SymbolTable:
-        return cls(-1, elf_format, b"", b"")
-
-    @classmethod
     def read(cls, elf: ElfHeaders, stream: BinaryIO) -> SymbolTable | None:
         """The binary's ``.dynsym``; None when it has none (a static binary)."""
         section = next((s for s in elf.sections if s.type == SHT_DYNSYM), None)

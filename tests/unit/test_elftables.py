@@ -65,7 +65,7 @@ def test_a_name_defined_by_its_second_symbol_is_found():
 
 
 def test_an_empty_table_exports_nothing():
-    empty = SymbolTable.empty(ElfFormat(True, "<"))
+    empty = table([])
     assert not empty.defines("main.Init") and empty.defined_names == ()
 
 
