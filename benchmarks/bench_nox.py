@@ -55,7 +55,7 @@ def main() -> None:
                        capture_output=True)
         # Provision every toolchain first: downloads are not what is measured.
         from plugin_builder import config as config_module
-        from plugin_builder.toolchains import go_toolchain
+        from plugin_builder.golang.toolchains import go_toolchain
 
         config = config_module.load(project / "buildconfig.toml")
         for version in config.matrix.go:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from plugin_builder.combination import GO_VERSION_RE, NAME_RE, Combination
 from plugin_builder.errors import ConfigError
-from plugin_builder.gomod import parse_gowork
+from plugin_builder.golang.gomod import parse_gowork
 
 CONFIG_NAME = "buildconfig.toml"
 KNOWN_ARCHES = ("amd64", "arm64")

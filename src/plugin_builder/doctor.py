@@ -4,7 +4,7 @@ to make it so.
 Each check is a small function returning :class:`Check` rows; a check whose failure
 blocks the configured matrix is ``required``. The table (or ``--json``) names the fix of
 every failure, and the command fails when a required check failed. Checks reuse what the
-build itself uses (``toolchains.toolchain_problems``, ``toolchains.c_compiler``,
+build itself uses (``toolchains.toolchain_problems``, ``ccompiler.c_compiler``,
 ``goproxy.toolchain_published``, ``dockerengine.connect``), so doctor and the build
 cannot disagree about what is missing. The machine's own ``go`` is never looked at: builds
 use only provisioned toolchains.
@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from plugin_builder import emulation, goproxy, toolchains
+from plugin_builder import emulation
+from plugin_builder.backends import ccompiler
 from plugin_builder.config import Config
 from plugin_builder.errors import DoctorError, PluginBuilderError, ToolchainError
+from plugin_builder.golang import goproxy, toolchains
 from plugin_builder.status import CheckStatus
 
 OK, WARN, FAIL = CheckStatus
@@ -211,7 +213,7 @@ def c_compilers(config: Config) -> Iterator[Check]:
             cross = libc.toolchain(arch) is not None or arch != native
             label = f"{libc.cc_for(arch)} ({name} {arch})" if cross else f"{libc.cc} ({name})"
             try:
-                found = toolchains.c_compiler(libc, arch)
+                found = ccompiler.c_compiler(libc, arch)
             except PluginBuilderError as error:
                 yield Check("cc", label, FAIL, error.message, error.fix or "")
             else:

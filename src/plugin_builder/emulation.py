@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin_builder.elffacts import GLIBC, MUSL, ElfFacts
+from plugin_builder.binary.elffacts import GLIBC, MUSL, ElfFacts
 
 EMULATOR_PACKAGE = "qemu-user-static"
 # platform.machine() -> GOARCH of this machine.

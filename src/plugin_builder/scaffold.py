@@ -25,7 +25,7 @@ from plugin_builder.combination import NAME_RE
 from plugin_builder.config import Config, PluginType
 from plugin_builder.errors import ConfigError, UsageError
 from plugin_builder.files import write_atomically
-from plugin_builder.gomod import read_gomod
+from plugin_builder.golang.gomod import read_gomod
 
 TEMPLATE_SUFFIX = ".tmpl"
 DEFAULT_HOST_VERSION = "v0.0.0"  # the label Go gives a module that is only ever replaced

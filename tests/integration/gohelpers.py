@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from plugin_builder.config import default_toolchain_cache
-from plugin_builder.toolchains import go_toolchain
+from plugin_builder.golang.toolchains import go_toolchain
 
 HOST_MODULE = "example.com/testhost"
 

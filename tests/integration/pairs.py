@@ -27,7 +27,7 @@ from functools import cache, partial
 from pathlib import Path
 
 from plugin_builder.config import default_toolchain_cache
-from plugin_builder.toolchains import go_toolchain
+from plugin_builder.golang.toolchains import go_toolchain
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pairs"
 # The C compiler of each libc; cgo (and so every plugin and its host) needs one.

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from plugin_builder import emulation
-from plugin_builder.buildinfo import read_buildinfo
-from plugin_builder.elffacts import read_elf
+from plugin_builder.binary.buildinfo import read_buildinfo
+from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.errors import ToolchainError
 from plugin_builder.verify.live import CRASHED, TIMED_OUT, run_check
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from plugin_builder.elfheaders import ElfHeaders
-from plugin_builder.elftables import SymbolTable
+from plugin_builder.binary.elfheaders import ElfHeaders
+from plugin_builder.binary.elftables import SymbolTable
+from plugin_builder.binary.fingerprints import read_fingerprints
 from plugin_builder.files import TEMP_MARK
-from plugin_builder.fingerprints import read_fingerprints
 
 from .projects import Project
 

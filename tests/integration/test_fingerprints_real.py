@@ -25,9 +25,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-from plugin_builder.buildinfo import BuildInfo, Module, read_buildinfo
-from plugin_builder.config import default_toolchain_cache
-from plugin_builder.fingerprints import (
+from plugin_builder.binary.buildinfo import BuildInfo, Module, read_buildinfo
+from plugin_builder.binary.fingerprints import (
     DIFFER,
     MATCH,
     UNREADABLE,
@@ -35,7 +34,8 @@ from plugin_builder.fingerprints import (
     compare,
     read_fingerprints,
 )
-from plugin_builder.toolchains import go_toolchain
+from plugin_builder.config import default_toolchain_cache
+from plugin_builder.golang.toolchains import go_toolchain
 
 ORACLE_GO = "1.26.8"  # the newest release here: its `go version -m` reads every format
 OLDER_RELEASES = ("1.23.9", "1.24.11", "1.25.5", "1.26.6")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder.buildinfo import BuildInfo, read_buildinfo
+from plugin_builder.binary.buildinfo import BuildInfo, read_buildinfo
 from plugin_builder.errors import ModuleGraphError
 
 from .projects import REPO

@@ -20,8 +20,8 @@ import pytest
 
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.errors import ToolchainError
-from plugin_builder.goproxy import dirhash_zip
-from plugin_builder.toolchains import (
+from plugin_builder.golang.goproxy import dirhash_zip
+from plugin_builder.golang.toolchains import (
     go_toolchain,
     inspection_go,
     provenance,
@@ -34,7 +34,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PROVISION = """
 import sys
 from pathlib import Path
-from plugin_builder.toolchains import go_toolchain
+from plugin_builder.golang.toolchains import go_toolchain
 toolchain = go_toolchain(sys.argv[1], Path(sys.argv[2]), log=lambda line: print(line, flush=True))
 print("go:", toolchain.go, flush=True)
 """

@@ -20,7 +20,7 @@ from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.errors import BuildError
 from plugin_builder.files import TEMP_MARK
-from plugin_builder.gomod import _directives, parse_gomod
+from plugin_builder.golang.gomod import _directives, parse_gomod
 from plugin_builder.steps import host as host_step
 from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps.gobuild import OUTPUT, go_build, shared_flags

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import elfheaders
-from plugin_builder.buildinfo import (
+from plugin_builder.binary import elfheaders
+from plugin_builder.binary.buildinfo import (
     DEVEL,
     ElfHeaders,
     Module,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import config, doctor, toolchains
+from plugin_builder import config, doctor
+from plugin_builder.golang import toolchains
 from plugin_builder.status import CheckStatus
 
 from .test_toolchains import fake_goroot

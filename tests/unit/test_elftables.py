@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from plugin_builder.elfheaders import ElfFormat
-from plugin_builder.elftables import SymbolTable, column, indices_of
+from plugin_builder.binary.elfheaders import ElfFormat
+from plugin_builder.binary.elftables import SymbolTable, column, indices_of
 
 STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
 UNDEF, TEXT = 0, 12

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import config, doctor, emulation, toolchains
-from plugin_builder.backends import base_images
-from plugin_builder.elffacts import ElfFacts
+from plugin_builder import config, doctor, emulation
+from plugin_builder.backends import base_images, ccompiler
+from plugin_builder.binary.elffacts import ElfFacts
 from plugin_builder.errors import ConfigError, ImageError, ToolchainError
 from plugin_builder.steps import verify as verify_step
 from plugin_builder.verify import image as image_module
@@ -132,31 +132,31 @@ def libc(**cross) -> config.Libc:
 
 
 def test_another_arch_without_a_table_is_an_error_naming_the_table(on_amd64):
-    toolchains.c_compiler.cache_clear()
+    ccompiler.c_compiler.cache_clear()
     with pytest.raises(ToolchainError) as raised:
-        toolchains.c_compiler(libc(), "arm64")
+        ccompiler.c_compiler(libc(), "arm64")
     assert "[libc.musl.arch.arm64]" in raised.value.message
     assert 'cc = "aarch64-linux-musl-gcc"' in raised.value.fix
 
 
 def test_a_missing_cross_compiler_names_every_package_and_multiarch(on_amd64):
-    toolchains.c_compiler.cache_clear()
+    ccompiler.c_compiler.cache_clear()
     missing = libc(arm64=("no-such-cc-aarch64", ("gcc-aarch64-linux-gnu", "musl-dev:arm64")))
     with pytest.raises(ToolchainError) as raised:
-        toolchains.c_compiler(missing, "arm64")
+        ccompiler.c_compiler(missing, "arm64")
     assert "'no-such-cc-aarch64' for musl on arm64 is not installed" in raised.value.message
     assert raised.value.fix == ("dpkg --add-architecture arm64 && apt-get update && "
                                 "apt-get install gcc-aarch64-linux-gnu musl-dev:arm64")
 
 
 def test_the_native_arch_keeps_the_libcs_own_compiler(on_amd64, monkeypatch):
-    toolchains.c_compiler.cache_clear()
-    monkeypatch.setattr(toolchains.shutil, "which", lambda name: None)
+    ccompiler.c_compiler.cache_clear()
+    monkeypatch.setattr(ccompiler.shutil, "which", lambda name: None)
     with pytest.raises(ToolchainError) as raised:
-        toolchains.c_compiler(libc(arm64=("x", ("x",))), "amd64")
+        ccompiler.c_compiler(libc(arm64=("x", ("x",))), "amd64")
     assert raised.value.message == "C compiler 'musl-gcc' for musl is not installed"
     assert raised.value.fix == "apt-get install musl-tools"
-    toolchains.c_compiler.cache_clear()
+    ccompiler.c_compiler.cache_clear()
 
 
 def test_install_fix_adds_an_arch_once():
@@ -294,10 +294,10 @@ def test_doctor_warns_without_qemu_and_fails_in_ci(no_qemu, project, monkeypatch
 
 
 def test_doctor_names_each_cross_compiler_by_libc_and_arch(project, on_amd64, monkeypatch):
-    toolchains.c_compiler.cache_clear()
-    monkeypatch.setattr(toolchains.shutil, "which", lambda name: None)
+    ccompiler.c_compiler.cache_clear()
+    monkeypatch.setattr(ccompiler.shutil, "which", lambda name: None)
     found = {c.name: c for c in doctor.c_compilers(config.load(project.write()))}
-    toolchains.c_compiler.cache_clear()
+    ccompiler.c_compiler.cache_clear()
     assert set(found) == {"gcc (glibc)", "aarch64-linux-gnu-gcc (glibc arm64)",
                           "musl-gcc (musl)", "aarch64-linux-musl-gcc (musl arm64)"}
     assert found["aarch64-linux-gnu-gcc (glibc arm64)"].fix == \

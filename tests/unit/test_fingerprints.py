@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import elfheaders, elftables, fingerprints
-from plugin_builder.errors import PluginBuilderError
-from plugin_builder.fingerprints import (
+from plugin_builder.binary import elfheaders, elftables, fingerprints
+from plugin_builder.binary.fingerprints import (
     DIFFER,
     MATCH,
     UNREADABLE,
@@ -30,6 +29,7 @@ from plugin_builder.fingerprints import (
     reader_version,
     record_for,
 )
+from plugin_builder.errors import PluginBuilderError
 from plugin_builder.verify.rules import Side
 
 H1, H2, H3 = b"\x01" * 8, b"\x02" * 8, b"\x03" * 8

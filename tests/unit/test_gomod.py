@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from plugin_builder.errors import BuildError
-from plugin_builder.gomod import GoMod, Replace, parse_gomod, read_gomod
+from plugin_builder.golang.gomod import GoMod, Replace, parse_gomod, read_gomod
 
 FULL = """\
 // The host of the scheduler plugins.

@@ -15,7 +15,7 @@ import pytest
 from plugin_builder import config as config_module
 from plugin_builder import init
 from plugin_builder.errors import UsageError
-from plugin_builder.gomod import parse_gomod
+from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
 from plugin_builder.init.render import key_docs
 

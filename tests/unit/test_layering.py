@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "plugin_builder"
-SUBPACKAGES = {"backends", "steps", "verify"}
+SUBPACKAGES = {"backends", "binary", "golang", "init", "steps", "verify"}
 
 
 def unit_of(module: str) -> str:

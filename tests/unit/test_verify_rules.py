@@ -14,9 +14,9 @@ from types import MappingProxyType
 import pytest
 from rich.console import Console
 
-from plugin_builder.buildinfo import BuildInfo, Module
-from plugin_builder.elffacts import ElfFacts
-from plugin_builder.fingerprints import Fingerprints
+from plugin_builder.binary.buildinfo import BuildInfo, Module
+from plugin_builder.binary.elffacts import ElfFacts
+from plugin_builder.binary.fingerprints import Fingerprints
 from plugin_builder.verify import (
     ERROR,
     RULE_IDS,

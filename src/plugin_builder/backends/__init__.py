@@ -8,7 +8,7 @@ build logic.
 Everything a step needs from where it runs is a method or property of these two
 protocols, as cibuildwheel's ``OCIContainer`` is for its platforms. What does not depend
 on where a command runs stays out: build info and ELF facts are read from the landed
-file by pure Python, go.mod files are parsed by :mod:`plugin_builder.gomod`.
+file by pure Python, go.mod files are parsed by :mod:`plugin_builder.golang.gomod`.
 """
 
 from __future__ import annotations

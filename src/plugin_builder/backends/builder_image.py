@@ -20,8 +20,8 @@ from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
 from plugin_builder.files import sha256_file
+from plugin_builder.golang.toolchains import go_toolchain
 from plugin_builder.log import Log
-from plugin_builder.toolchains import go_toolchain
 
 DOCKERFILE = "builder.Dockerfile"
 GOROOT = "/usr/local/go"  # where the toolchain is in the image

@@ -23,7 +23,7 @@ from plugin_builder import dockerengine as engine
 from plugin_builder.backends import RunResult, builder_image
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
-from plugin_builder.goenv import MODULE_FETCH_ENV
+from plugin_builder.golang.goenv import MODULE_FETCH_ENV
 from plugin_builder.log import Log
 
 # The machine's CA bundle is mounted here, so `go mod download` in the container trusts

@@ -15,7 +15,7 @@ from plugin_builder.emulation import native_arch
 from plugin_builder.log import Log
 
 if TYPE_CHECKING:
-    from plugin_builder.toolchains import CCompiler
+    from plugin_builder.backends.ccompiler import CCompiler
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class LocalEnvironment:
         return RunResult(returncode, output)
 
     def base_env(self) -> dict[str, str]:
-        from plugin_builder import toolchains  # see LocalBackend.prepare
+        from plugin_builder.golang import toolchains  # see LocalBackend.prepare
 
         return toolchains.toolchain_env()
 
@@ -46,7 +46,8 @@ class LocalBackend:
     def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
         # Imported here: the toolchain code (and the module proxy client behind it) is
         # needed only by commands that build, not by `verify --static-only` or `report`.
-        from plugin_builder.toolchains import c_compiler, go_toolchain
+        from plugin_builder.backends.ccompiler import c_compiler
+        from plugin_builder.golang.toolchains import go_toolchain
 
         toolchain = go_toolchain(combination.go, self.config.toolchain_cache, log=log)
         # The libc's compiler for the combination's arch: a cross compiler for another arch

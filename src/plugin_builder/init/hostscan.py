@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugin_builder.gomod import GoMod, read_gomod
+from plugin_builder.golang.gomod import GoMod, read_gomod
 
 # Folders never worth reading: VCS, dependencies, build output, caches.
 SKIPPED = {"vendor", "node_modules", "artifacts", "results", "__pycache__"}

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import buildinfo, fingerprints, sources
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
 from plugin_builder.backends import BuildEnvironment
+from plugin_builder.binary import buildinfo, fingerprints
 from plugin_builder.config import Host
 from plugin_builder.errors import BuildError
-from plugin_builder.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
+from plugin_builder.golang import sources
+from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
 
 OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it

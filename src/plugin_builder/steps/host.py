@@ -9,10 +9,10 @@ do, and are part of the flags every plugin shares.
 
 from __future__ import annotations
 
-from plugin_builder import sourcestate
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, Host, Service
+from plugin_builder.golang import sourcestate
 from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import (
     OUTPUT,

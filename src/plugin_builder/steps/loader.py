@@ -14,9 +14,9 @@ from pathlib import Path
 
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import BuildEnvironment
-from plugin_builder.buildinfo import BuildInfo
+from plugin_builder.binary.buildinfo import BuildInfo
 from plugin_builder.files import digest, write_atomically
-from plugin_builder.goenv import fingerprint_flags
+from plugin_builder.golang.goenv import fingerprint_flags
 from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import OUTPUT, GoBuild, build_env, go_build
 from plugin_builder.verify import Contract

@@ -23,15 +23,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin_builder import gojson, sourcestate
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import BuildError, ModuleGraphError
 from plugin_builder.files import digest, sha256_file, write_atomically
-from plugin_builder.gomod import Replace, parse_gowork, read_gomod
+from plugin_builder.golang import gojson, sourcestate
+from plugin_builder.golang.gomod import Replace, parse_gowork, read_gomod
+from plugin_builder.golang.semver import newer
 from plugin_builder.log import Log
-from plugin_builder.semver import newer
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,

@@ -14,14 +14,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from plugin_builder import emulation, fingerprints
+from plugin_builder import emulation
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import Backend, BuildEnvironment
+from plugin_builder.binary import fingerprints
+from plugin_builder.binary.elffacts import ElfFacts, read_elf
+from plugin_builder.binary.fingerprints import Fingerprints
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
-from plugin_builder.elffacts import ElfFacts, read_elf
 from plugin_builder.errors import BinaryError, ToolchainError, UsageError, VerifyError
-from plugin_builder.fingerprints import Fingerprints
 from plugin_builder.log import Log
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader

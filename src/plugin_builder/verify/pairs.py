@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_builder import __version__
+from plugin_builder.binary.fingerprints import Fingerprints
 from plugin_builder.config import Config, PluginType, check_argv
 from plugin_builder.errors import BinaryError, UsageError
 from plugin_builder.files import digest
-from plugin_builder.fingerprints import Fingerprints
 from plugin_builder.selection import plugin_type_named
 from plugin_builder.status import Severity
 from plugin_builder.verify.live import LiveResult

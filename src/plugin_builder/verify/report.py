@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from plugin_builder.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
+from plugin_builder.binary.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
 from plugin_builder.status import Verdict
 from plugin_builder.verify.live import LiveResult
 from plugin_builder.verify.rules import ERROR, WARNING, Finding

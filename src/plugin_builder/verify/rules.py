@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from plugin_builder.buildinfo import DEVEL, BuildInfo, Module, buildinfo_from
-from plugin_builder.elffacts import GLIBC, MUSL, UNREAD, DynamicSymbols, ElfFacts, facts_from
-from plugin_builder.elfheaders import ElfHeaders, parse_elf
-from plugin_builder.elftables import SymbolTable
-from plugin_builder.errors import BinaryError
-from plugin_builder.fingerprints import (
+from plugin_builder.binary.buildinfo import DEVEL, BuildInfo, Module, buildinfo_from
+from plugin_builder.binary.elffacts import GLIBC, MUSL, UNREAD, DynamicSymbols, ElfFacts, facts_from
+from plugin_builder.binary.elfheaders import ElfHeaders, parse_elf
+from plugin_builder.binary.elftables import SymbolTable
+from plugin_builder.binary.fingerprints import (
     DIFFER,
     MATCH,
     UNREADABLE,
@@ -31,6 +30,7 @@ from plugin_builder.fingerprints import (
     compare,
     fingerprints_from,
 )
+from plugin_builder.errors import BinaryError
 from plugin_builder.status import Severity
 
 ERROR, WARNING = Severity

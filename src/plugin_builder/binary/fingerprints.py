@@ -35,9 +35,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, BinaryIO
 
-from plugin_builder import elfheaders, elftables
-from plugin_builder.elfheaders import ElfHeaders, parse_elf, read_at
-from plugin_builder.elftables import SHN_UNDEF, Relocations, Symbol, SymbolTable
+from plugin_builder.binary import elfheaders, elftables
+from plugin_builder.binary.elfheaders import ElfHeaders, parse_elf, read_at
+from plugin_builder.binary.elftables import SHN_UNDEF, Relocations, Symbol, SymbolTable
 from plugin_builder.errors import BinaryError
 
 HASH_BYTES_PREFIX = "go:link.pkghashbytes."

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import BinaryIO
 
-from plugin_builder.elfheaders import ElfFormat, ElfHeaders, ElfSection, c_string
+from plugin_builder.binary.elfheaders import ElfFormat, ElfHeaders, ElfSection, c_string
 
 SHT_RELA, SHT_DYNSYM, SHT_REL = 4, 11, 9
 SHN_UNDEF = 0

@@ -23,8 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import gojson
 from plugin_builder.files import sha256_file, stat_key
+from plugin_builder.golang import gojson
 
 # The fields of `go list -json` that name files a build reads.
 FILE_FIELDS = ("GoFiles", "CgoFiles", "CFiles", "CXXFiles", "MFiles", "HFiles", "FFiles",

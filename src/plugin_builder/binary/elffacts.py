@@ -4,7 +4,7 @@ Go's ``plugin`` package loads a plugin with the C library's ``dlopen``, so wheth
 plugin loads is decided first by ELF facts: the class and machine must match the host,
 the host must be dynamically linked (it needs a dynamic loader to call ``dlopen``), and
 host and plugin must expect the same C library. This module reads those facts with the
-struct-based reader of :mod:`plugin_builder.elfheaders` (pyelftools parses a whole
+struct-based reader of :mod:`plugin_builder.binary.elfheaders` (pyelftools parses a whole
 ``.gnu.hash`` each time a section is looked up: most of verify's time went there);
 comparing them is the job of :mod:`plugin_builder.verify.rules`.
 """
@@ -16,8 +16,8 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NoReturn
 
-from plugin_builder.elfheaders import ElfHeaders, c_string, parse_elf
-from plugin_builder.elftables import SymbolTable
+from plugin_builder.binary.elfheaders import ElfHeaders, c_string, parse_elf
+from plugin_builder.binary.elftables import SymbolTable
 
 GLIBC = "glibc"
 MUSL = "musl"

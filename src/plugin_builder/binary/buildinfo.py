@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import BinaryIO
 
-from plugin_builder.elfheaders import (
+from plugin_builder.binary.elfheaders import (
     PF_W,
     PF_X,
     PT_LOAD,

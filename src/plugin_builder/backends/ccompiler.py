@@ -1,0 +1,70 @@
+"""The C compiler cgo uses for each libc and arch: found on this machine, or the
+packages that provide it named in the error."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from plugin_builder import emulation
+from plugin_builder.config import Libc
+from plugin_builder.errors import ToolchainError
+
+
+@dataclass(frozen=True)
+class CCompiler:
+    libc: str
+    path: Path
+    identity: str  # first line of `cc --version`: part of every artifact's inputs
+    arch: str = "amd64"  # the GOARCH it compiles for
+    command: str = ""  # how the config names it (cc of the libc or of its arch table)
+
+
+
+@cache
+def c_compiler(libc: Libc, arch: str | None = None) -> CCompiler:
+    """The C compiler cgo uses for this libc on ``arch`` (None: this machine's), or an
+    error naming the packages to install.
+
+    ``[libc.<name>.arch.<arch>]`` names the cross compiler of an arch; the libc's own
+    ``cc`` is the compiler of this machine's arch (amd64 on every machine we run).
+    """
+    native = emulation.native_arch()
+    arch = arch or native
+    cross = libc.toolchain(arch)
+    if cross is None and arch != native:
+        raise ToolchainError(
+            f"no C compiler for {libc.name} on {arch}: buildconfig.toml has no "
+            f"[libc.{libc.name}.arch.{arch}] table",
+            fix=f"add one naming the cross compiler, e.g. [libc.{libc.name}.arch.{arch}] "
+                f"cc = \"{_EXAMPLE_CROSS_CC.get((libc.name, arch), 'aarch64-linux-gnu-gcc')}\"",
+        )
+    if cross is None:
+        found = shutil.which(libc.cc)
+        if not found:
+            raise ToolchainError(
+                f"C compiler '{libc.cc}' for {libc.name} is not installed",
+                fix=f"apt-get install {libc.cc_package}",
+            )
+        command = libc.cc
+    else:
+        found = shutil.which(cross.cc)
+        if not found:
+            raise ToolchainError(
+                f"cross C compiler '{cross.cc}' for {libc.name} on {arch} is not installed",
+                fix=emulation.install_fix(cross.packages),
+            )
+        command = cross.cc
+    version = subprocess.run([found, "--version"], capture_output=True, text=True,
+                             check=False).stdout.splitlines()
+    return CCompiler(libc.name, Path(found), version[0] if version else found, arch, command)
+
+
+# The Debian cross compilers, for the fix of a missing [libc.<name>.arch.<arch>] table.
+_EXAMPLE_CROSS_CC = {("glibc", "arm64"): "aarch64-linux-gnu-gcc",
+                     ("musl", "arm64"): "aarch64-linux-musl-gcc",
+                     ("glibc", "amd64"): "x86_64-linux-gnu-gcc",
+                     ("musl", "amd64"): "x86_64-linux-musl-gcc"}
