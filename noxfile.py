@@ -16,6 +16,8 @@ import nox
 
 from plugin_builder import noxsessions
 
+# Read by nox from this file's source before it imports it: the first release with -j.
+nox.needs_version = ">=2026.08.10"
 nox.options.default_venv_backend = "venv"
 noxsessions.register()
 

@@ -30,7 +30,6 @@ from plugin_builder.console import filesystem_errors
 from plugin_builder.errors import PluginBuilderError
 from plugin_builder.project import default_config
 
-NOX_VERSION = ">=2026.08.10"  # the first release with -j (parallel sessions)
 
 
 def register(config_path: str | Path | None = None) -> None:
@@ -42,7 +41,6 @@ def register(config_path: str | Path | None = None) -> None:
         # nox would show a traceback of the noxfile; say what is wrong and stop instead.
         print(f"error: {error}\n  see: {links.see(type(error))}", file=sys.stderr)
         raise SystemExit(error.return_code) from None
-    nox.needs_version = NOX_VERSION
     nox.options.sessions = ["pipeline", "summary"]  # summary runs after the parallel ones
     _define_pipeline(path, ordered(config.matrix.combinations))
     _define_summary(path)

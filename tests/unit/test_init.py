@@ -263,3 +263,17 @@ def test_this_repositorys_layout_registers_each_plugin_once(tmp_path) -> None:
         ("scheduler", "evaluator", "plugins/scheduler/evaluator"),
         ("manager", "searcher", "plugins/manager/searcher")]
     assert not plan.allow_outside
+
+
+def test_the_noxfiles_declare_the_nox_release_where_nox_reads_it(tmp_path):
+    """nox reads needs_version from the noxfile's source before importing it; an
+    assignment inside a function (noxsessions.register) is never seen."""
+    from nox._version import _read_needs_version
+
+    from plugin_builder.init import NOXFILE_PY
+
+    written = tmp_path / "noxfile.py"
+    written.write_text(NOXFILE_PY)
+    repository = Path(__file__).resolve().parents[2] / "noxfile.py"
+    for noxfile in (written, repository):
+        assert _read_needs_version(str(noxfile)) == ">=2026.08.10", noxfile

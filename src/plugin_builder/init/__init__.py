@@ -67,8 +67,12 @@ combination of the buildconfig.toml in this folder ($PLUGIN_BUILDER_CONFIG names
     nox -l --json                    the sessions, for a CI matrix
 """
 
+import nox
+
 from plugin_builder import noxsessions
 
+# Read by nox from this file's source before it imports it: the first release with -j.
+nox.needs_version = ">=2026.08.10"
 noxsessions.register()
 '''
 
