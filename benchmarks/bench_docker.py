@@ -24,12 +24,13 @@ from common import copy_project  # noqa: E402
 
 from plugin_builder import commands, dockerengine  # noqa: E402
 from plugin_builder import config as config_module  # noqa: E402
-from plugin_builder.artifacts import ArtifactStore  # noqa: E402
 from plugin_builder.backends.docker import DockerBackend  # noqa: E402
 from plugin_builder.combination import Combination  # noqa: E402
 from plugin_builder.console import guard  # noqa: E402
+from plugin_builder.log import PrintReporter  # noqa: E402
 from plugin_builder.selection import Choice  # noqa: E402
-from plugin_builder.steps.plugin import build_plugins  # noqa: E402
+from plugin_builder.steps import plugin as plugin_step  # noqa: E402
+from plugin_builder.steps.job import Job, Request  # noqa: E402
 
 TARGET = ("scheduler", "evaluator")
 
@@ -50,12 +51,12 @@ def timed_rebuild(config, backend: DockerBackend, combination: Combination, edit
     """One-line change to the plugin, then one build of it; wall seconds of the build."""
     target = next(p for p in config.plugins if (p.type, p.name) == TARGET)
     (target.source / "bench_edit.go").write_text(f"package main\n\nvar benchEdit = {edit}\n")
-    environment = backend.prepare(combination, quiet)
-    store = ArtifactStore(config.artifacts, combination)
+    job = Job.open(config, combination, backend, Request((), (target,)), quiet)
+    job.prepared()
     started = time.monotonic()
-    outcomes = build_plugins(config, environment, store, [target], quiet)
+    plugin_step.run(job)
     seconds = time.monotonic() - started
-    assert outcomes[target].built, "the edit did not cause a rebuild"
+    assert job.plugins[target].built, "the edit did not cause a rebuild"
     return seconds
 
 
@@ -86,7 +87,7 @@ def size_benchmark(config_path: Path) -> None:
     print("(b) service image sizes")
     print(f"    {'image':<48} {'size':>9}")
     for libc in config.matrix.libc:
-        context = commands.Context.open(config_path, "docker")
+        context = commands.Context.open(config_path, "docker", PrintReporter())
         tags = commands.build_service_image(context, Choice(libc=libc))
         for tag in tags:
             size = client.images.get(tag).attrs["Size"]

@@ -39,11 +39,12 @@ from pathlib import Path
 
 from common import REPO, copy_project  # noqa: E402
 
-from plugin_builder import commands  # noqa: E402
+from plugin_builder import commands, pipeline  # noqa: E402
 from plugin_builder.console import Console  # noqa: E402
 from plugin_builder.files import stat_key  # noqa: E402
 from plugin_builder.selection import Choice  # noqa: E402
 from plugin_builder.steps import verify as verify_step  # noqa: E402
+from plugin_builder.steps.job import Job, Request  # noqa: E402
 from plugin_builder.verify.pairs import Pair  # noqa: E402
 from plugin_builder.verify.rules import Side  # noqa: E402
 
@@ -131,13 +132,16 @@ def without_records(project: Path, copy: Path) -> Path:
 def per_pair(project: Path, choice: Choice) -> list[tuple[str, int, float, float]]:
     """(pair, dynamic symbols of the plugin, seconds of its static reads with the records
     kept at landing, seconds reading everything from the binaries), in process."""
-    context = commands.Context.open(project / "buildconfig.toml")
-    context.console = Console(stream=io.StringIO())
+    context = commands.Context.open(project / "buildconfig.toml", None,
+                                    Console(stream=io.StringIO()))
+    request = Request.everything(context.config, build=False, live=False)
     found = []
     for combination in context.combinations(choice):
-        built = commands.built_or_build(context, combination)
-        for pair in verify_step.combination_pairs(context.config, combination, built.hosts,
-                                                  built.plugins):
+        job = Job.open(context.config, combination, context.backend, request,
+                       context.reporter.for_prefix(combination.id))
+        pipeline.run(job, through="plugins")  # the artifacts as they are
+        for pair in verify_step.combination_pairs(context.config, combination, job.hosts,
+                                                  job.plugins):
             assert pair.plugin_fingerprints is not None, "no fingerprints recorded at landing"
             with_records = best_of_3(read_recorded, pair)
             unrecorded = best_of_3(read_unrecorded, pair)

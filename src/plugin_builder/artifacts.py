@@ -20,6 +20,7 @@ An artifact is what its manifest entry says, or it is rebuilt:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -78,14 +79,36 @@ class ArtifactStore:
         self.manifest_path = self.folder / MANIFEST
         self.scratch = self.folder / SCRATCH
         self.problems: list[str] = []  # what was found damaged, to report
-        sweep_leftovers(self.folder)
+        # The manifest as last read, and the stat key of the file it was read from: a
+        # static verify asks for many entries, and a manifest is read (parsed) once.
+        self._read: tuple[list[int], dict[str, Any]] | None = None
 
     def path(self, relative: str) -> Path:
         return self.folder / relative
 
+    def sweep(self) -> None:
+        """Remove what killed runs left in the folder (temporary files of dead writers)."""
+        sweep_leftovers(self.folder)
+
     # -- manifest ---------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:
+        """The manifest as it is on disk (a copy the caller may change)."""
+        return copy.deepcopy(self._manifest())
+
+    def _manifest(self) -> dict[str, Any]:
+        """The manifest, parsed once per version of the file (read-only to callers)."""
+        try:
+            key = stat_key(self.manifest_path.stat())
+        except OSError:
+            key = None
+        if key is not None and self._read is not None and self._read[0] == key:
+            return self._read[1]
+        manifest = self._parse_manifest()
+        self._read = (key, manifest) if key is not None else None
+        return manifest
+
+    def _parse_manifest(self) -> dict[str, Any]:
         try:
             manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -136,7 +159,7 @@ class ArtifactStore:
         write_atomically(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def entry(self, relative: str) -> dict[str, Any] | None:
-        entry = self.manifest()["artifacts"].get(relative)
+        entry = self._manifest()["artifacts"].get(relative)
         return entry if isinstance(entry, dict) else None
 
     # -- artifacts --------------------------------------------------------------------

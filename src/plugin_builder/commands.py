@@ -1,10 +1,11 @@
 """The commands users type, independent of the front end that parses their flags.
 
-Each command orchestrates steps for the combinations it was given and returns data;
-it prints nothing a person reads (the front ends in :mod:`plugin_builder.tasks` and the
-noxfile do, through :mod:`plugin_builder.console`). Errors the user can act on are
-raised as :mod:`plugin_builder.errors` classes; the front end turns them into one
-message and an exit code.
+Each command that builds runs a prefix of the pipeline (:mod:`plugin_builder.pipeline`)
+for the combinations it was given, with a :class:`Request` saying what it needs, and
+returns data; it prints nothing itself: its messages go to the reporter the front end
+hands it (:mod:`plugin_builder.tasks` and :mod:`plugin_builder.noxsessions` pass their
+console). Errors the user can act on are raised as :mod:`plugin_builder.errors`
+classes; the front end turns them into one message and an exit code.
 """
 
 from __future__ import annotations
@@ -13,28 +14,21 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from plugin_builder import cimatrix, results
 from plugin_builder import config as config_module
-from plugin_builder.artifacts import MARKER, ArtifactStore
+from plugin_builder.artifacts import MARKER
 from plugin_builder.backends import Backend, backend_for
 from plugin_builder.combination import Combination
-from plugin_builder.config import Config, PluginTarget
-from plugin_builder.console import Console
-from plugin_builder.errors import PipelineError, UsageError, VerifyError
-from plugin_builder.files import sha256_file
+from plugin_builder.config import Config
+from plugin_builder.errors import PipelineError, UsageError
+from plugin_builder.log import PrintReporter, Reporter
 from plugin_builder.selection import Choice, plugins_selected, services_named
-from plugin_builder.status import Verdict
-from plugin_builder.steps import host as host_step
-from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps import verify as verify_step
-from plugin_builder.steps.gobuild import Outcome
+from plugin_builder.steps.job import CombinationResult, Job, Request
 from plugin_builder.verify import PluginResult
 from plugin_builder.verify.pairs import explicit_pairs
-
-if TYPE_CHECKING:
-    from plugin_builder.pipeline import CombinationResult
 
 
 def load(config_path: str | Path) -> Config:
@@ -43,67 +37,72 @@ def load(config_path: str | Path) -> Config:
 
 @dataclass
 class Context:
-    """What every command that builds works with: the config, its backend, the console."""
+    """What every command that builds works with: the config, its backend, and where
+    each combination's messages go (the front end's console)."""
 
     config: Config
     backend: Backend
-    console: Console
+    reporter: Reporter
 
     @classmethod
     def open(cls, config_path: str | Path, backend: str | None = None,
-             verbose: bool = False) -> Context:
+             reporter: Reporter | None = None) -> Context:
         config = load(config_path)
-        return cls(config, backend_for(config, backend), Console(verbose=verbose))
+        return cls(config, backend_for(config, backend), reporter or PrintReporter())
 
     def combinations(self, choice: Choice | Combination) -> list[Combination]:
         return Choice.of(choice).resolve(self.config)
+
+    def run(self, choice: Choice | Combination, request: Request,
+            through: str) -> list[CombinationResult]:
+        """The pipeline's steps through ``through`` for each chosen combination; one
+        combination that fails does not stop the others."""
+        from plugin_builder import pipeline  # brings every step: not for report or clean
+
+        outcomes = []
+        for combination in self.combinations(choice):
+            job = Job.open(self.config, combination, self.backend, request,
+                           self.reporter.for_prefix(combination.id))
+            if request.build:
+                job.store.sweep()  # what killed runs of ours left behind
+            outcomes.append(pipeline.run(job, through=through))
+        return outcomes
 
 
 # -- building ---------------------------------------------------------------------------
 
 
-def build_host(context: Context, choice: Choice | Combination) -> list[CombinationResult]:
-    return [_build(context, combination, plugins=()) for combination in
-            context.combinations(choice)]
+def build_host(context: Context, choice: Choice | Combination, *,
+               services: Sequence[str] | None = None) -> list[CombinationResult]:
+    request = Request(tuple(services_named(context.config, services)), ())
+    return _built(context.run(choice, request, through="host"))
 
 
 def build_plugin(context: Context, choice: Choice | Combination, *, type_: str | None = None,
                  name: str | None = None) -> list[CombinationResult]:
     targets = plugins_selected(context.config, type_=type_, name=name)
-    return [_build(context, combination, plugins=targets, host=False)
-            for combination in context.combinations(choice)]
+    return _built(context.run(choice, Request((), tuple(targets)), through="plugins"))
 
 
-def _build(context: Context, combination: Combination, *, plugins: Sequence[PluginTarget],
-           host: bool = True) -> CombinationResult:
-    """The build steps of the pipeline alone, in its order, for one combination."""
-    from plugin_builder.pipeline import Run  # see pipeline()
-
-    config, backend = context.config, context.backend
-    log = context.console.for_prefix(combination.id)
-    run, store = Run(combination), ArtifactStore(config.artifacts, combination)
-    environment = run.step(backend.prepare_step, lambda: backend.prepare(combination, log))
-    if host:
-        run.step("host", lambda: host_step.build_host(config, environment, store, log))
-    if plugins:
-        run.step("plugins", lambda: plugin_step.build_plugins(config, environment, store,
-                                                              plugins, log))
-    return run.result
+def _built(outcomes: list[CombinationResult]) -> list[CombinationResult]:
+    """A build command ends with the first failure's own error (its exit code), after
+    every combination was tried."""
+    failure = next((r.failure for r in outcomes if r.failure is not None), None)
+    if failure is not None:
+        raise failure
+    return outcomes
 
 
 def pipeline(context: Context, choice: Choice | Combination) -> list[CombinationResult]:
     """Build and verify each combination (one failing does not stop the others); write
     results/<combination>.{json,xml}."""
-    # The pipeline brings every step (images, the docker engine client) with it: it is
-    # imported by the commands that run steps, not by verify, report or clean.
-    from plugin_builder.pipeline import run_pipeline
-
-    outcomes = []
-    for combination in context.combinations(choice):
-        result = run_pipeline(context.config, combination, context.backend,
-                              context.console.for_prefix(combination.id))
+    request = Request.everything(context.config, images=context.backend.makes_images,
+                                 reuse_proofs=True)
+    outcomes = context.run(choice, request, through="images")
+    for result in outcomes:
+        if result.error:
+            context.reporter.for_prefix(result.combination.id)(f"failed: {result.error}")
         results.write(context.config.results, results.to_record(result))
-        outcomes.append(result)
     return outcomes
 
 
@@ -120,67 +119,23 @@ def require_passed(outcomes: Sequence[CombinationResult]) -> None:
 
 
 def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
-           ) -> list[PluginResult]:
-    """Verify a combination's artifacts; build first what was never built."""
-    verdicts = []
-    for combination in context.combinations(choice):
-        log = context.console.for_prefix(combination.id)
-        built = built_or_build(context, combination)
-        store = ArtifactStore(context.config.artifacts, combination)
-        # Only a live check may need a stand-in loader built: static-only needs no toolchain.
-        environment = context.backend.prepare(combination, log) if live else None
-        # An explicit `invoke verify` always checks again; only the pipeline reuses proofs.
-        verdicts += verify_step.verify_combination(
-            context.config, environment, store, built.hosts, built.plugins, log,
-            reuse_proofs=False, live=live)
-    return verdicts
+           type_: str | None = None, name: str | None = None) -> list[PluginResult]:
+    """Verify the chosen plugin targets of each combination against their services.
 
-
-@dataclass(frozen=True)
-class Built:
-    """A combination's artifacts as they are: each service's host and each plugin."""
-
-    hosts: dict[str, Outcome]
-    plugins: dict[PluginTarget, Outcome]
-
-
-def built_or_build(context: Context, combination: Combination) -> Built:
-    """Host and plugin outcomes of the combination, building first the missing ones.
-
-    Artifacts that exist are taken as they are (verify checks what is there, stale or
-    not); only one never built is built, so `invoke verify` right after
-    `invoke build-plugin`, or on a fresh clone, proves everything.
+    A live verify first brings every artifact up to date (so it judges what the sources
+    build now) and keeps going past a target that cannot be built (its verdict says so);
+    a static one builds only what was never built and names what is stale.
     """
-    config = context.config
-    store = ArtifactStore(config.artifacts, combination)
-    log = context.console.for_prefix(combination.id)
-    services = [s for s in config.host.services.values()
-                if not store.path(host_step.binary_path(s)).is_file()]
-    targets = [t for t in config.plugins
-               if not store.path(plugin_step.plugin_path(config, t)).is_file()]
-    if services or targets:
-        log("not built yet, building first: "
-            + ", ".join([s.name for s in services] + [t.id for t in targets]))
-        environment = context.backend.prepare(combination, log)
-        host_step.build_host(config, environment, store, log, [s.name for s in services])
-        plugin_step.build_plugins(config, environment, store, targets, log)
-    recorded = store.manifest()["artifacts"]  # read once: it holds every artifact's entry
-    return Built(
-        hosts={s.name: _existing(store, recorded, host_step.binary_path(s))
-               for s in config.host.services.values()},
-        plugins={t: _existing(store, recorded, plugin_step.plugin_path(config, t))
-                 for t in config.plugins})
-
-
-def _existing(store: ArtifactStore, recorded: dict[str, Any], relative: str) -> Outcome:
-    """An artifact as it is now: its recorded entry when it still holds that content."""
-    path = store.path(relative)
-    entry = recorded.get(relative)
-    entry = entry if isinstance(entry, dict) else {}
-    if not (entry and store.intact(relative, entry)):
-        # Stale or foreign: nothing recorded about it holds, only what is there now.
-        entry = {"sha256": sha256_file(path), "size": path.stat().st_size}
-    return Outcome(relative, path, False, 0.0, entry)
+    targets = plugins_selected(context.config, type_=type_, name=name)
+    services = tuple(dict.fromkeys(context.config.plugin_types[t.type].service
+                                   for t in targets))
+    request = Request(services, tuple(targets), build=live, live=live, keep_going=True)
+    outcomes = context.run(choice, request, through="verify")
+    failure = next((r.failure for r in outcomes
+                    if r.failure is not None and r.failed_step != "verify"), None)
+    if failure is not None:
+        raise failure
+    return [verdict for result in outcomes for verdict in result.verify]
 
 
 def verify_binaries(context: Context, host: str | None, plugins: Sequence[str], *,
@@ -189,14 +144,11 @@ def verify_binaries(context: Context, host: str | None, plugins: Sequence[str], 
     """Verify any --host with --plugin binaries, built by this tool or not."""
     pairs = explicit_pairs(context.config, host, plugins, type_, host_check)
     return verify_step.verify_explicit(context.config, context.backend, pairs,
-                                       context.console.for_prefix("verify"), live=live)
+                                       context.reporter.for_prefix("verify"), live=live)
 
 
 def require_loaded(verdicts: Sequence[PluginResult]) -> None:
-    failures = [r for r in verdicts if r.verdict == Verdict.FAIL]
-    if failures:
-        raise VerifyError(f"{len(failures)} of {len(verdicts)} plugins would not load",
-                          fix="apply the fix each finding names")
+    verify_step.raise_unless_verified(verdicts)
 
 
 # -- the rest ---------------------------------------------------------------------------
@@ -271,14 +223,15 @@ def clean(config_path: str | Path, choice: Choice | Combination | None = None) -
 # -- docker: base images, builder images, service images, image verification ----------
 
 
-def bootstrap_base(config_path: str | Path, *, force: bool = False) -> list[str]:
+def bootstrap_base(config_path: str | Path, *, force: bool = False,
+                   reporter: Reporter | None = None) -> list[str]:
     """Make the base images the default config names, without a registry."""
     from plugin_builder import dockerengine
     from plugin_builder.backends.base_images import bootstrap_base as make_bases
 
     config = load(config_path)
     made = make_bases(config, dockerengine.connect(),
-                      Console().for_prefix("bootstrap-base"), force=force)
+                      (reporter or PrintReporter()).for_prefix("bootstrap-base"), force=force)
     return [image.tag for image in made]
 
 
@@ -292,36 +245,24 @@ def build_builder_image(context: Context, choice: Choice | Combination, *,
     tags = []
     for combination in context.combinations(choice):
         ensure_builder_image(context.config, client, combination,
-                             context.console.for_prefix(combination.id), force=force)
+                             context.reporter.for_prefix(combination.id), force=force)
         tags.append(context.config.docker.builder_tag(combination))
     return tags
 
 
 def build_service_image(context: Context, choice: Choice | Combination, *,
                         services: list[str] | None = None) -> list[str]:
-    """Build host and plugins where not up to date, then each service's runtime image."""
-    from plugin_builder import dockerengine
-    from plugin_builder.steps import service_image as image_step
-
-    config = context.config
-    chosen = services_named(config, services)
-    client = dockerengine.connect()
-    tags = []
-    for combination in context.combinations(choice):
-        log = context.console.for_prefix(combination.id)
-        store = ArtifactStore(config.artifacts, combination)
-        environment = context.backend.prepare(combination, log)
-        hosts = host_step.build_host(config, environment, store, log, chosen)
-        for service in chosen:
-            targets = image_step.targets_of(config, service)
-            plugins = plugin_step.build_plugins(config, environment, store, targets, log)
-            tags.append(image_step.build_service_image(
-                config, client, combination, config.host.services[service], hosts[service],
-                plugins, log))
-    return tags
+    """Each service's runtime image, after its host and plugins are up to date and
+    verified: the whole pipeline, for these services."""
+    chosen = services_named(context.config, services)
+    targets = tuple(t for t in context.config.plugins
+                    if context.config.plugin_types[t.type].service in chosen)
+    request = Request(tuple(chosen), targets, images=True, reuse_proofs=True)
+    outcomes = _built(context.run(choice, request, through="images"))
+    return [tag for result in outcomes for tag in result.images]
 
 
-def verify_images(images: list[str]) -> list[Any]:
+def verify_images(images: list[str], reporter: Reporter | None = None) -> list[Any]:
     """Run each service image, prove every plugin it ships loaded, remove the container."""
     from plugin_builder import dockerengine
     from plugin_builder.verify.image import verify_image
@@ -329,14 +270,12 @@ def verify_images(images: list[str]) -> list[Any]:
     if not images:
         raise UsageError("no image to verify", fix="pass --image TAG (repeatable)")
     client = dockerengine.connect()
-    console = Console()
-    return [verify_image(client, tag, console.for_prefix(tag.rsplit("/", 1)[-1]))
+    reporter = reporter or PrintReporter()
+    return [verify_image(client, tag, reporter.for_prefix(tag.rsplit("/", 1)[-1]))
             for tag in images]
 
 
 def require_images_ok(reports: Sequence[Any]) -> None:
-    failed = [report.image for report in reports if not report.ok]
-    if failed:
-        raise VerifyError(f"{len(failed)} image(s) failed verification: {', '.join(failed)}",
-                          fix="read the container log above; rebuild with "
-                              "`invoke build-service-image` after fixing the plugin")
+    from plugin_builder.verify.image import require_ok
+
+    require_ok(reports)

@@ -24,3 +24,29 @@ class PrintLog:
 
     def __call__(self, message: str) -> None:
         print(message, flush=True)
+
+
+class Reporter(Protocol):
+    """Where a command's messages go: one Log per combination (or other prefix). The
+    front ends pass their console; library callers without one get a PrintReporter."""
+
+    def for_prefix(self, prefix: str) -> Log: ...
+
+
+class PrintReporter:
+    """A Reporter that prints each message with its prefix (scripts, benchmarks)."""
+
+    def __init__(self, *, verbose: bool = False) -> None:
+        self.verbose = verbose
+
+    def for_prefix(self, prefix: str) -> Log:
+        return _PrefixPrintLog(prefix, self.verbose)
+
+
+class _PrefixPrintLog:
+    def __init__(self, prefix: str, verbose: bool) -> None:
+        self.prefix, self.verbose = prefix, verbose
+
+    def __call__(self, message: str) -> None:
+        for line in message.splitlines() or [""]:
+            print(f"{self.prefix:<22} {line}", flush=True)

@@ -18,29 +18,23 @@ function `invoke pipeline` calls.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nox
 
-from plugin_builder import commands, links, results
+from plugin_builder import commands, results
 from plugin_builder import config as config_module
 from plugin_builder.combination import Combination
-from plugin_builder.console import filesystem_errors
+from plugin_builder.console import Console, close_all, filesystem_errors, guard
 from plugin_builder.errors import PluginBuilderError
 from plugin_builder.project import default_config
-
 
 
 def register(config_path: str | Path | None = None) -> None:
     """Define the pipeline sessions of the config and the summary session."""
     path = Path(config_path) if config_path else default_config()
-    try:
+    with guard():  # nox would show a traceback of the noxfile: one message instead
         config = config_module.load(path)
-    except PluginBuilderError as error:
-        # nox would show a traceback of the noxfile; say what is wrong and stop instead.
-        print(f"error: {error}\n  see: {links.see(type(error))}", file=sys.stderr)
-        raise SystemExit(error.return_code) from None
     nox.options.sessions = ["pipeline", "summary"]  # summary runs after the parallel ones
     _define_pipeline(path, ordered(config.matrix.combinations))
     _define_summary(path)
@@ -71,9 +65,9 @@ def _define_pipeline(path: Path, combinations: list[Combination]) -> None:
         """Build and verify one combination of the matrix."""
         try:
             with filesystem_errors():
-                context = commands.Context.open(path, _backend(session))
+                context = commands.Context.open(path, _backend(session), Console())
                 outcomes = commands.pipeline(context, by_id[combination])
-                context.console.close()
+                close_all()
                 commands.require_passed(outcomes)
         except PluginBuilderError as error:
             session.error(str(error))

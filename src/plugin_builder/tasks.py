@@ -18,7 +18,7 @@ import json as json_module
 from invoke import Collection, task
 
 from plugin_builder import commands, results
-from plugin_builder.console import guard, print_verdicts
+from plugin_builder.console import Console, close_all, guard, print_verdicts
 from plugin_builder.project import default_config
 from plugin_builder.selection import Choice
 from plugin_builder.status import Verdict
@@ -42,7 +42,10 @@ def _choice(go: str | None, libc: str | None, arch: str | None, every: bool) -> 
 
 def _context(config: str | None, backend: str | None = None,
              verbose: bool = False) -> commands.Context:
-    return commands.Context.open(config or default_config(), backend, verbose)
+    """The command's context, its messages going to a console of this front end (closed
+    by guard() when the task ends)."""
+    return commands.Context.open(config or default_config(), backend,
+                                 Console(verbose=verbose))
 
 
 @task(help=_COMBINATION_HELP)
@@ -73,7 +76,7 @@ def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=N
     with guard():
         context = _context(config, backend, verbose)
         outcomes = commands.pipeline(context, _choice(go, libc, arch, all))
-        context.console.close()
+        close_all()
         results.print_summary(context.config.results,
                               only=[r.combination.id for r in outcomes])
         print_verdicts([p for r in outcomes if not r.passed for p in r.verify
@@ -86,7 +89,9 @@ def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=N
         **{k: v for k, v in _COMBINATION_HELP.items()},
         "host": "verify plugins against this host binary (built by this tool or not)",
         "plugin": "a plugin binary to verify against --host; repeat for more",
-        "type": "the plugin type of --plugin (default: from its file name)",
+        "type": "only the targets of this plugin type; with --plugin: its plugin type "
+                "(default: from its file name)",
+        "name": "only the plugin target of this name",
         "host-check": "with --host: load through the type's service check command "
                       "instead of a stand-in loader built like the host",
         "json": "print the results as JSON",
@@ -97,8 +102,8 @@ def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=N
     iterable=["plugin", "image"],
 )
 def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, type_=None,
-           host_check=False, json=False, static_only=False, image=None, backend=None,
-           config=None, verbose=False):
+           name=None, host_check=False, json=False, static_only=False, image=None,
+           backend=None, config=None, verbose=False):
     """Prove every plugin loads into its host, or say why not."""
     with guard():
         if image:
@@ -110,14 +115,14 @@ def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, 
                                                 host_check=host_check, live=not static_only)
         else:
             verdicts = commands.verify(context, _choice(go, libc, arch, all),
-                                       live=not static_only)
-        context.console.close()
+                                       live=not static_only, type_=type_, name=name)
+        close_all()
         print_verdicts(verdicts, as_json=json)
         commands.require_loaded(verdicts)
 
 
 def _verify_images(images: list[str], as_json: bool) -> None:
-    reports = commands.verify_images(images)
+    reports = commands.verify_images(images, Console())
     if as_json:
         print(json_module.dumps([report.to_dict() for report in reports], indent=2))
     else:
@@ -207,7 +212,8 @@ def clean(c, go=None, libc=None, arch=None, config=None):
 def bootstrap_base(c, force=False, config=None):
     """Make base images without a registry (as root)."""
     with guard():
-        for tag in commands.bootstrap_base(config or default_config(), force=force):
+        for tag in commands.bootstrap_base(config or default_config(), force=force,
+                                           reporter=Console()):
             print(tag)
 
 

@@ -264,7 +264,8 @@ def test_no_manifest_is_no_problem(store: ArtifactStore) -> None:
 # -- leftovers, modes, marker ---------------------------------------------------------------
 
 
-def test_opening_a_store_sweeps_the_leftovers_of_dead_writers(store: ArtifactStore) -> None:
+def test_sweeping_a_store_removes_the_leftovers_of_dead_writers_only(
+        store: ArtifactStore) -> None:
     land(store, RELATIVE, V1, "inputs-1")
     gone = dead_pid()
     dead = [store.path(f"bin/.scheduler.{gone}{TEMP_MARK}.x1.tmp"),
@@ -274,6 +275,8 @@ def test_opening_a_store_sweeps_the_leftovers_of_dead_writers(store: ArtifactSto
     for path in dead + live:
         path.write_bytes(b"partial")
     reopen(store)
+    assert all(p.exists() for p in dead + live), "opening a store changes nothing"
+    reopen(store).sweep()
     assert not any(p.exists() for p in dead)
     assert all(p.exists() for p in live)
     assert store.path(RELATIVE).read_bytes() == V1

@@ -12,9 +12,9 @@ from rich.console import Console
 
 from plugin_builder import results
 from plugin_builder.combination import Combination
-from plugin_builder.pipeline import CombinationResult, StepResult
 from plugin_builder.status import LiveStatus, StepStatus
 from plugin_builder.steps.gobuild import Outcome
+from plugin_builder.steps.job import CombinationResult, StepResult
 from plugin_builder.verify import Finding, LiveResult, PluginResult
 
 COMBINATION = Combination("1.26.6", "glibc", "amd64")

@@ -18,9 +18,11 @@ from typing import Any
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.binary import buildinfo, fingerprints
-from plugin_builder.config import Host
+from plugin_builder.combination import Combination
+from plugin_builder.config import Config, Host, PluginTarget
 from plugin_builder.errors import BuildError
-from plugin_builder.golang import sources
+from plugin_builder.files import sha256_file
+from plugin_builder.golang import sources, sourcestate
 from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
 
@@ -37,9 +39,26 @@ class Outcome:
     seconds: float
     entry: Mapping[str, Any]  # its manifest entry: sha256, size, build info, inputs
 
+    # Taken as it is (a static verify builds nothing): why it is not what its sources
+    # would build now, or None when it is (or when it was just built).
+    stale: str | None = None
+
     @property
     def sha256(self) -> str:
         return str(self.entry["sha256"])
+
+
+def existing(store: ArtifactStore, relative: str) -> Outcome:
+    """An artifact as it is now, without building: its recorded entry while the file
+    still holds that content, and whether its sources changed since it was built."""
+    path = store.path(relative)
+    entry = store.entry(relative) or {}
+    if not (entry and store.intact(relative, entry)):
+        # Changed or foreign: nothing recorded about it holds, only what is there now.
+        return Outcome(relative, path, False, 0.0,
+                       {"sha256": sha256_file(path), "size": path.stat().st_size},
+                       stale="it is not the file this tool built (its content changed)")
+    return Outcome(relative, path, False, 0.0, entry, stale=sources.changed(entry.get("sources")))
 
 
 def shared_flags(host: Host) -> list[str]:
@@ -83,6 +102,18 @@ def _ldflags_field(word: str) -> str:
         raise BuildError("composing -ldflags", f"{word!r} holds a space and both quotes",
                          fix="drop one kind of quote or the spaces from the stamp value")
     return f"{quote}{word}{quote}"
+
+
+def stamp_values(config: Config, combination: Combination, source: Path, *,
+                 service: str = "", target: PluginTarget | None = None) -> dict[str, str]:
+    """What stamp placeholders become in a build of ``source`` for this combination."""
+    values = {"version": config.host.version, "combination": combination.id,
+              "go": combination.go, "libc": combination.libc, "arch": combination.arch,
+              "service": service, "commit": sourcestate.commit_of(source),
+              "time": sourcestate.time_of(source)}
+    if target is not None:
+        values.update(type=target.type, name=target.name)
+    return values
 
 
 def stamp_words(stamps: Mapping[str, str], values: Mapping[str, str]) -> list[str]:

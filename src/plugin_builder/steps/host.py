@@ -9,21 +9,21 @@ do, and are part of the flags every plugin shares.
 
 from __future__ import annotations
 
-from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, Host, Service
-from plugin_builder.golang import sourcestate
-from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,
     Outcome,
     build_env,
+    existing,
     go_build,
     ldflags_value,
     shared_flags,
+    stamp_values,
     stamp_words,
 )
+from plugin_builder.steps.job import Job
 
 
 def binary_path(service: Service) -> str:
@@ -35,12 +35,20 @@ def host_gowork(host: Host) -> str:
     return str(host.workspace) if host.workspace else "off"
 
 
-def build_host(config: Config, environment: BuildEnvironment, store: ArtifactStore, log: Log,
-               services: list[str] | None = None) -> dict[str, Outcome]:
-    """Each service's binary (every service, or the named ones), by service name."""
-    builds = [b for b in plan(config, environment)
-              if services is None or b.entry["service"] in services]
-    return {build.entry["service"]: go_build(environment, store, build, log) for build in builds}
+def run(job: Job) -> list[Outcome]:
+    """The binary of each service the job asks for: built when not up to date, or (a
+    static verify) taken as it is unless it was never built."""
+    for service in job.config.host.services.values():
+        if service.name not in job.request.services:
+            continue
+        relative = binary_path(service)
+        if job.request.build or not job.store.path(relative).is_file():
+            environment = job.prepared()
+            build = _service_build(job.config, environment, service)
+            job.hosts[service.name] = go_build(environment, job.store, build, job.log)
+        else:
+            job.hosts[service.name] = existing(job.store, relative)
+    return list(job.hosts.values())
 
 
 def plan(config: Config, environment: BuildEnvironment) -> list[GoBuild]:
@@ -50,8 +58,9 @@ def plan(config: Config, environment: BuildEnvironment) -> list[GoBuild]:
 
 
 def _service_build(config: Config, environment: BuildEnvironment, service: Service) -> GoBuild:
-    words = [*config.host.ldflags, *stamp_words(config.host.stamp,
-                                                 stamp_values(config, environment, service))]
+    values = stamp_values(config, environment.combination, config.host.module,
+                          service=service.name)
+    words = [*config.host.ldflags, *stamp_words(config.host.stamp, values)]
     ldflags = ["-ldflags", ldflags_value(words)] if words else []
     return GoBuild(
         relative=binary_path(service),
@@ -62,14 +71,3 @@ def _service_build(config: Config, environment: BuildEnvironment, service: Servi
         digest_parts={},
         entry={"kind": "host", "service": service.name, "version": config.host.version},
     )
-
-
-def stamp_values(config: Config, environment: BuildEnvironment,
-                 service: Service | None = None) -> dict[str, str]:
-    """What stamp placeholders become for a build of this combination."""
-    combination = environment.combination
-    return {"version": config.host.version, "combination": combination.id,
-            "go": combination.go, "libc": combination.libc, "arch": combination.arch,
-            "service": service.name if service else "",
-            "commit": sourcestate.commit_of(config.host.module),
-            "time": sourcestate.time_of(config.host.module)}

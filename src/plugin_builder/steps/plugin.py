@@ -28,21 +28,23 @@ from plugin_builder.backends import BuildEnvironment
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import BuildError, ModuleGraphError
 from plugin_builder.files import digest, sha256_file, write_atomically
-from plugin_builder.golang import gojson, sourcestate
+from plugin_builder.golang import gojson
 from plugin_builder.golang.gomod import Replace, parse_gowork, read_gomod
 from plugin_builder.golang.semver import newer
-from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,
     Outcome,
     build_env,
+    existing,
     go_build,
     ldflags_value,
     shared_flags,
+    stamp_values,
     stamp_words,
 )
 from plugin_builder.steps.host import host_gowork
+from plugin_builder.steps.job import Job
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,38 @@ def plugin_path(config: Config, target: PluginTarget) -> str:
     return f"plugins/{config.plugin_types[target.type].file_name(target.name)}"
 
 
-def build_plugins(config: Config, environment: BuildEnvironment, store: ArtifactStore,
-                  targets: Sequence[PluginTarget], log: Log) -> dict[PluginTarget, Outcome]:
-    """Each target's plugin, by target."""
-    builds = plan(config, environment, store, targets)
-    return {target: go_build(environment, store, build, log)
-            for target, build in zip(targets, builds, strict=True)}
+def run(job: Job) -> list[Outcome]:
+    """The plugin of each target the job asks for: built when not up to date, or (a
+    static verify) taken as it is unless it was never built.
+
+    With ``keep_going`` (verify), a target that cannot be built is set aside in
+    ``job.unbuilt`` and the others are still built and verified; otherwise the first
+    failure ends the step.
+    """
+    missing = [t for t in job.request.plugins
+               if not job.store.path(plugin_path(job.config, t)).is_file()]
+    to_build = list(job.request.plugins) if job.request.build else missing
+    for target in job.request.plugins:
+        if target not in to_build:
+            job.plugins[target] = existing(job.store, plugin_path(job.config, target))
+    if to_build:
+        _build_each(job, to_build)
+    return list(job.plugins.values())
+
+
+def _build_each(job: Job, targets: Sequence[PluginTarget]) -> None:
+    environment = job.prepared()
+    modules = host_build_list(job.config, environment, job.store) \
+        if any(not t.in_tree for t in targets) else {}
+    for target in targets:
+        try:
+            build = _plugin_build(job.config, environment, job.store, target, modules)
+            job.plugins[target] = go_build(environment, job.store, build, job.log)
+        except (BuildError, ModuleGraphError) as error:
+            if not job.request.keep_going:
+                raise
+            job.log(f"not built: {target.id}: {error.message}")
+            job.unbuilt[target] = error
 
 
 def plan(config: Config, environment: BuildEnvironment, store: ArtifactStore,
@@ -84,7 +112,8 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
         # Named by content: two configs building one target never clobber each other's.
         folder = store.scratch / f"{target.type}-{target.name}-{digest(generated)[:12]}"
         gowork = str(_write_gowork(folder, generated))
-    words = stamp_words(target.stamp, _stamp_values(config, environment, target))
+    values = stamp_values(config, environment.combination, target.source, target=target)
+    words = stamp_words(target.stamp, values)
     ldflags = ["-ldflags", ldflags_value(words)] if words else []
     return GoBuild(
         relative=plugin_path(config, target),
@@ -96,16 +125,6 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
         entry={"kind": "plugin", "type": target.type, "name": target.name,
                "in_tree": target.in_tree},
     )
-
-
-def _stamp_values(config: Config, environment: BuildEnvironment,
-                  target: PluginTarget) -> dict[str, str]:
-    combination = environment.combination
-    return {"version": config.host.version, "combination": combination.id,
-            "go": combination.go, "libc": combination.libc, "arch": combination.arch,
-            "type": target.type, "name": target.name,
-            "commit": sourcestate.commit_of(target.source),
-            "time": sourcestate.time_of(target.source)}
 
 
 # -- the workspace of an out-of-tree plugin -----------------------------------------------

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends.base_images import (
     image_platform,
     on_platform,
@@ -25,9 +24,10 @@ from plugin_builder.backends.base_images import (
 )
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget, Service
-from plugin_builder.errors import ImageError, VerifyError
+from plugin_builder.errors import ImageError
 from plugin_builder.log import Log
 from plugin_builder.steps.gobuild import Outcome
+from plugin_builder.steps.job import Job
 
 DOCKERFILE = "service.Dockerfile"
 PORT = 8080  # the reference host's --listen default
@@ -39,25 +39,21 @@ def targets_of(config: Config, service: str) -> list[PluginTarget]:
     return [p for p in config.plugins if config.plugin_types[p.type].service == service]
 
 
-def ship(config: Config, store: ArtifactStore, hosts: Mapping[str, Outcome],
-         plugins: Mapping[PluginTarget, Outcome], log: Log) -> list[str]:
-    """Every service's image, built and proven by running it (the pipeline's last step)."""
-    from plugin_builder.verify.image import verify_image
+def run(job: Job) -> list[Outcome]:
+    """The image of each service the job asks for, built and proven by running it."""
+    from plugin_builder.verify.image import require_ok, verify_image
 
     client = engine.connect()
-    tags = []
-    for service in config.host.services.values():
-        shipped = {t: plugins[t] for t in targets_of(config, service.name) if t in plugins}
-        tag = build_service_image(config, client, store.combination, service,
-                                  hosts[service.name], shipped, log)
-        report = verify_image(client, tag, log)
-        log(report.summary())
-        if not report.ok:
-            raise VerifyError(f"{tag}: {report.summary()}",
-                              fix="read the container log above, fix the plugin, then run "
-                                  "the pipeline again")
-        tags.append(tag)
-    return tags
+    for name in job.request.services:
+        service = job.config.host.services[name]
+        shipped = {t: job.plugins[t] for t in targets_of(job.config, name) if t in job.plugins}
+        tag = build_service_image(job.config, client, job.combination, service,
+                                  job.hosts[name], shipped, job.log)
+        report = verify_image(client, tag, job.log)
+        job.log(report.summary())
+        require_ok([report])
+        job.images.append(tag)
+    return []
 
 
 def build_service_image(config: Config, client: Any, combination: Combination,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from plugin_builder import dockerengine as engine
 from plugin_builder import emulation
 from plugin_builder.config import check_argv
-from plugin_builder.errors import ImageError
+from plugin_builder.errors import ImageError, VerifyError
 from plugin_builder.log import Log
 
 TIMEOUT_S = 60.0
@@ -225,3 +226,13 @@ def _emulator(client: Any, image: Any, tag: str, log: Log) -> _Emulator | None:
 
 
 _QEMU_NAME = {"arm64": "aarch64", "amd64": "x86_64"}  # binfmt_misc entry names
+
+
+def require_ok(reports: Sequence[ImageReport]) -> None:
+    """A VerifyError naming every image that did not prove its plugins loaded."""
+    failed = [report for report in reports if not report.ok]
+    if failed:
+        raise VerifyError(f"{len(failed)} of {len(reports)} image(s) failed verification: "
+                          + "; ".join(f"{r.image}: {r.summary()}" for r in failed),
+                          fix="read the container log above, fix the plugin, then rebuild "
+                              "with `invoke build-service-image`")
