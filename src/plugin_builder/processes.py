@@ -15,8 +15,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 # Reads stdin until it closes; "done" means the group ended normally, anything else
 # (EOF without it: our process died) kills the group.
@@ -44,6 +46,43 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> tuple[int,
                 kill_group(child.pid)
                 child.wait()
     return child.returncode, output
+
+
+def capture(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+            on_stderr: Callable[[str], None] | None = None) -> tuple[int, str, str]:
+    """Run argv to completion in its own process group; (exit code, stdout, stderr).
+
+    What a command prints for machines (``go list -json``) is its stdout alone, never
+    mixed with what it says on stderr (a GOCACHEPROG helper's log line, warnings);
+    ``on_stderr`` sees each stderr line as it comes, for progress.
+    """
+    child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             errors="replace", start_new_session=True)
+    said: list[str] = []
+    reader = threading.Thread(target=_read_lines, args=(child.stderr, said, on_stderr),
+                              daemon=True)
+    with watched(child.pid):
+        try:
+            reader.start()
+            assert child.stdout is not None
+            stdout = child.stdout.read()
+            child.wait()
+            reader.join()
+        finally:
+            if child.poll() is None:
+                kill_group(child.pid)
+                child.wait()
+    return child.returncode, stdout, "".join(said)
+
+
+def _read_lines(stream: IO[str] | None, into: list[str],
+                on_line: Callable[[str], None] | None) -> None:
+    assert stream is not None
+    for line in stream:
+        into.append(line)
+        if on_line is not None:
+            on_line(line.rstrip("\n"))
 
 
 def kill_group(pgid: int) -> None:

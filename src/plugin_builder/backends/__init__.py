@@ -13,7 +13,7 @@ file by pure Python, go.mod files are parsed by :mod:`plugin_builder.golang.gomo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +27,13 @@ from plugin_builder.log import Log
 @dataclass(frozen=True)
 class RunResult:
     returncode: int
-    output: str  # stdout and stderr, interleaved as the command wrote them
+    stdout: str  # what the command printed for machines, whole
+    stderr: str = ""  # what it said to people (compiler errors, progress)
+
+    @property
+    def output(self) -> str:
+        """Everything it printed, for an error message."""
+        return self.stderr + self.stdout
 
 
 class BuildEnvironment(Protocol):
@@ -55,8 +61,10 @@ class BuildEnvironment(Protocol):
         """The environment a go command starts from on this backend (PATH, HOME, caches)."""
         ...
 
-    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
-        """Run argv to completion; ``env`` is the complete environment of the command.
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+        """Run argv to completion; ``env`` is the complete environment of the command;
+        ``on_stderr`` sees each line it writes to stderr as it comes.
 
         Paths mean the same inside and outside: ``cwd``, the sources and the artifact
         folder are where they are on this machine.

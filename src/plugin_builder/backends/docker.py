@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,6 @@ class DockerEnvironment:
     client: Any
     image: Any  # the builder image
     mounts: list[Any]  # docker.types.Mount: sources and the artifact folder
-    log: Log
     cc: str
     go: str = builder_image.GO
     cache_volumes: bool = True  # False: a cold, Dragonfly-style run (benchmarks)
@@ -61,7 +60,8 @@ class DockerEnvironment:
             env["SSL_CERT_FILE"] = CA_BUNDLE
         return env
 
-    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+            on_stderr: Callable[[str], None] | None = None) -> RunResult:
         # A label unique to this run finds the container even when Ctrl-C lands while
         # the engine is still creating it and we never got its id.
         run_label = f"{engine.LABEL}.run={uuid.uuid4().hex}"
@@ -74,13 +74,16 @@ class DockerEnvironment:
                     **engine.owner_labels()),
                 detach=True)
             container.start()
-            output = "".join(self._stream(container))
+            said = "".join(_stderr_lines(container, on_stderr))
             status = container.wait().get("StatusCode", 1)
+            # What the command printed for machines, whole and apart from stderr, once
+            # it has ended: a stream interleaves and splits lines.
+            stdout = container.logs(stdout=True, stderr=False).decode(errors="replace")
         finally:
             # On success, failure and Ctrl-C alike: no container of ours is left behind.
             for leftover in engine.managed_containers(self.client, [run_label]):
                 leftover.remove(force=True)
-        return RunResult(status, output)
+        return RunResult(status, stdout, said)
 
     def _cache_mounts(self) -> list[Any]:
         from docker.types import Mount
@@ -90,21 +93,24 @@ class DockerEnvironment:
         return [Mount(builder_image.GOCACHE, cache_volume("gocache", self.combination)),
                 Mount(builder_image.GOMODCACHE, cache_volume("gomodcache", self.combination))]
 
-    def _stream(self, container: Any) -> Iterator[str]:
-        """The container's output, line by line as it comes, echoed with the combination."""
-        pending = b""
-        for chunk in container.logs(stream=True, follow=True):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                yield self._echo(line)
-        if pending:
-            yield self._echo(pending)
 
-    def _echo(self, raw: bytes) -> str:
-        line = raw.decode(errors="replace")
-        self.log(f"{self.combination.id:<22} | {line}")
-        return line + "\n"
+def _stderr_lines(container: Any, on_line: Callable[[str], None] | None) -> Iterator[str]:
+    """The container's stderr, line by line as it comes, each handed to ``on_line``."""
+    pending = b""
+    for chunk in container.logs(stream=True, follow=True, stdout=False, stderr=True):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            yield _seen(raw, on_line)
+    if pending:
+        yield _seen(pending, on_line)
+
+
+def _seen(raw: bytes, on_line: Callable[[str], None] | None) -> str:
+    line = raw.decode(errors="replace")
+    if on_line is not None:
+        on_line(line)
+    return line + "\n"
 
 
 class DockerBackend:
@@ -137,7 +143,7 @@ class DockerBackend:
             mounts.append(_bind(ca, CA_BUNDLE, read_only=True))
         return DockerEnvironment(
             combination=combination, client=self.client, image=image,
-            mounts=mounts, log=log, cc=libc.cc_for(combination.arch),
+            mounts=mounts, cc=libc.cc_for(combination.arch),
             cache_volumes=self.cache_volumes, ca_bundle=ca is not None,
             identity={"go": f"go{combination.go}", "cc": libc.cc_for(combination.arch),
                       "builder_image": image.id},

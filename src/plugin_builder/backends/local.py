@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,9 +25,9 @@ class LocalEnvironment:
     cc: str
     identity: Mapping[str, str] = field(default_factory=dict)
 
-    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
-        returncode, output = processes.run(argv, cwd=cwd, env=env)
-        return RunResult(returncode, output)
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+        return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr))
 
     def base_env(self) -> dict[str, str]:
         from plugin_builder.golang import toolchains  # see LocalBackend.prepare

@@ -192,7 +192,7 @@ def _sources_read(environment: BuildEnvironment, build: GoBuild) -> dict[str, An
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode != 0:
         raise BuildError(f"listing the sources of {build.relative}", listed.output)
-    return sources.record(listed.output, gowork=build.env.get("GOWORK"))
+    return sources.record(listed.stdout, gowork=build.env.get("GOWORK"))
 
 
 def command_line(build: GoBuild, output: Path) -> str:

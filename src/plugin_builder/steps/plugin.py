@@ -211,7 +211,7 @@ def host_build_list(config: Config, environment: BuildEnvironment,
     listed = environment.run([environment.go, "list", "-m", "-e", "-json", "all"],
                              cwd=config.host.module,
                              env=build_env(environment, gowork=host_gowork(config.host)))
-    raw = list(gojson.objects(listed.output, "go list -m all")) if listed.returncode == 0 else []
+    raw = list(gojson.objects(listed.stdout, "go list -m all")) if listed.returncode == 0 else []
     broken = [m for m in raw if m.get("Error") and not m.get("Main")]
     if listed.returncode != 0 or broken:
         why = "; ".join(f"{m['Path']}: {m['Error'].get('Err', m['Error'])}" for m in broken)
