@@ -41,6 +41,9 @@ class Quiet:
     def __call__(self, message: str) -> None:
         pass
 
+    def status(self, activity: str, progress: str = "") -> None:
+        pass
+
 MUSL_GOAL = 30_000_000
 
 

@@ -1,9 +1,11 @@
 """Output for people and for CI logs.
 
 Lines are prefixed with the combination they concern, so the output of parallel runs
-stays readable; when stderr is not a terminal (CI), every line carries a timestamp. On
-a terminal, a live display (progress.LiveProgress) keeps each combination's current
-step at the bottom. With ``verbose``, steps also log the full commands they run.
+stays readable. On a terminal, a live board (progress.LiveProgress) keeps one row per
+combination at the bottom: what runs now and for how long, done rows frozen, and how
+many combinations are done. Anywhere else (CI, pipes) every line carries a timestamp,
+a step says when it starts, and a heartbeat line comes at least every 30 s while it
+runs. With ``verbose``, steps also log the full commands they run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from plugin_builder import links, processes
+from plugin_builder.board import Board
 from plugin_builder.errors import INTERRUPTED, FilesystemError, PluginBuilderError
 from plugin_builder.log import Log
 from plugin_builder.verify.report import PluginResult, print_report, to_json
@@ -97,7 +100,7 @@ def close_all() -> None:
 
 
 class PrefixLog:
-    """A Log (callable taking one message) for one prefix; steps ask it ``verbose``."""
+    """The Log of one prefix (a combination) on a console."""
 
     def __init__(self, console: Console, prefix: str) -> None:
         self.console, self.prefix = console, prefix
@@ -106,39 +109,99 @@ class PrefixLog:
     def __call__(self, message: str) -> None:
         self.console.line(message, prefix=self.prefix)
 
+    def status(self, activity: str, progress: str = "") -> None:
+        self.console.status(self.prefix, activity, progress)
+
+
+# Without a terminal, a line at least this often while a step runs, so a CI log never
+# falls silent for minutes (PLUGIN_BUILDER_HEARTBEAT_S overrides it, for tests).
+HEARTBEAT_S = 30.0
+
 
 class Console:
+    """Where the front ends' messages go: a live board on a terminal; timestamped lines,
+    with a heartbeat during long steps, anywhere else (CI, pipes)."""
+
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False,
                  live: bool | None = None) -> None:
         self.stream = stream or sys.stderr
         self.verbose = verbose
-        tty = self.stream.isatty()
-        self.timestamps = not tty
-        self._lock = threading.Lock()
         if live is None:
-            live = tty and os.environ.get("TERM") != "dumb" and "CI" not in os.environ
+            live = (self.stream.isatty() and os.environ.get("TERM") != "dumb"
+                    and "CI" not in os.environ)
+        self.timestamps = not live  # a CI log on a terminal is a log too
+        self.board = Board()
+        self._lock = threading.Lock()
         self._live = None
+        self._heartbeat: threading.Thread | None = None
+        self._stopped = threading.Event()
         if live:
             from plugin_builder.progress import LiveProgress
 
-            self._live = LiveProgress(self.stream)
-            _OPEN.add(self)
+            self._live = LiveProgress(self.stream, self.board)
+        _OPEN.add(self)
 
     def close(self) -> None:
-        if self._live is not None:
-            with self._lock:
-                self._live.stop()
-
-    def line(self, message: str, *, prefix: str = "") -> None:
-        if self._live is not None:
-            with self._lock:
-                self._live.line(message, prefix)
-            return
-        stamp = time.strftime("%H:%M:%S ") if self.timestamps else ""
-        head = f"{prefix:<22} " if prefix else ""
+        self._stopped.set()
         with self._lock:
-            for part in message.splitlines() or [""]:
-                print(f"{stamp}{head}{part}", file=self.stream, flush=True)
+            if self._live is not None:
+                self._live.stop()
 
     def for_prefix(self, prefix: str) -> Log:
         return PrefixLog(self, prefix)
+
+    # -- what steps say ---------------------------------------------------------------
+
+    def line(self, message: str, *, prefix: str = "") -> None:
+        with self._lock:
+            if self._live is not None:
+                self._live.line(message, prefix)
+            else:
+                self._print(message, prefix)
+
+    def status(self, prefix: str, activity: str, progress: str = "") -> None:
+        with self._lock:
+            changed = self.board.status(prefix, activity, progress, time.monotonic())
+            if self._live is not None:
+                self._live.refresh()
+            elif changed and activity:
+                self._print(f"{activity}..." + (f" {progress}" if progress else ""), prefix)
+                self._start_heartbeat()
+
+    def begin(self, prefixes: Sequence[str]) -> None:
+        with self._lock:
+            self.board.begin(prefixes, time.monotonic())
+            if self._live is not None:
+                self._live.refresh()
+
+    def end(self, prefix: str, passed: bool) -> None:
+        with self._lock:
+            row = self.board.end(prefix, passed, time.monotonic())
+            if self._live is not None:
+                self._live.refresh()
+                return
+            done, total = self.board.counts()
+            self._print(f"{'done' if passed else 'failed'} in {row.elapsed():.0f}s "
+                        f"({done}/{total} combinations)", prefix)
+
+    # -- plain lines ------------------------------------------------------------------
+
+    def _print(self, message: str, prefix: str) -> None:
+        stamp = time.strftime("%H:%M:%S ") if self.timestamps else ""
+        head = f"{prefix:<22} " if prefix else ""
+        for part in message.splitlines() or [""]:
+            print(f"{stamp}{head}{part}", file=self.stream, flush=True)
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._beat, daemon=True)
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        period = float(os.environ.get("PLUGIN_BUILDER_HEARTBEAT_S", HEARTBEAT_S))
+        while not self._stopped.wait(period / 3):
+            with self._lock:
+                for prefix, row in self.board.due(time.monotonic(), period):
+                    self._print(f"still {row.activity}"
+                                + (f": {row.progress}" if row.progress else "")
+                                + f" ({row.elapsed():.0f}s)", prefix)

@@ -8,7 +8,7 @@ up-to-date decisions around the command.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +50,8 @@ class StubEnvironment:
     def base_env(self) -> dict[str, str]:
         return dict(self.env)
 
-    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+            on_stderr: Callable[[str], None] | None = None) -> RunResult:
         self.calls.append((list(argv), cwd, dict(env)))
         if argv[1:3] == ["list", "-m"]:  # `go list -m -json all`: the module graph in cwd
             return RunResult(0, "\n".join(json.dumps(m) for m in listed_modules(cwd)))
@@ -59,7 +60,7 @@ class StubEnvironment:
         if self.returncode == 0:
             Path(argv[argv.index("-o") + 1]).write_bytes(self.output)
             return RunResult(0, "")
-        return RunResult(self.returncode, "main.go:3:1: syntax error: unexpected }")
+        return RunResult(self.returncode, "", "main.go:3:1: syntax error: unexpected }")
 
     @property
     def builds(self) -> list[list[str]]:
@@ -284,9 +285,13 @@ class Log:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.statuses: list[tuple[str, str]] = []
 
     def __call__(self, message: str) -> None:
         self.lines.append(message)
+
+    def status(self, activity: str, progress: str = "") -> None:
+        self.statuses.append((activity, progress))
 
 
 def test_go_build_lands_then_is_up_to_date(loaded) -> None:

@@ -22,7 +22,7 @@ from plugin_builder.combination import Combination
 from plugin_builder.config import Config, Host, PluginTarget
 from plugin_builder.errors import BuildError
 from plugin_builder.files import sha256_file
-from plugin_builder.golang import sources, sourcestate
+from plugin_builder.golang import gojson, sources, sourcestate
 from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
 
@@ -132,8 +132,11 @@ class GoBuild:
     digest_parts: Mapping[str, Any]  # what else feeds it (generated files' text)
     entry: Mapping[str, Any]  # what the manifest records besides the build's facts
 
-    def command(self, output: Path) -> list[str]:
-        return [str(output) if part == OUTPUT else part for part in self.argv]
+    def command(self, output: Path, *, list_packages: bool = False) -> list[str]:
+        """argv with the output path; ``list_packages``: with -v, so go names each
+        package on stderr as it compiles it (progress; no effect on the output)."""
+        argv = [str(output) if part == OUTPUT else part for part in self.argv]
+        return [*argv[:2], "-v", *argv[2:]] if list_packages else argv
 
 
 def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild,
@@ -151,15 +154,21 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         log(f"up to date: {relative}")
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
     started = time.monotonic()
+    log.status(f"listing the packages of {relative}")
+    # Listed before the build: a source edited while it compiles is then recorded with
+    # its old content, so the next run rebuilds (listed after, it would look built).
+    read, packages = _sources_read(environment, build)
     with store.staging(relative) as staged:
         if log.verbose:
             log(f"building {relative}: {reason}")
             log(command_line(build, staged))
-        result = environment.run(build.command(staged), cwd=build.cwd, env=env)
+        compiling = _Compiling(log, relative, packages)
+        result = environment.run(build.command(staged, list_packages=True), cwd=build.cwd,
+                                 env=env, on_stderr=compiling.line)
         if result.returncode != 0 or not staged.exists():
+            said = compiling.without_progress(result.stderr) + result.stdout
             raise BuildError(f"building {relative} for {environment.combination.id}",
-                             result.output or f"exit code {result.returncode}")
-        read = _sources_read(environment, build)
+                             said or f"exit code {result.returncode}")
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
@@ -186,13 +195,38 @@ def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
     return sources.changed(entry.get("sources"))
 
 
-def _sources_read(environment: BuildEnvironment, build: GoBuild) -> dict[str, Any]:
-    """The files this build read, as `go list -deps` names them (see sources.py)."""
+def _sources_read(environment: BuildEnvironment,
+                  build: GoBuild) -> tuple[dict[str, Any], frozenset[str]]:
+    """The files this build reads, as `go list -deps` names them (see sources.py), and
+    the import paths of every package it needs."""
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode != 0:
         raise BuildError(f"listing the sources of {build.relative}", listed.output)
-    return sources.record(listed.stdout, gowork=build.env.get("GOWORK"))
+    packages = frozenset(p.get("ImportPath", "") for p in
+                         gojson.objects(listed.stdout, "go list -deps"))
+    return sources.record(listed.stdout, gowork=build.env.get("GOWORK")), packages
+
+
+class _Compiling:
+    """Counts the packages `go build -v` names on stderr as it compiles them, and says
+    how far it got; cached packages are not compiled, so a warm build ends early."""
+
+    def __init__(self, log: Log, relative: str, packages: frozenset[str]) -> None:
+        self.log, self.relative, self.packages = log, relative, packages
+        self.compiled = 0
+        log.status(f"compiling {relative}", f"0/{len(packages)} packages")
+
+    def line(self, line: str) -> None:
+        if line in self.packages:
+            self.compiled += 1
+            self.log.status(f"compiling {self.relative}",
+                            f"{self.compiled}/{len(self.packages)} packages")
+
+    def without_progress(self, stderr: str) -> str:
+        """What go said, less the package names -v printed."""
+        return "".join(line for line in stderr.splitlines(keepends=True)
+                       if line.rstrip("\n") not in self.packages)
 
 
 def command_line(build: GoBuild, output: Path) -> str:
