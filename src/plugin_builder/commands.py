@@ -59,13 +59,17 @@ class Context:
         combination that fails does not stop the others."""
         from plugin_builder import pipeline  # brings every step: not for report or clean
 
+        combinations = self.combinations(choice)
+        self.reporter.begin([c.id for c in combinations])
         outcomes = []
-        for combination in self.combinations(choice):
+        for combination in combinations:
             job = Job.open(self.config, combination, self.backend, request,
                            self.reporter.for_prefix(combination.id))
             if request.build:
                 job.store.sweep()  # what killed runs of ours left behind
-            outcomes.append(pipeline.run(job, through=through))
+            result = pipeline.run(job, through=through)
+            self.reporter.end(combination.id, result.passed)
+            outcomes.append(result)
         return outcomes
 
 

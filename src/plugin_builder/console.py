@@ -10,6 +10,7 @@ runs. With ``verbose``, steps also log the full commands they run.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -18,6 +19,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from plugin_builder import links, processes
@@ -123,9 +125,12 @@ class Console:
     with a heartbeat during long steps, anywhere else (CI, pipes)."""
 
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False,
-                 live: bool | None = None) -> None:
+                 live: bool | None = None, mirror: Path | None = None) -> None:
         self.stream = stream or sys.stderr
         self.verbose = verbose
+        # Where the lines that say how far a run got also go (a nox worker's output is
+        # held back until its session ends; the nox parent relays this file meanwhile).
+        self.mirror = mirror
         if live is None:
             live = (self.stream.isatty() and os.environ.get("TERM") != "dumb"
                     and "CI" not in os.environ)
@@ -165,7 +170,7 @@ class Console:
             if self._live is not None:
                 self._live.refresh()
             elif changed and activity:
-                self._print(f"{activity}..." + (f" {progress}" if progress else ""), prefix)
+                self._progress(f"{activity}..." + (f" {progress}" if progress else ""), prefix)
                 self._start_heartbeat()
 
     def begin(self, prefixes: Sequence[str]) -> None:
@@ -181,16 +186,27 @@ class Console:
                 self._live.refresh()
                 return
             done, total = self.board.counts()
-            self._print(f"{'done' if passed else 'failed'} in {row.elapsed():.0f}s "
-                        f"({done}/{total} combinations)", prefix)
+            self._progress(f"{'done' if passed else 'failed'} in {row.elapsed():.0f}s "
+                           f"({done}/{total} combinations)", prefix)
 
     # -- plain lines ------------------------------------------------------------------
 
-    def _print(self, message: str, prefix: str) -> None:
+    def _print(self, message: str, prefix: str) -> list[str]:
         stamp = time.strftime("%H:%M:%S ") if self.timestamps else ""
         head = f"{prefix:<22} " if prefix else ""
-        for part in message.splitlines() or [""]:
-            print(f"{stamp}{head}{part}", file=self.stream, flush=True)
+        lines = [f"{stamp}{head}{part}" for part in message.splitlines() or [""]]
+        for line in lines:
+            print(line, file=self.stream, flush=True)
+        return lines
+
+    def _progress(self, message: str, prefix: str) -> None:
+        """A line that says how far a run got: printed, and mirrored."""
+        lines = self._print(message, prefix)
+        if self.mirror is not None:
+            with contextlib.suppress(OSError):  # progress is a courtesy, never a failure
+                self.mirror.parent.mkdir(parents=True, exist_ok=True)
+                with self.mirror.open("a", encoding="utf-8") as stream:
+                    stream.write("".join(line + "\n" for line in lines))
 
     def _start_heartbeat(self) -> None:
         if self._heartbeat is None:
@@ -202,6 +218,6 @@ class Console:
         while not self._stopped.wait(period / 3):
             with self._lock:
                 for prefix, row in self.board.due(time.monotonic(), period):
-                    self._print(f"still {row.activity}"
-                                + (f": {row.progress}" if row.progress else "")
-                                + f" ({row.elapsed():.0f}s)", prefix)
+                    self._progress(f"still {row.activity}"
+                                   + (f": {row.progress}" if row.progress else "")
+                                   + f" ({time.monotonic() - row.since:.0f}s)", prefix)

@@ -75,15 +75,16 @@ def failures(checks: list[Check]) -> list[Check]:
 
 
 def print_table(checks: list[Check]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from plugin_builder.tables import table_console
 
     table = Table(title="plugin-builder doctor", show_lines=False)
     for column in ("", "check", "found", "fix"):
         table.add_column(column, overflow="fold")
     for check in checks:
         table.add_row(MARKS[check.status], check.name, check.detail, check.fix)
-    Console().print(table)
+    table_console().print(table)
 
 
 # -- python ------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ function `invoke pipeline` calls.
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from pathlib import Path
 
 import nox
@@ -36,8 +39,54 @@ def register(config_path: str | Path | None = None) -> None:
     with guard():  # nox would show a traceback of the noxfile: one message instead
         config = config_module.load(path)
     nox.options.sessions = ["pipeline", "summary"]  # summary runs after the parallel ones
-    _define_pipeline(path, ordered(config.matrix.combinations))
+    _define_pipeline(path, ordered(config.matrix.combinations), _progress_folder(config))
     _define_summary(path)
+    if _parallel_parent() and not sys.stdout.isatty():
+        ProgressRelay(_progress_folder(config)).start()
+
+
+def _progress_folder(config: config_module.Config) -> Path:
+    return config.results / ".progress"
+
+
+def _parallel_parent() -> bool:
+    """This is the nox that runs sessions in parallel workers (`nox -j N`)."""
+    argv = sys.argv[1:]
+    parallel = any(a in ("-j", "--parallel") or a.startswith(("-j", "--parallel="))
+                   for a in argv)
+    return parallel and "--parallel-worker" not in argv
+
+
+class ProgressRelay(threading.Thread):
+    """In the parallel nox parent without a terminal: nox holds each worker's output back
+    until its session ends, so the parent prints, every few seconds, the progress lines
+    the workers' consoles mirror into files (steps starting, heartbeats, ends)."""
+
+    def __init__(self, folder: Path, period: float = 2.0) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.period = folder, period
+        self.started_at = time.time()
+        self.offsets: dict[Path, int] = {}
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            self.relay()
+
+    def relay(self) -> None:
+        for path in sorted(self.folder.glob("*.log")):
+            try:
+                if path.stat().st_mtime < self.started_at:
+                    continue  # a run before this one
+                with path.open("rb") as stream:
+                    stream.seek(self.offsets.get(path, 0))
+                    chunk = stream.read()
+            except OSError:
+                continue
+            complete = chunk[:chunk.rfind(b"\n") + 1]
+            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+            for line in complete.decode(errors="replace").splitlines():
+                print(f"nox > {line}", flush=True)
 
 
 def ordered(combinations: tuple[Combination, ...]) -> list[Combination]:
@@ -55,7 +104,7 @@ def _backend(session: nox.Session) -> str | None:
     return None
 
 
-def _define_pipeline(path: Path, combinations: list[Combination]) -> None:
+def _define_pipeline(path: Path, combinations: list[Combination], progress: Path) -> None:
     by_id = {c.id: c for c in combinations}
 
     @nox.session(python=False, allow_parallel=True)
@@ -65,7 +114,12 @@ def _define_pipeline(path: Path, combinations: list[Combination]) -> None:
         """Build and verify one combination of the matrix."""
         try:
             with filesystem_errors():
-                context = commands.Context.open(path, _backend(session), Console())
+                mirror = None
+                if "--parallel-worker" in sys.argv:
+                    mirror = progress / f"{combination}.log"
+                    mirror.unlink(missing_ok=True)  # this run's lines only
+                context = commands.Context.open(path, _backend(session),
+                                                Console(mirror=mirror))
                 outcomes = commands.pipeline(context, by_id[combination])
                 close_all()
                 commands.require_passed(outcomes)

@@ -53,12 +53,19 @@ def _steps() -> tuple[Step, ...]:
     )
 
 
+# What a step is doing, as the console shows it until the step says more.
+_ACTIVITY = {"prepare": "preparing the toolchain", "host": "building the host",
+             "plugins": "building plugins", "verify": "verifying plugins",
+             "images": "building service images"}
+
+
 def run(job: Job, *, through: str = "images") -> CombinationResult:
     """Run the job's steps in order up to and including ``through``; never raises for a
     step that fails (its error is in the result)."""
     try:
         for step in _steps():
             if step.wanted(job):
+                job.log.status(_ACTIVITY[step.name])
                 job.result.run_step(_step_name(step, job), partial(step.run, job))
             if step.name == through:
                 break

@@ -217,12 +217,12 @@ def print_summary(folder: Path, *, only: list[str] | None = None) -> list[Summar
 
 
 def print_table(summaries: list[Summary], console: Console | None = None) -> None:
-    from rich.console import Console
+    from plugin_builder.tables import table_console
 
     if not summaries:
         return
     # Wide enough that a combination id is never cut, also in CI logs (no terminal).
-    (console or Console(width=max(Console().width, 120))).print(table(summaries))
+    (console or table_console()).print(table(summaries))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as stream:

@@ -140,6 +140,7 @@ class _ExplicitLoaders:
 
 
 def verify_pair(pair: Pair, log: Log, *, live: bool, loaders: Loaders) -> PluginResult:
+    log.status("verifying plugins", pair.plugin.name)
     host = Side.read(pair.host, pair.host_fingerprints, lookups=False)
     plugin = Side.read(pair.plugin, pair.plugin_fingerprints)
     argv = (pair.check_argv() if pair.check else loaders.argv(host, pair)) if live else None

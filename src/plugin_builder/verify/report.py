@@ -173,11 +173,12 @@ def render_table(
 
 def print_report(results: Sequence[PluginResult], console: Console | None = None) -> None:
     """The table, then every finding and failed live check, one line each."""
-    from rich.console import Console
     from rich.text import Text
 
+    from plugin_builder.tables import table_console
+
     # Wide enough for a combination id and a package path, also in CI logs (no terminal).
-    console = console or Console(width=max(Console().width, 140))
+    console = console or table_console(140)
     console.print(render_table(results))
     for result in results:
         lines = _detail_lines(result)
