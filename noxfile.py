@@ -25,13 +25,13 @@ noxsessions.register()
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: unit and integration tiers."""
-    session.install("-e", ".[test]")
+    session.install("-c", "constraints.txt", "-e", ".[test,docker]")
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff on everything, mypy on the library."""
-    session.install("-e", ".[lint]")
+    session.install("-c", "constraints.txt", "-e", ".[lint]")
     session.run("ruff", "check", "src", "tests", "tasks.py", "noxfile.py", "benchmarks")
     session.run("mypy")

@@ -35,7 +35,11 @@ IMAGES = Path(__file__).resolve().parent / "images"
 
 def connect() -> Any:
     """A docker client for the engine DOCKER_HOST or the docker context names."""
-    import docker  # imported here: the local backend never needs it
+    try:
+        import docker  # imported here: the local backend never needs it
+    except ModuleNotFoundError:
+        raise EngineError("the docker backend needs the Python package 'docker', which is "
+                          "not installed", fix="pip install 'plugin-builder[docker]'") from None
 
     where = os.environ.get("DOCKER_HOST") or _context_host() or "unix:///var/run/docker.sock"
     try:

@@ -65,9 +65,10 @@ class Environment:
 def _source_copy(target: Path) -> Path:
     """What `pip wheel` reads, copied, so building writes nothing into this checkout."""
     target.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, target / name)
-    shutil.copytree(REPO / "docs", target / "docs")
+    for folder in ("docs", "images"):  # src/plugin_builder/{docs,images} link to them
+        shutil.copytree(REPO / folder, target / folder)
     shutil.copytree(REPO / "src", target / "src", symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     return target
@@ -90,7 +91,9 @@ def installed(wheel, tmp_path_factory) -> Environment:
     root = tmp_path_factory.mktemp("venv")
     venv.create(root, with_pip=True, clear=True)
     environment = Environment(root)
-    environment.run("pip", "install", "--quiet", "--disable-pip-version-check", str(wheel),
+    # The docker extra: the user's folder is also built with the docker backend.
+    environment.run("pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-c", str(REPO / "constraints.txt"), f"{wheel}[docker]",
                     cwd=root, timeout=PIP_TIMEOUT_S)
     return environment
 
@@ -222,3 +225,22 @@ def test_the_docker_backend_builds_from_the_wheel(installed, user, engine) -> No
     verify = installed.run("invoke", "verify", "--json", cwd=user)
     report = json.loads(verify.stdout)
     assert report["summary"]["pass"] == report["summary"]["total"] == 3
+
+
+def test_the_wheel_is_made_for_users_environments(wheel) -> None:
+    """Ranges in the metadata (exact pins live in constraints.txt, for CI), docker and
+    test dependencies as extras, the license shipped."""
+    import zipfile
+    from email.parser import Parser
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(archive.read(metadata_name).decode())
+    requires = metadata.get_all("Requires-Dist")
+    assert requires and not [r for r in requires if "==" in r], requires
+    assert any(r.startswith("docker") and 'extra == "docker"' in r for r in requires)
+    assert not [r for r in requires if r.startswith(("docker", "pytest")) and "extra" not in r]
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert any(n.endswith("licenses/LICENSE") for n in names), names
+    assert any(n.endswith("plugin_builder/images/service.Dockerfile") for n in names)
