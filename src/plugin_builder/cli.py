@@ -121,8 +121,6 @@ def _report(outcome: land.Outcome) -> None:
     print(f"go        {', '.join(plan.go)} ({plan.go_reason})")
     if plan.version_reason:
         print(f"version   {plan.version} ({plan.version_reason})")
-    if plan.tags:
-        print(f"tags      {', '.join(plan.tags)}")
     for service in plan.services:
         print(f"service   {service.name:<24} {service.main} ({service.found}"
               f"{', has check-plugin' if service.check else ''})")

@@ -9,6 +9,7 @@ nothing; :mod:`.render` turns the plan into files and :mod:`.land` writes them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -226,15 +227,18 @@ def _check(main: hostscan.MainPackage) -> tuple[str, ...]:
 
 def _binary(main: hostscan.MainPackage, facts: hostscan.HostFacts) -> str:
     """The binary's name: the main package's folder, unless that is the checkout's folder
-    (the module root) or a version (``tyk-v5-5-0``, ``v2``); then what the host's own
-    build names it, else what `go build` does (the module path's last element)."""
-    if main.relative != "." and TARGET_NAME_RE.fullmatch(main.name) \
-            and not _VERSION_FOLDER.fullmatch(main.name):
+    (the module root), a version (``tyk-v5-5-0``, ``v2``) or no valid name; then what the
+    host's own build names it, else the module path's last element (as `go build` names
+    the root package) or, for a folder that is no valid name, the folder's name cleaned."""
+    versioned = main.relative == "." or _VERSION_FOLDER.fullmatch(main.name)
+    if not versioned and TARGET_NAME_RE.fullmatch(main.name):
         return main.name
     declared = facts.binaries.get(main.relative)
     if declared and _BINARY.fullmatch(declared):
         return declared
-    return _name(binaries.go_default(main.import_path or facts.gomod.module)) or "host"
+    if versioned:
+        return _name(binaries.go_default(facts.gomod.module)) or "host"
+    return _name(main.name) or "host"
 
 
 def _service_name(main: hostscan.MainPackage, binary: str, taken: dict[str, Service]) -> str:
@@ -266,9 +270,9 @@ def _tag_notes(tags: tuple[str, ...], services: list[Service],
     if not tags:
         return []
     mains = {m.relative: m for m in facts.mains}
-    which = [s.main for s in services if s.main in mains and mains[s.main].plugin_tags]
-    return [f"host.tags = {list(tags)}: {', '.join(which)} import \"plugin\" only in files "
-            f"built with {' or '.join(tags)}"]
+    which = [s.name for s in services if s.main in mains and mains[s.main].plugin_tags]
+    return [f"host.tags = {json.dumps(list(tags))}: service {', '.join(which)} imports "
+            f"\"plugin\" only in files built with -tags {','.join(tags)}"]
 
 
 # -- plugin targets -------------------------------------------------------------------------
