@@ -139,6 +139,10 @@ def _report(outcome: land.Outcome) -> None:
                 ": for the tool's sessions it needs `from plugin_builder import noxsessions; "
                 "noxsessions.register()`" if name == "noxfile.py" else "")
         print(f"kept      {name} (it exists; --force replaces it){hint}")
+    _next_steps(plan)
+
+
+def _next_steps(plan: planning.Plan) -> None:
     rule = next((r for r, _ in plan.types if plan.targets and r.name == plan.targets[0].type),
                 plan.types[0][0])
     print("next:")

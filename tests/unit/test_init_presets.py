@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import cli, scaffold
+from plugin_builder import cli, init, scaffold
 from plugin_builder import config as config_module
-from plugin_builder import init
 from plugin_builder.errors import UsageError
 from plugin_builder.init import presets
 

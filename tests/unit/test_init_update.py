@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import cli
+from plugin_builder import cli, init
 from plugin_builder import config as config_module
-from plugin_builder import init
 from plugin_builder.errors import UsageError
 from plugin_builder.init import update
 

@@ -122,23 +122,7 @@ def scan(host: Path, marks: Iterable[str], elsewhere: Iterable[Path] = ()) -> Ho
     gomod = read_gomod(host)
     marks = frozenset(marks)
     notes: list[str] = []
-    budget = _Budget(notes)
-    packages: dict[Path, GoPackage] = {}  # the host module's own
-    candidates: list[GoPackage] = []  # package main folders of other modules
-    others = [r.resolve() for r in elsewhere
-              if r.is_dir() and not r.resolve().is_relative_to(host)]
-    # A folder inside another one given is read with it, once.
-    others = [r for i, r in enumerate(others)
-              if not any(r.is_relative_to(o) for o in others[:i] + others[i + 1:] if o != r)
-              and r not in others[:i]]
-    for root in [host, *others]:
-        for package in _packages(root, budget):
-            if root == host and _module_root(package.folder) == host:
-                packages[package.folder] = package
-            elif package.folder.is_relative_to(host) and root != host:
-                continue  # the host's, read from the host's own walk
-            elif package.name == "main" and marks & package.functions:
-                candidates.append(package)
+    packages, candidates = _read(host, elsewhere, marks, _Budget(notes))
     module_of = {folder: _import_path(gomod.module, host, folder) for folder in packages}
     by_path = {module_of[folder]: packages[folder] for folder in packages}
     mains, plugins = [], []
@@ -162,6 +146,29 @@ def scan(host: Path, marks: Iterable[str], elsewhere: Iterable[Path] = ()) -> Ho
                      versions=_stamp_values(stamps, by_path), git_tag=git_tag(host),
                      binaries=binaries.declared(host, gomod.module),
                      workspace=workspace_of(host))
+
+
+def _read(host: Path, elsewhere: Iterable[Path], marks: frozenset[str],
+          budget: _Budget) -> tuple[dict[Path, GoPackage], list[GoPackage]]:
+    """The host module's own packages, and the `package main` folders of other modules
+    (in the host's tree or elsewhere) that export a mark."""
+    packages: dict[Path, GoPackage] = {}
+    candidates: list[GoPackage] = []
+    others = [r.resolve() for r in elsewhere
+              if r.is_dir() and not r.resolve().is_relative_to(host)]
+    # A folder inside another one given is read with it, once.
+    others = [r for i, r in enumerate(others)
+              if not any(r.is_relative_to(o) for o in others[:i] + others[i + 1:] if o != r)
+              and r not in others[:i]]
+    for root in [host, *others]:
+        for package in _packages(root, budget):
+            if root == host and _module_root(package.folder) == host:
+                packages[package.folder] = package
+            elif package.folder.is_relative_to(host) and root != host:
+                continue  # the host's, read from the host's own walk
+            elif package.name == "main" and marks & package.functions:
+                candidates.append(package)
+    return packages, candidates
 
 
 def plugin_roots(host: Path) -> list[Path]:
@@ -232,32 +239,20 @@ def _packages(root: Path, budget: _Budget) -> Iterator[GoPackage]:
 
 
 def _read_package(folder: Path, sources: list[str], budget: _Budget) -> GoPackage | None:
-    texts, tags = [], []
-    for name in sources:
-        path = folder / name
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES or not budget.take(folder):
-                continue
-            raw = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if _BUILD_IGNORE.search(raw):
-            continue
-        texts.append(strip_comments(raw))
-        tags.append(build_tags(raw))
-    names = {m[1] for m in (_PACKAGE.search(t) for t in texts) if m}
-    if not texts or not names:
+    read = list(_read_sources(folder, sources, budget))
+    names = {m[1] for m in (_PACKAGE.search(t) for t, _ in read) if m}
+    if not names:
         return None
     # A folder holds one package (a stray second clause: the one most files use).
-    name = max(names, key=lambda n: sum(1 for t in texts if _package_name(t) == n))
-    files = [(t, tag) for t, tag in zip(texts, tags, strict=True) if _package_name(t) == name]
+    name = max(names, key=lambda n: sum(1 for t, _ in read if _package_name(t) == n))
+    files = [(t, tags) for t, tags in read if _package_name(t) == name]
     imports, functions, variables, plugin_imports = set(), set(), set(), []
-    for text, file_tags in files:
+    for text, tags in files:
         file_imports = set(_IMPORT_LINE.findall(text))
         for block in _IMPORT_BLOCK.findall(text):
             file_imports.update(_QUOTED.findall(block))
         if "plugin" in file_imports:
-            plugin_imports.append(file_tags)
+            plugin_imports.append(tags)
         imports |= file_imports
         functions.update(_FUNC.findall(text))
         variables.update(_VAR_LINE.findall(text))
@@ -266,6 +261,21 @@ def _read_package(folder: Path, sources: list[str], budget: _Budget) -> GoPackag
     return GoPackage(folder=folder, name=name, imports=frozenset(imports),
                      functions=frozenset(functions), variables=frozenset(variables),
                      text="\n".join(t for t, _ in files), plugin_imports=tuple(plugin_imports))
+
+
+def _read_sources(folder: Path, sources: list[str],
+                  budget: _Budget) -> Iterator[tuple[str, frozenset[str]]]:
+    """Each source file's text without comments, and the tags its build constraint asks."""
+    for name in sources:
+        path = folder / name
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES or not budget.take(folder):
+                continue
+            raw = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if not _BUILD_IGNORE.search(raw):
+            yield strip_comments(raw), build_tags(raw)
 
 
 def build_tags(source: str) -> frozenset[str]:

@@ -22,7 +22,8 @@ from pathlib import Path
 from plugin_builder import __version__, links
 from plugin_builder.config import CONFIG_NAME, SCHEMA
 from plugin_builder.init.options import LIBCS
-from plugin_builder.init.planning import Plan
+from plugin_builder.init.planning import Plan, Service
+from plugin_builder.init.presets import TypeRule
 
 # The top-level tables config() writes (any other of the config model's is shown
 # commented out, so every key is explained even before init learns to fill it in).
@@ -211,7 +212,7 @@ def _stamps(doc: Document, plan: Plan) -> None:
         doc.comment('"example.com/host/version.Version" = "{version}"')
 
 
-def _service(doc: Document, service) -> None:
+def _service(doc: Document, service: Service) -> None:
     doc.section(f"[host.services.{service.name}]", f"{service.main} ({service.found})")
     doc.set("host.services.<name>.main", "main", service.main)
     if service.binary:
@@ -253,7 +254,7 @@ def _types(doc: Document, plan: Plan) -> None:
         doc.rest("plugin_types.<type>", "plugin_types.<type>")
 
 
-def _hooks(doc: Document, rule) -> None:
+def _hooks(doc: Document, rule: TypeRule) -> None:
     checked = {s: t for s, t in rule.hooks.items() if not _names_other_packages(t)}
     if checked:
         doc.set("plugin_types.<type>.optional_symbols", "optional_symbols", checked)
