@@ -33,8 +33,8 @@ NAME = "plugin-builder"
 @task(
     help={
         "host": "the host's Go module folder (default: this folder, if it has a go.mod)",
-        "preset": f"{', '.join(presets.names())} (default: the one whose marks the host and "
-                  "its plugins fit)",
+        "preset": f"{', '.join(presets.builtin_names())} or one in $PLUGIN_BUILDER_PRESETS "
+                  "(default: the one whose marks the host and its plugins fit)",
         "go": "Go release(s) of the matrix, e.g. 1.26.6 or 1.26.6,1.27.3 (default: the "
               "release the host's go.mod names)",
         "libc": "libc(s) of the matrix: glibc, musl or glibc,musl (default: glibc); in a "

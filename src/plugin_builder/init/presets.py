@@ -116,6 +116,12 @@ def names() -> tuple[str, ...]:
     return tuple(p.name for p in available())
 
 
+def builtin_names() -> tuple[str, ...]:
+    """The tool's own presets, in listing order (without reading anyone else's files)."""
+    builtin = (_load_file(path) for path in sorted(PRESETS_DIR.glob("*.toml")))
+    return tuple(p.name for p in sorted(builtin, key=lambda p: (p.order, p.name)))
+
+
 def load(name: str) -> Preset:
     path = files().get(name)
     if path is None:
