@@ -1,6 +1,7 @@
 """What `plugin-builder init` learns from a host module's files, without a Go toolchain.
 
-Read from the sources, as ``go list`` would see them but without running anything:
+Read from the sources, as ``go list`` would see them but without running it (only
+``git describe`` is asked, for the latest tag):
 
 - the Go release: the go.mod's ``toolchain`` line, else its ``go`` line;
 - the main packages, and which of them load plugins (import ``plugin`` themselves or

@@ -86,6 +86,7 @@ def plan(options: Options, *, lister: golist.Lister = golist.go_list) -> Plan:
     go, go_reason = _go(releases, facts)
     notes: list[str] = []
     if not facts.loaders and facts.mains and any(r.service == LOADER for r in preset.types):
+        # No tags: no file of the host imports "plugin", so none asks for one.
         facts, asked = golist.find_loaders(facts, go[0], (), lister)
         notes.append(asked)
     services, types, more = _services_and_types(preset, facts)
@@ -103,9 +104,9 @@ def plan(options: Options, *, lister: golist.Lister = golist.go_list) -> Plan:
 
 def guess_preset(host: Path) -> str:
     """The preset whose marks fit the host: its module path, or its plugins' symbols."""
-    if not (host / "go.mod").is_file():
-        return next(p.name for p in presets.available() if p.fallback)
     candidates = presets.available()
+    if not (host / "go.mod").is_file():
+        return presets.guess(candidates, "", ()).name  # the fallback
     symbols = {symbol for p in candidates for symbol in p.marks.symbols}
     facts = hostscan.scan(host, symbols, elsewhere=hostscan.plugin_roots(host.absolute()))
     return presets.guess(candidates, facts.gomod.module,
