@@ -20,12 +20,12 @@ from pathlib import Path
 
 from invoke import Collection, Program, task
 
-import plugin_builder.init as initializer
 from plugin_builder import __version__, links
 from plugin_builder import tasks as project_tasks
 from plugin_builder.console import guard
 from plugin_builder.errors import UsageError
-from plugin_builder.init import hostscan, presets
+from plugin_builder.init import land, planning, presets, render, update
+from plugin_builder.init.options import Options
 
 NAME = "plugin-builder"
 
@@ -33,11 +33,12 @@ NAME = "plugin-builder"
 @task(
     help={
         "host": "the host's Go module folder (default: this folder, if it has a go.mod)",
-        "preset": "reference, dragonfly, bifrost or blank (default: what the host's plugins "
-                  "look like, else blank)",
+        "preset": f"{', '.join(presets.builtin_names())} or one in $PLUGIN_BUILDER_PRESETS "
+                  "(default: the one whose marks the host and its plugins fit)",
         "go": "Go release(s) of the matrix, e.g. 1.26.6 or 1.26.6,1.27.3 (default: the "
               "release the host's go.mod names)",
-        "libc": "libc(s) of the matrix: glibc, musl or glibc,musl (default: glibc)",
+        "libc": "libc(s) of the matrix: glibc, musl or glibc,musl (default: glibc); in a "
+                "project with a buildconfig.toml, --go, --libc and --arch add to its matrix",
         "arch": "GOARCH(es) of the matrix (default: this machine's)",
         "folder": "where to write the project files (default: this folder)",
         "force": "replace buildconfig.toml, tasks.py and noxfile.py if they exist",
@@ -49,13 +50,19 @@ def init(c, host=None, preset=None, go=None, libc=None, arch=None, folder=None, 
     """Write buildconfig.toml, tasks.py and noxfile.py for a host module you have."""
     with guard():
         where = Path(folder or os.getcwd())
+        matrix = {"go": tuple(go or ()), "libc": tuple(libc or ()), "arch": tuple(arch or ())}
+        existing = land.existing_config(where)
+        if existing is not None and not force:
+            if not any(matrix.values()):
+                land.refuse(existing)
+            change = update.plan(where, **matrix)
+            _report_update(update.write(change, update.render(change)), host or preset)
+            return
         host_path = Path(host) if host else _default_host(Path.cwd())
         chosen = preset or _ask_preset(host_path)
-        options = initializer.Options(folder=where, host=host_path, preset=chosen,
-                                      go=tuple(go or ()), libc=tuple(libc or ()),
-                                      arch=tuple(arch or ()), force=force)
-        outcome = initializer.write(initializer.plan(options))
-        _report(outcome)
+        plan = planning.plan(Options(folder=where, host=host_path, preset=chosen,
+                                     force=force, **matrix))
+        _report(land.write(plan, render.project(plan)))
 
 
 def _default_host(folder: Path) -> Path:
@@ -70,7 +77,7 @@ def _default_host(folder: Path) -> Path:
 
 def _ask_preset(host: Path) -> str:
     guessed = guess_preset(host)
-    answer = _ask(f"Preset ({', '.join(presets.NAMES)})", guessed)
+    answer = _ask(f"Preset ({', '.join(presets.names())})", guessed)
     return answer or guessed
 
 
@@ -87,27 +94,33 @@ def _ask(question: str, default: str | None) -> str | None:
 
 
 def guess_preset(host: Path) -> str:
-    """The preset the host's plugins look like: their entry symbols say which family."""
-    if not (host / "go.mod").is_file():
-        return "blank"
-    facts = hostscan.scan(host, ("DragonflyPluginInit", "GetName"), elsewhere=[host.parent /
-                                                                               "plugins"])
-    if facts.gomod.module == "plugin-builder.dev/host":
-        return "reference"
-    symbols = {name for plugin in facts.plugins for name in plugin.functions}
-    if "DragonflyPluginInit" in symbols or facts.gomod.module.startswith("d7y.io/"):
-        return "dragonfly"
-    if "GetName" in symbols or "bifrost" in facts.gomod.module:
-        return "bifrost"
-    return "blank"
+    """The preset whose marks (declared in each preset file) the host and its plugins fit."""
+    return planning.guess_preset(host)
 
 
-def _report(outcome: initializer.Outcome) -> None:
+def _report_update(outcome: update.Outcome, ignored: str | None) -> None:
+    change = outcome.update
+    for name, values in change.added.items():
+        if values:
+            print(f"matrix    {name} += {', '.join(values)}")
+    for name in change.new_libc_tables:
+        print(f"libc      [libc.{name}] added (init's compiler and images for it)")
+    if ignored:
+        print("note      --host and --preset are not used: the project exists (--force "
+              "writes it anew)")
+    if outcome.written:
+        print(f"updated   {', '.join(outcome.written)} (comments and edits kept)")
+    else:
+        print(f"kept      {change.config.name}: its matrix has every value asked for")
+
+
+def _report(outcome: land.Outcome) -> None:
     plan = outcome.plan
     facts = plan.facts
-    folder = plan.options.folder.absolute()
-    print(f"host      {os.path.relpath(facts.folder, folder)}: module {facts.gomod.module}")
+    print(f"host      {os.path.relpath(facts.folder, plan.folder)}: module {facts.gomod.module}")
     print(f"go        {', '.join(plan.go)} ({plan.go_reason})")
+    if plan.version_reason:
+        print(f"version   {plan.version} ({plan.version_reason})")
     for service in plan.services:
         print(f"service   {service.name:<24} {service.main} ({service.found}"
               f"{', has check-plugin' if service.check else ''})")
@@ -126,6 +139,10 @@ def _report(outcome: initializer.Outcome) -> None:
                 ": for the tool's sessions it needs `from plugin_builder import noxsessions; "
                 "noxsessions.register()`" if name == "noxfile.py" else "")
         print(f"kept      {name} (it exists; --force replaces it){hint}")
+    _next_steps(plan)
+
+
+def _next_steps(plan: planning.Plan) -> None:
     rule = next((r for r, _ in plan.types if plan.targets and r.name == plan.targets[0].type),
                 plan.types[0][0])
     print("next:")

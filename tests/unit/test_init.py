@@ -101,7 +101,7 @@ def test_the_go_release_comes_from_the_toolchain_or_go_line(gomod, release) -> N
 # -- what init writes -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", presets.NAMES)
+@pytest.mark.parametrize("preset", presets.names())
 def test_every_preset_writes_a_valid_config_for_its_host(preset, tmp_path) -> None:
     if preset == "reference":
         shutil.copytree(REPO / "host", tmp_path / "host", ignore=shutil.ignore_patterns("go.work*"))

@@ -1,0 +1,73 @@
+"""What `plugin-builder init` is asked for: the flags, checked, and what they default to."""
+
+from __future__ import annotations
+
+import platform
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from plugin_builder.config import KNOWN_ARCHES
+from plugin_builder.errors import UsageError
+
+DEFAULT_GO = "1.26.6"  # when the host's go.mod names no release the tool can build with
+LIBCS = {  # cc, cc_package, builder_base, runtime_base (the images `bootstrap-base` makes)
+    "glibc": ("gcc", "gcc", "plugin-builder/bootstrap:bookworm",
+              "plugin-builder/runtime:bookworm-glibc"),
+    "musl": ("musl-gcc", "musl-tools", "plugin-builder/bootstrap:bookworm",
+             "plugin-builder/runtime:bookworm-musl"),
+}
+MACHINE_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_RELEASE = re.compile(r"1\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+
+
+@dataclass(frozen=True)
+class Options:
+    folder: Path  # the project folder: where the files are written
+    host: Path  # the host's Go module folder
+    preset: str
+    go: tuple[str, ...] = ()  # empty: the release the host's go.mod names
+    libc: tuple[str, ...] = ()  # empty: glibc
+    arch: tuple[str, ...] = ()  # empty: this machine's
+    force: bool = False
+
+
+def split(values: Sequence[str]) -> tuple[str, ...]:
+    """Repeated flags and comma-separated lists alike: ("a,b", "c") -> ("a", "b", "c")."""
+    items = [item.strip() for v in values for item in v.split(",")]
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+def go_releases(given: Sequence[str]) -> tuple[str, ...]:
+    releases = split(given)
+    for version in releases:
+        if not _RELEASE.fullmatch(version):
+            raise UsageError(f"--go {version}: not a Go release",
+                             fix="give a full release such as --go 1.26.6")
+    return releases
+
+
+def libcs(given: Sequence[str], known: Iterable[str] = LIBCS) -> tuple[str, ...]:
+    """The libcs asked for (glibc when none), each one init or the config knows."""
+    known = tuple(known)
+    chosen = split(given) or ("glibc",)
+    for libc in chosen:
+        if libc not in known:
+            raise UsageError(f"--libc {libc}: no such libc",
+                             fix=f"use {' or '.join(known)}, or several: --libc glibc,musl")
+    return chosen
+
+
+def arches(given: Sequence[str]) -> tuple[str, ...]:
+    """The GOARCHes asked for (this machine's when none)."""
+    chosen = split(given) or (machine_arch(),)
+    for arch in chosen:
+        if arch not in KNOWN_ARCHES:
+            raise UsageError(f"--arch {arch}: not a supported GOARCH",
+                             fix=f"use one of: {', '.join(KNOWN_ARCHES)}")
+    return chosen
+
+
+def machine_arch() -> str:
+    return MACHINE_ARCHES.get(platform.machine().lower(), "amd64")
