@@ -147,8 +147,8 @@ def test_init_writes_a_config_and_thin_front_ends(user) -> None:
         ".gitignore", "buildconfig.toml", "noxfile.py", "tasks.py", "templates"]
     for thin in ("tasks.py", "noxfile.py"):
         code = [line for line in (user / thin).read_text().split('"""')[2].splitlines()
-                if line.strip()]
-        assert len(code) <= 3, code
+                if line.strip() and not line.lstrip().startswith("#")]
+        assert len(code) <= 4, code  # imports, nox.needs_version, the registration
     config = (user / "buildconfig.toml").read_text()
     assert 'module = "../myhost"' in config and "allow_outside_paths = true" in config
     assert 'go = ["1.26.6"]' in config  # the host's toolchain line
