@@ -31,7 +31,7 @@ from plugin_builder.verify import (
     run_check,
     to_dict,
 )
-from plugin_builder.verify.rules import NO_PLUGIN_MODULE_DATA
+from plugin_builder.verify.findings import NO_PLUGIN_MODULE_DATA
 
 from . import gohelpers
 

@@ -20,6 +20,7 @@ from plugin_builder.backends import Backend, BuildEnvironment
 from plugin_builder.binary import fingerprints
 from plugin_builder.binary.elffacts import ElfFacts, read_elf
 from plugin_builder.binary.fingerprints import Fingerprints
+from plugin_builder.binary.side import Side
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import BinaryError, ToolchainError, UsageError, VerifyError
@@ -27,7 +28,7 @@ from plugin_builder.log import Log
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
 from plugin_builder.steps.gobuild import Outcome
-from plugin_builder.verify import LiveResult, PluginResult, Side, run_check, to_dict
+from plugin_builder.verify import LiveResult, PluginResult, run_check, to_dict
 from plugin_builder.verify.live import OK
 from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge
 
