@@ -136,12 +136,13 @@ def test_matching_pair_has_no_findings():
 
 def test_rule_ids_are_stable():
     assert RULE_IDS == (
+        "not-a-go-host",
         "host-cgo-disabled",
         "host-static",
         "arch",
         "libc",
+        "not-a-go-plugin",
         "not-a-plugin",
-        "no-buildinfo",
         "go-version",
         "build-setting",
         "module-version",
@@ -339,12 +340,59 @@ def test_not_a_plugin_swallows_its_consequences():
 # -- what the Go runtime checks -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["host", "plugin"])
-def test_missing_buildinfo_is_a_warning_without_a_predicted_error(role):
-    sides = {"host_side": host(info=None)} if role == "host" else {"plugin_side": plugin(info=None)}
-    [finding] = findings_for(**sides)
-    assert (finding.rule, finding.subject, finding.severity) == (RuleId.NO_BUILDINFO, role, WARNING)
-    assert '"' not in finding.message.split("; fix:")[0]  # no host error is claimed
+# -- what is not Go at all ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elf_changes", [{}, STATIC, {"machine": "EM_AARCH64", "goarch": "arm64"},
+                                         {"libc": "glibc", "needed": ("libc.so.6",)}],
+                         ids=["dynamic", "static", "other-arch", "other-libc"])
+def test_a_host_that_is_not_a_go_program_is_refused_and_nothing_compared_with_it(elf_changes):
+    c_program = host(host_elf(**elf_changes), info=None)
+    found = analyze(c_program, plugin(), CONTRACT, RebuildHint.for_host(c_program, "scheduler"))
+    assert rules(found) == [(RuleId.NOT_A_GO_HOST, "host")]
+    [finding] = found
+    assert finding.severity == ERROR and finding.host_error == ""  # nothing a host prints
+    assert finding.summary == (f"host {HOST_PATH} is not a Go program (it carries no Go build "
+                               "information), so it cannot load Go plugins")
+    assert finding.fix.startswith("invoke build-host")
+
+
+def test_a_go_plugin_given_as_the_host_is_refused():
+    swapped = host(plugin_elf(path=HOST_PATH), buildinfo(PLUGIN_PACKAGE, "plugin"))
+    [finding] = analyze(swapped, plugin(), CONTRACT, HINT)
+    assert (finding.rule, finding.host_value) == (RuleId.NOT_A_GO_HOST, "-buildmode=plugin")
+    assert "is a Go plugin, not a program" in finding.summary
+
+
+@pytest.mark.parametrize(
+    ("elf_changes", "host_libc", "host_error", "crashes"),
+    [
+        ({}, "musl", NO_MODULE_DATA, True),  # a C shared library: dlopen takes it
+        ({"elf_type": "ET_EXEC"}, "musl",
+         f'plugin.Open("{PLUGIN_PATH}"): {PLUGIN_PATH}: cannot dynamically load executable',
+         False),
+        ({"interpreter": "/lib64/ld-linux-x86-64.so.2"}, "glibc",
+         f'plugin.Open("{PLUGIN_PATH}"): {PLUGIN_PATH}: cannot dynamically load '
+         "position-independent executable", False),
+        ({"is_dynamic": False, "needed": ()}, "glibc",
+         f'plugin.Open("{PLUGIN_PATH}"): {PLUGIN_PATH}: object file has no dynamic section',
+         False),
+        ({"is_dynamic": False, "needed": ()}, "musl",
+         f'plugin.Open("{PLUGIN_PATH}"): Error loading shared library {PLUGIN_PATH}: '
+         "Exec format error", False),
+    ],
+    ids=["c-library", "c-executable", "pie", "no-dynamic-section-glibc",
+         "no-dynamic-section-musl"],
+)
+def test_a_plugin_that_is_not_go_is_refused_with_what_the_host_does(elf_changes, host_libc,
+                                                                     host_error, crashes):
+    not_go = plugin(plugin_elf(**elf_changes, libc=host_libc, exported_symbols=frozenset()),
+                    info=None)
+    go_host = host(host_elf(libc=host_libc))
+    [finding] = analyze(go_host, not_go, CONTRACT, HINT)  # no entry-symbol, no not-a-plugin
+    assert (finding.rule, finding.severity) == (RuleId.NOT_A_GO_PLUGIN, ERROR)
+    assert (finding.host_error, finding.host_crashes) == (host_error, crashes)
+    assert finding.fix == REBUILD
 
 
 def test_patch_release_mismatch_is_a_refusal_not_a_crash():

@@ -26,12 +26,13 @@ class RuleId(StrEnum):
     """Every rule a finding can name: its stable id in reports, JSON and the docs
     (docs/troubleshooting.md#rule-<id>). What each rule does is its record in RULES."""
 
+    NOT_A_GO_HOST = "not-a-go-host"
     HOST_CGO_DISABLED = "host-cgo-disabled"
     HOST_STATIC = "host-static"
     ARCH = "arch"
     LIBC = "libc"
+    NOT_A_GO_PLUGIN = "not-a-go-plugin"
     NOT_A_PLUGIN = "not-a-plugin"
-    NO_BUILDINFO = "no-buildinfo"
     GO_VERSION = "go-version"
     BUILD_SETTING = "build-setting"
     MODULE_VERSION = "module-version"

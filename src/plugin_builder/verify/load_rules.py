@@ -43,6 +43,27 @@ _GLIBC_LIBDIR = {
 # -- rules: the host can load plugins at all ---------------------------------------------
 
 
+def not_a_go_host(pair: Comparison) -> Iterator[Finding]:
+    """Only a Go program loads Go plugins: a host without Go build information (a C
+    program, a crafted file) or a Go plugin given as the host is compared with nothing."""
+    info = pair.host.buildinfo
+    if info is not None and info.buildmode != "plugin":
+        return
+    what = ("a Go plugin, not a program" if info is not None
+            else "not a Go program (it carries no Go build information)")
+    yield Finding(
+        rule=RuleId.NOT_A_GO_HOST,
+        subject="host",
+        host_value="-buildmode=plugin" if info is not None else "no Go build information",
+        plugin_value='needs a Go program that imports "plugin"',
+        host_error="",
+        fix=pair.hint.build_host_command(pair.plugin.elf.libc),
+        fix_action="verify against the Go program that loads the plugins (--host), "
+                   "as built with",
+        summary=f"host {pair.host.path} is {what}, so it cannot load Go plugins",
+    )
+
+
 def host_cgo_disabled(pair: Comparison) -> Iterator[Finding]:
     info = pair.host.buildinfo
     if info is None or info.cgo_enabled is not False:
@@ -177,6 +198,27 @@ def _wrong_libc_error(host: ElfFacts, plugin: ElfFacts) -> str:
     return f"{libdir}/libc.so: invalid ELF header"
 
 
+def not_a_go_plugin(pair: Comparison) -> Iterator[Finding]:
+    """A file without Go build information was not built by Go: a C library, a crafted
+    file. dlopen may take it, but the Go runtime finds no plugin in it."""
+    plugin = pair.plugin
+    if plugin.buildinfo is not None:
+        return
+    error, crashes = _not_a_plugin_error(pair)
+    yield Finding(
+        rule=RuleId.NOT_A_GO_PLUGIN,
+        subject="plugin",
+        host_value="loads Go plugins (-buildmode=plugin)",
+        plugin_value="no Go build information",
+        host_error=error,
+        fix=pair.rebuild_plugin(),
+        fix_action="build the plugin from its Go source with",
+        summary=f"plugin {plugin.path} is not a Go plugin (it carries no Go build "
+                "information)",
+        host_crashes=crashes,
+    )
+
+
 def not_a_plugin(pair: Comparison) -> Iterator[Finding]:
     plugin, info = pair.plugin.elf, pair.plugin.buildinfo
     buildmode = info.buildmode if info else None
@@ -203,7 +245,13 @@ def _not_a_plugin_error(pair: Comparison) -> tuple[str, bool]:
     if plugin.interpreter:
         error = f"{plugin.path}: cannot dynamically load position-independent executable"
         return pair.dlopen_error(error), False
-    # Measured for -buildmode=c-shared: dlopen succeeds, the Go runtime finds no plugin.
+    if not plugin.is_dynamic:  # measured with a crafted ELF file
+        error = (f"Error loading shared library {plugin.path}: Exec format error"
+                 if pair.host.elf.libc == MUSL
+                 else f"{plugin.path}: object file has no dynamic section")
+        return pair.dlopen_error(error), False
+    # Measured for -buildmode=c-shared and a C library: dlopen succeeds, the Go runtime
+    # finds no plugin in it ("plugin already loaded" when another was loaded before).
     return NO_PLUGIN_MODULE_DATA, True
 
 

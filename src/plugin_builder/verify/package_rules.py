@@ -41,28 +41,6 @@ _FINGERPRINT_SETTINGS = {
 # -- rules: the Go runtime accepts the packages ------------------------------------------
 
 
-def no_buildinfo(pair: Comparison) -> Iterator[Finding]:
-    for role, side in (("host", pair.host), ("plugin", pair.plugin)):
-        if side.buildinfo is not None:
-            continue
-        fix = (
-            pair.hint.build_host_command(pair.plugin.elf.libc)
-            if role == "host"
-            else pair.rebuild_plugin()
-        )
-        yield Finding(
-            rule=RuleId.NO_BUILDINFO,
-            subject=role,
-            host_value="present" if pair.host.buildinfo else "missing",
-            plugin_value="present" if pair.plugin.buildinfo else "missing",
-            host_error="",
-            fix=fix,
-            summary=f"{role} {side.path} carries no Go build information, so its Go version, "
-            "settings and modules cannot be compared",
-            severity=WARNING,
-        )
-
-
 def go_version(pair: Comparison) -> Iterator[Finding]:
     host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
     if not host or not plugin or host.base_go_version == plugin.base_go_version:

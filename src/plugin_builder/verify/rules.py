@@ -64,14 +64,19 @@ ID = RuleId
 # refuses the file, the runtime refuses its packages, the lookup fails; then the rules
 # only a live load reports.
 RULES: tuple[Rule, ...] = (
+    Rule(ID.NOT_A_GO_HOST, load_rules.not_a_go_host,  # then nothing compares with the host
+         consequences=(ID.HOST_CGO_DISABLED, ID.HOST_STATIC, ID.ARCH, ID.LIBC,
+                       ID.GO_VERSION, ID.BUILD_SETTING, ID.MODULE_VERSION,
+                       ID.PACKAGE_FINGERPRINT)),
     Rule(ID.HOST_CGO_DISABLED, load_rules.host_cgo_disabled,
          consequences=(ID.HOST_STATIC, ID.PACKAGE_FINGERPRINT)),  # a cgo-less build is static
     Rule(ID.HOST_STATIC, load_rules.host_static, consequences=(ID.PACKAGE_FINGERPRINT,)),
     Rule(ID.ARCH, load_rules.arch, consequences=(ID.PACKAGE_FINGERPRINT,)),
     Rule(ID.LIBC, load_rules.libc),
+    Rule(ID.NOT_A_GO_PLUGIN, load_rules.not_a_go_plugin,
+         consequences=(ID.NOT_A_PLUGIN, ID.ENTRY_SYMBOL, ID.PACKAGE_FINGERPRINT)),
     Rule(ID.NOT_A_PLUGIN, load_rules.not_a_plugin,
          consequences=(ID.ENTRY_SYMBOL, ID.PACKAGE_FINGERPRINT)),
-    Rule(ID.NO_BUILDINFO, package_rules.no_buildinfo, consequences=(ID.PACKAGE_FINGERPRINT,)),
     Rule(ID.GO_VERSION, package_rules.go_version, explains=ID.PACKAGE_FINGERPRINT),
     Rule(ID.BUILD_SETTING, package_rules.build_settings, explains=ID.PACKAGE_FINGERPRINT),
     Rule(ID.MODULE_VERSION, package_rules.module_versions, explains=ID.PACKAGE_FINGERPRINT),
