@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.errors import CheckCommandError
 from plugin_builder.status import LiveStatus
 from plugin_builder.verify import live
@@ -354,3 +356,28 @@ def test_what_no_step_names_is_the_hosts_own_words(line, status, rule) -> None:
 def test_a_load_that_passed_is_no_finding() -> None:
     ok = live.LiveResult(("host",), LiveStatus.OK, 0, None, None, (), 0.1)
     assert live_finding(ok, RebuildHint("scheduler")) is None
+
+
+def test_a_binary_whose_interpreter_is_missing_is_said_as_such(tmp_path) -> None:
+    """The kernel answers ENOENT for the missing loader; the message names it, not the
+    binary that is there (issue 23: "No such file or directory" for a file that exists)."""
+    true = Path(shutil.which("true") or "/bin/true").resolve()
+    interpreter = read_elf(true).interpreter
+    assert interpreter, "the machine's true is dynamically linked"
+    missing = "/no/such/ld.so"
+    assert len(missing) <= len(interpreter)
+    program = tmp_path / "host"
+    program.write_bytes(true.read_bytes().replace(
+        interpreter.encode() + b"\0", missing.encode().ljust(len(interpreter) + 1, b"\0"), 1))
+    program.chmod(0o755)
+    assert read_elf(program).interpreter == missing
+    with pytest.raises(CheckCommandError) as raised:
+        run_check([str(program), "check-plugin", "x.so"], timeout_s=10)
+    assert raised.value.message == (f"live check: cannot run {program}: its ELF interpreter "
+                                     f"{missing} is missing on this machine")
+    assert "musl" in raised.value.fix
+
+
+def test_a_missing_program_is_still_said_to_be_missing(tmp_path) -> None:
+    with pytest.raises(CheckCommandError, match="No such file or directory"):
+        run_check([str(tmp_path / "nothing-here")], timeout_s=10)
