@@ -137,6 +137,14 @@ def go_plugin(path: Path, package: str = "example.com/probe",
     return write_elf(path, [*sections, go_buildinfo(plugin_modinfo(package))])
 
 
+def go_host(path: Path) -> Path:
+    """A file of a Go host's shape: dynamically linked, build info saying -buildmode=exe."""
+    modinfo = plugin_modinfo("d7y.io/dragonfly", buildmode="exe")
+    write_elf(path, [*symbol_sections([("main.main", STB_GLOBAL)]), go_buildinfo(modinfo)],
+              elf_type=ET_EXEC, interpreter="/lib64/ld-linux-x86-64.so.2")
+    return path
+
+
 def c_library(path: Path, symbol: str = "DragonflyPluginInit") -> Layout:
     """A C shared library: dynamic, exporting the entry symbol, no Go build info."""
     return write_elf(path, symbol_sections([(symbol, STB_GLOBAL)]))
@@ -149,6 +157,30 @@ def crafted(path: Path, size: int = 304) -> Path:
     load = PROGRAM_HEADER.pack(PT_LOAD, 5, 0, 0, 0, size, size, 0x1000)
     path.write_bytes((header + load).ljust(size, b"\0"))
     return path
+
+
+# Where the fields a damaged file changes are: (offset, struct format).
+E_PHNUM, E_SHOFF, E_SHNUM, E_SHSTRNDX = (56, "<H"), (40, "<Q"), (60, "<H"), (62, "<H")
+SH_OFFSET, SH_SIZE, SH_LINK = (24, "<Q"), (32, "<Q"), (40, "<I")
+P_OFFSET, P_FILESZ = (8, "<Q"), (32, "<Q")
+SYMBOL_NAME = (0, "<I")
+
+
+def poke(path: Path, at: int, field_: tuple[int, str], value: int) -> None:
+    """Write ``value`` into one field of the structure at ``at``."""
+    offset, fmt = field_
+    data = bytearray(path.read_bytes())
+    struct.pack_into(fmt, data, at + offset, value)
+    path.write_bytes(bytes(data))
+
+
+def section_header(layout: Layout, name: str) -> int:
+    """The file offset of a section's header."""
+    return layout.section_headers + layout.section_index[name] * SECTION_HEADER.size
+
+
+def program_header(layout: Layout, index: int) -> int:
+    return layout.program_headers + index * PROGRAM_HEADER.size
 
 
 def _varint(value: int) -> bytes:

@@ -29,15 +29,6 @@ LS = shutil.which("ls") or "/bin/ls"
 PLUGIN_NAME = "d7y-scheduler-plugin-evaluator.so"  # the scheduler type's file pattern
 
 
-def go_host(path: Path) -> Path:
-    """A file of a Go host's shape: dynamically linked, build info saying -buildmode=exe."""
-    modinfo = elffiles.plugin_modinfo("d7y.io/dragonfly", buildmode="exe")
-    elffiles.write_elf(path, [*elffiles.symbol_sections([("main.main", elffiles.STB_GLOBAL)]),
-                              elffiles.go_buildinfo(modinfo)],
-                       elf_type=elffiles.ET_EXEC, interpreter="/lib64/ld-linux-x86-64.so.2")
-    return path
-
-
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, Path]:
     folder = tmp_path / "binaries"
@@ -48,7 +39,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     elffiles.go_plugin(paths["go"])
     elffiles.c_library(paths["c"])
     elffiles.crafted(paths["crafted"])
-    return {**paths, "go-host": go_host(folder / "scheduler"), "ls": Path(LS)}
+    return {**paths, "go-host": elffiles.go_host(folder / "scheduler"), "ls": Path(LS)}
 
 
 def verdicts(project, host: Path, plugin: Path, *, live: bool = False):

@@ -58,11 +58,10 @@ class Side:
 def _table_and_fingerprints(
     path: str, elf: ElfHeaders, stream: BinaryIO, recorded: Fingerprints | None,
 ) -> tuple[SymbolTable | None, Fingerprints | str]:
-    """The binary's .dynsym and its fingerprints (``recorded`` if given), or why none."""
-    try:
-        table = SymbolTable.read(elf, stream)
-    except ValueError as error:  # a .dynsym without strings: nothing to look up
-        return None, f"{path}: not an ELF binary ({error})"
+    """The binary's .dynsym and its fingerprints (``recorded`` if given), or why none.
+    A table the headers place outside the file, or link to nothing, is a ValueError:
+    the file is damaged, and nothing read from it would be trusted."""
+    table = SymbolTable.read(elf, stream)
     if recorded is not None:
         return table, recorded
     return table, _fingerprints_read(path, elf, stream, table)
@@ -70,13 +69,11 @@ def _table_and_fingerprints(
 
 def _fingerprints_read(path: str, elf: ElfHeaders, stream: BinaryIO,
                        table: SymbolTable | None) -> Fingerprints | str:
-    """The binary's fingerprints, or why they cannot be read."""
+    """The binary's fingerprints, or why a Go linker's fingerprints cannot be read."""
     try:
         return fingerprints_from(path, elf, stream, table)
     except BinaryError as error:
         return error.message
-    except ValueError as error:
-        return f"{path}: not an ELF binary ({error})"
 
 
 def _usable(fingerprints: Fingerprints | str) -> tuple[Fingerprints | None, str]:
