@@ -40,13 +40,13 @@ from pathlib import Path
 from common import REPO, copy_project  # noqa: E402
 
 from plugin_builder import commands, pipeline  # noqa: E402
+from plugin_builder.binary.side import Side  # noqa: E402
 from plugin_builder.console import Console  # noqa: E402
 from plugin_builder.files import stat_key  # noqa: E402
 from plugin_builder.selection import Choice  # noqa: E402
 from plugin_builder.steps import verify as verify_step  # noqa: E402
 from plugin_builder.steps.job import Job, Request  # noqa: E402
 from plugin_builder.verify.pairs import Pair  # noqa: E402
-from plugin_builder.verify.rules import Side  # noqa: E402
 
 BASELINE = "2e2fe9c"  # the last commit before exact verify (static-only ~1.8 s then)
 COMMAND = ("verify", "--all", "--static-only", "--json")

@@ -16,10 +16,11 @@ class Row:
     """One prefix on the board: what runs now, since when, and how it ended."""
 
     started: float
-    activity: str = "waiting"
+    activity: str = ""  # "": it has not started
     progress: str = ""
     since: float = 0.0  # when the current activity began
     said: float = 0.0  # when a plain line last spoke of it
+    announced: bool = False  # a plain line said it began
     ended: float | None = None
     passed: bool | None = None
 
@@ -43,7 +44,7 @@ class Board:
         row = self.rows.setdefault(prefix, Row(started=now, since=now, said=now))
         changed = activity != row.activity
         if changed:
-            row.activity, row.since, row.said = activity, now, now
+            row.activity, row.since, row.said, row.announced = activity, now, now, False
         row.progress = progress
         return changed
 
@@ -54,6 +55,16 @@ class Board:
 
     def counts(self) -> tuple[int, int]:
         return sum(r.ended is not None for r in self.rows.values()), len(self.rows)
+
+    def lasting(self, now: float, after: float) -> list[tuple[str, Row]]:
+        """The running rows whose activity has lasted ``after`` seconds unannounced (and
+        marks them announced)."""
+        found = [(prefix, row) for prefix, row in self.rows.items()
+                 if row.ended is None and row.activity and not row.announced
+                 and now - row.since >= after]
+        for _, row in found:
+            row.announced, row.said = True, now
+        return found
 
     def due(self, now: float, period: float) -> list[tuple[str, Row]]:
         """The running rows a heartbeat line is due for (and marks them said)."""

@@ -118,6 +118,9 @@ class PrefixLog:
 # Without a terminal, a line at least this often while a step runs, so a CI log never
 # falls silent for minutes (PLUGIN_BUILDER_HEARTBEAT_S overrides it, for tests).
 HEARTBEAT_S = 30.0
+# An activity is announced in a CI log once it has lasted this long: a step that ends
+# sooner says so with its own line ("built ..."), without a line saying it began.
+ANNOUNCE_AFTER_S = 2.0
 
 
 class Console:
@@ -170,8 +173,7 @@ class Console:
             if self._live is not None:
                 self._live.refresh()
             elif changed and activity:
-                self._progress(f"{activity}..." + (f" {progress}" if progress else ""), prefix)
-                self._start_heartbeat()
+                self._start_heartbeat()  # which announces it, should it last
 
     def begin(self, prefixes: Sequence[str]) -> None:
         with self._lock:
@@ -215,9 +217,13 @@ class Console:
 
     def _beat(self) -> None:
         period = float(os.environ.get("PLUGIN_BUILDER_HEARTBEAT_S", HEARTBEAT_S))
-        while not self._stopped.wait(period / 3):
+        while not self._stopped.wait(min(period, ANNOUNCE_AFTER_S) / 4):
             with self._lock:
-                for prefix, row in self.board.due(time.monotonic(), period):
+                now = time.monotonic()
+                for prefix, row in self.board.lasting(now, ANNOUNCE_AFTER_S):
+                    self._progress(f"{row.activity}..."
+                                   + (f" {row.progress}" if row.progress else ""), prefix)
+                for prefix, row in self.board.due(now, period):
                     self._progress(f"still {row.activity}"
                                    + (f": {row.progress}" if row.progress else "")
-                                   + f" ({time.monotonic() - row.since:.0f}s)", prefix)
+                                   + f" ({now - row.since:.0f}s)", prefix)

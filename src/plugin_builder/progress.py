@@ -61,7 +61,8 @@ class LiveProgress:
                 mark: Spinner | Text = self._spinners.setdefault(
                     prefix, Spinner("dots", style="cyan"))
                 seconds = now - row.since
-                what = row.activity + (f": {row.progress}" if row.progress else "")
+                what = (row.activity or "waiting") + (f": {row.progress}" if row.progress
+                                                      else "")
             else:
                 mark = Text("✓", style="green") if row.passed else Text("✗", style="red")
                 seconds = row.elapsed()

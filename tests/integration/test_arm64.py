@@ -23,6 +23,7 @@ from plugin_builder import emulation
 from plugin_builder.binary.buildinfo import read_buildinfo
 from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.errors import ToolchainError
+from plugin_builder.verify import RuleId
 from plugin_builder.verify.live import CRASHED, TIMED_OUT, run_check
 
 from .projects import Project
@@ -123,7 +124,7 @@ def test_a_plugin_of_the_other_arch_is_refused_with_the_real_loaders_error(
     assert run.returncode == 10, run.stderr  # VerifyError
     result = report["results"][0]
     assert result["verdict"] == "fail"
-    arch = next(f for f in result["findings"] if f["rule"] == "arch")
+    arch = next(f for f in result["findings"] if f["rule"] == RuleId.ARCH)
     assert (arch["host_value"], arch["plugin_value"]) == (host_arch, plugin_arch)
     assert arch["fix"] == ("invoke build-plugin --type scheduler --name evaluator "
                            f"--go 1.26.6 --libc {libc} --arch {host_arch}")
@@ -170,7 +171,7 @@ def test_a_crash_under_qemu_is_reported_as_on_amd64(built: Project, misbehaving)
         result = report["results"][0]
         live = result["live"]
         assert live["status"] == CRASHED, live
-        assert [f["rule"] for f in result["findings"]] == ["load-crashed"]
+        assert [f["rule"] for f in result["findings"]] == [RuleId.LOAD_CRASHED]
         seen[arch] = (live["status"], live["exit_code"], live["signal"], live["error_line"],
                       any("SIGSEGV" in line for line in live["output"]))
     assert seen["arm64"] == seen["amd64"]

@@ -16,6 +16,7 @@ import pytest
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.errors import UsageError, VerifyError
 from plugin_builder.golang.toolchains import go_toolchain, toolchain_env
+from plugin_builder.verify import RuleId
 
 from .projects import REPO, Project
 
@@ -146,7 +147,7 @@ def test_bifrost_required_symbols_are_enforced(bifrost):
     assert results["hello.so"]["verdict"] == "pass"
     bad = results["nocleanup.so"]
     assert bad["verdict"] == "fail"
-    assert "entry-symbol" in [f["rule"] for f in bad["findings"]]
+    assert RuleId.ENTRY_SYMBOL in [f["rule"] for f in bad["findings"]]
     assert "Cleanup" in json.dumps(bad["findings"])
 
 

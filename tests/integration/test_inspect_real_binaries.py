@@ -26,13 +26,15 @@ from plugin_builder.verify import (
     Contract,
     PluginResult,
     RebuildHint,
+    RuleId,
     Side,
     analyze,
     run_check,
     to_dict,
 )
-from plugin_builder.verify.rules import NO_PLUGIN_MODULE_DATA
+from plugin_builder.verify.findings import NO_PLUGIN_MODULE_DATA
 
+from ..unit import elffiles
 from . import gohelpers
 
 CONTRACT = Contract.entry("scheduler")
@@ -228,7 +230,8 @@ def test_musl_plugin_is_refused_by_glibc_host_as_predicted(go, host_dynamic, plu
     # Debian's musl-gcc records a bare "libc.so", which glibc resolves to a linker script.
     assert (elf.needed, elf.libc) == (("libc.so",), "musl")
     [finding] = _analyze(go, host_dynamic, plugin_musl)
-    assert (finding.rule, finding.host_value, finding.plugin_value) == ("libc", "glibc", "musl")
+    assert (finding.rule, finding.host_value, finding.plugin_value) == (
+        RuleId.LIBC, "glibc", "musl")
     assert finding.fix.endswith("--libc glibc")
     live = _load(host_dynamic, plugin_musl)
     assert live.status == REFUSED
@@ -244,7 +247,7 @@ def test_static_host_is_reported_and_crashes(go, host_static, plugin_glibc):
     assert (elf.interpreter, elf.is_dynamic, elf.needed) == (None, False, ())
     assert elf.libc == "glibc"  # told by glibc's static-only sections
     findings = _analyze(go, host_static, plugin_glibc)
-    assert [f.rule for f in findings] == ["host-static"]
+    assert [f.rule for f in findings] == [RuleId.HOST_STATIC]
     assert findings[0].host_crashes and findings[0].fix.startswith("invoke build-host --go ")
     live = _load(host_static, plugin_glibc)
     assert (live.status, live.exit_code, live.error_line) == (CRASHED, 2, NO_PLUGIN_MODULE_DATA)
@@ -255,7 +258,7 @@ def test_cgo_disabled_host_is_one_finding_and_refuses(go, host_nocgo, plugin_gli
     assert not read_elf(host_nocgo).is_dynamically_linked
     findings = _analyze(go, host_nocgo, plugin_glibc)
     # The static linking and the CGO_ENABLED difference are consequences, not causes.
-    assert [f.rule for f in findings] == ["host-cgo-disabled"]
+    assert [f.rule for f in findings] == [RuleId.HOST_CGO_DISABLED]
     live = _load(host_nocgo, plugin_glibc)
     assert (
         (live.status, live.error_line)
@@ -273,13 +276,13 @@ def test_plugin_of_another_patch_release_is_refused(
     assert read_buildinfo(plugin_go1266, go=go).go_version == "go1.26.6"
     finding, fingerprint = _analyze(go, host_dynamic, plugin_go1266)
     assert (finding.rule, finding.plugin_value, finding.host_value) == (
-        "go-version",
+        RuleId.GO_VERSION,
         "go1.26.6",
         system_go_version,
     )
     assert not finding.host_crashes
     # The fingerprints name the package the runtime refuses, exactly as it prints it.
-    assert (fingerprint.rule, fingerprint.subject) == ("package-fingerprint", "net/http")
+    assert (fingerprint.rule, fingerprint.subject) == (RuleId.PACKAGE_FINGERPRINT, "net/http")
     live = _load(host_dynamic, plugin_go1266)
     assert live.status == REFUSED
     assert live.error_line.endswith("plugin was built with a different version of package net/http")
@@ -290,9 +293,9 @@ def test_plugin_of_another_release_kills_the_host(
     go, host_dynamic, plugin_go1273, system_go_version
 ):
     finding, *others = _analyze(go, host_dynamic, plugin_go1273)
-    assert finding.rule == "go-version" and finding.host_crashes
+    assert finding.rule == RuleId.GO_VERSION and finding.host_crashes
     # The runtime dies before it compares fingerprints; they differ all the same.
-    assert [f.rule for f in others] == ["package-fingerprint"]
+    assert [f.rule for f in others] == [RuleId.PACKAGE_FINGERPRINT]
     assert finding.message == (
         f"plugin built by go1.27.3, host by {system_go_version}: "
         f'the host dies with "{NO_PLUGIN_MODULE_DATA}"; '
@@ -314,11 +317,11 @@ def test_replace_of_host_module_gets_another_version_label(
     dep = read_buildinfo(plugin_replacing_host, go=go).modules_by_path()[gohelpers.HOST_MODULE]
     assert (dep.version, dep.replace.path) == ("v0.0.0", "../lean-host")
     finding, fingerprint = _analyze(go, host_trimpath, plugin_replacing_host)
-    assert (finding.rule, finding.subject) == ("module-version", gohelpers.HOST_MODULE)
+    assert (finding.rule, finding.subject) == (RuleId.MODULE_VERSION, gohelpers.HOST_MODULE)
     assert "go work" in finding.fix
     # The fingerprints name the very package the runtime refuses.
     assert (fingerprint.rule, fingerprint.subject) == (
-        "package-fingerprint", f"{gohelpers.HOST_MODULE}/sdk")
+        RuleId.PACKAGE_FINGERPRINT, f"{gohelpers.HOST_MODULE}/sdk")
     live = _load(host_trimpath, plugin_replacing_host)
     assert live.status == REFUSED
     assert live.error_line.endswith(f"different version of package {gohelpers.HOST_MODULE}/sdk")
@@ -333,7 +336,7 @@ def test_workspace_use_of_host_module_matches_and_loads(go, host_trimpath, plugi
 
 def test_missing_entry_symbol_is_predicted_exactly(go, host_dynamic, plugin_no_entry):
     [finding] = _analyze(go, host_dynamic, plugin_no_entry)
-    assert (finding.rule, finding.subject) == ("entry-symbol", "DragonflyPluginInit")
+    assert (finding.rule, finding.subject) == (RuleId.ENTRY_SYMBOL, "DragonflyPluginInit")
     live = _load(host_dynamic, plugin_no_entry)
     assert (live.status, live.error_line) == (REFUSED, finding.host_error)
 
@@ -342,7 +345,7 @@ def test_arm64_binary_facts_and_arch_finding(go, host_dynamic, exe_arm64):
     elf = read_elf(exe_arm64)
     assert (elf.elf_class, elf.machine, elf.goarch, elf.libc) == (64, "EM_AARCH64", "arm64", None)
     findings = _analyze(go, host_dynamic, exe_arm64)
-    assert [f.rule for f in findings] == ["arch", "not-a-plugin"]
+    assert [f.rule for f in findings] == [RuleId.ARCH, RuleId.NOT_A_PLUGIN]
     assert findings[0].fix.endswith("--arch amd64")
     live = _load(host_dynamic, exe_arm64)
     # glibc skips a library of another machine as if it were missing.
@@ -363,11 +366,40 @@ def test_non_elf_and_missing_files_are_one_line_errors(tmp_path, go):
     assert read_buildinfo(text_file, go=go) is None
 
 
-def test_c_binary_has_no_buildinfo_and_analyze_says_so(go, host_dynamic):
-    c_binary = shutil.which("true")
+def test_a_c_program_is_not_a_go_plugin_and_the_host_refuses_it_as_predicted(go, host_dynamic):
+    c_binary = os.path.realpath(shutil.which("true"))  # Go names the real path in the error
     assert read_buildinfo(c_binary, go=go) is None
-    findings = _analyze(go, host_dynamic, c_binary)
-    assert [f.rule for f in findings] == ["not-a-plugin", "no-buildinfo"]
+    [finding] = _analyze(go, host_dynamic, c_binary)
+    assert finding.rule == RuleId.NOT_A_GO_PLUGIN
+    live = _load(host_dynamic, c_binary)
+    assert (live.status, live.error_line) == (REFUSED, finding.host_error)
+
+
+def test_a_c_library_is_not_a_go_plugin_and_the_host_dies_as_predicted(go, host_dynamic,
+                                                                        tmp_path):
+    source = tmp_path / "entry.c"
+    source.write_text("int DragonflyPluginInit(void) { return 0; }\n")
+    library = tmp_path / "c-library.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", library, source], check=True)
+    [finding] = _analyze(go, host_dynamic, str(library))
+    assert (finding.rule, finding.host_error, finding.host_crashes) == (
+        RuleId.NOT_A_GO_PLUGIN, NO_PLUGIN_MODULE_DATA, True)
+    live = _load(host_dynamic, str(library))
+    assert (live.status, live.error_line) == (CRASHED, NO_PLUGIN_MODULE_DATA)
+
+
+def test_a_crafted_file_is_not_a_go_plugin_and_dlopen_refuses_it_as_predicted(go, host_dynamic,
+                                                                               tmp_path):
+    crafted = str(elffiles.crafted(tmp_path / "crafted.so"))
+    [finding] = _analyze(go, host_dynamic, crafted)
+    assert finding.rule == RuleId.NOT_A_GO_PLUGIN
+    live = _load(host_dynamic, crafted)
+    assert (live.status, live.error_line) == (REFUSED, finding.host_error)
+
+
+def test_a_c_program_as_host_is_not_a_go_host(go, plugin_glibc):
+    assert [f.rule for f in _analyze(go, shutil.which("ls"), plugin_glibc)] == [
+        RuleId.NOT_A_GO_HOST]
 
 
 # -- run_check ----------------------------------------------------------------------------
@@ -449,7 +481,7 @@ def test_report_of_real_results(go, host_dynamic, plugin_glibc, plugin_musl):
     musl = report["results"][1]
     assert (musl["verdict"], musl["findings"][0]["rule"], musl["live"]["status"]) == (
         "fail",
-        "libc",
+        RuleId.LIBC,
         REFUSED,
     )
     assert os.path.basename(musl["plugin"]) == "musl.so"

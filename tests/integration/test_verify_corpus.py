@@ -28,6 +28,7 @@ from plugin_builder.log import PrintLog
 from plugin_builder.steps import host as host_step
 from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps.gobuild import GoBuild
+from plugin_builder.verify import RuleId
 
 from . import gohelpers
 from .projects import REPO, Project
@@ -147,39 +148,40 @@ def _cases(corpus: Corpus) -> dict[str, Case]:
         "another-go-release": Case(
             m.artifacts("go1.27.3-glibc-amd64") / "bin" / "scheduler",
             m.artifacts(DEFAULT) / "plugins" / EVALUATOR,
-            "go-version", None, crashed, "fatal error: runtime: no plugin module data"),
+            RuleId.GO_VERSION, None, crashed, "fatal error: runtime: no plugin module data"),
         "glibc-host-musl-plugin": Case(
             m.artifacts(DEFAULT) / "bin" / "scheduler",
             m.artifacts("go1.26.6-musl-amd64") / "plugins" / EVALUATOR,
-            "libc", None, refused, "invalid ELF header"),
+            RuleId.LIBC, None, refused, "invalid ELF header"),
         "static-host": Case(
             c.variant(c.host_build(), "static", _static_ldflags), evaluator,
-            "host-static", None, crashed + refused, "plugin"),
+            RuleId.HOST_STATIC, None, crashed + refused, "plugin"),
         "host-without-cgo": Case(
             c.variant(c.host_build(), "nocgo", CGO_ENABLED="0"), evaluator,
-            "host-cgo-disabled", None, refused, "plugin: not implemented"),
+            RuleId.HOST_CGO_DISABLED, None, refused, "plugin: not implemented"),
         "trimpath-on-one-side": Case(
             scheduler, c.variant(c.plugin_build(), "untrimmed", _without("-trimpath")),
-            "build-setting", "-trimpath", refused, "plugin was built with a different version"),
+            RuleId.BUILD_SETTING, "-trimpath", refused,
+            "plugin was built with a different version"),
         "tag-on-one-side": Case(
             scheduler, c.variant(c.plugin_build(), "netgo", _before_output("-tags=netgo")),
-            "build-setting", "-tags", refused, "plugin was built with a different version"),
+            RuleId.BUILD_SETTING, "-tags", refused, "plugin was built with a different version"),
         "shared-module-at-another-version": Case(
-            scheduler, c.unpinned_plugin(NEWER_MODULE), "module-version",
+            scheduler, c.unpinned_plugin(NEWER_MODULE), RuleId.MODULE_VERSION,
             "github.com/google/uuid",
             refused, "plugin was built with a different version of package"),
         "another-goarch": Case(
             scheduler, c.variant(c.plugin_build(), "arm64", GOARCH="arm64",
                                  CC="aarch64-linux-gnu-gcc"),
-            "arch", None, refused, "plugin.Open"),
+            RuleId.ARCH, None, refused, "plugin.Open"),
         "entry-symbol-missing": Case(
-            scheduler, broken["nosymevaluator"], "entry-symbol", "DragonflyPluginInit",
+            scheduler, broken["nosymevaluator"], RuleId.ENTRY_SYMBOL, "DragonflyPluginInit",
             refused, "symbol DragonflyPluginInit not found"),
         "metadata-with-wrong-type": Case(
-            scheduler, broken["wrongmetaevaluator"], "contract", "metadata", refused,
+            scheduler, broken["wrongmetaevaluator"], RuleId.CONTRACT, "metadata", refused,
             'metadata "type" is "manager"'),
         "entry-with-wrong-signature": Case(
-            scheduler, broken["badsigevaluator"], "contract", "signature", refused,
+            scheduler, broken["badsigevaluator"], RuleId.CONTRACT, "signature", refused,
             "symbol DragonflyPluginInit has type"),
     }
 
@@ -235,7 +237,7 @@ def test_a_musl_host_with_a_glibc_plugin_is_a_warning_not_a_failure(built: Proje
     assert run.returncode == 0, run.stderr
     [result] = report["results"]
     assert result["verdict"] == "warn"
-    assert [f["rule"] for f in result["findings"]] == ["libc"]
+    assert [f["rule"] for f in result["findings"]] == [RuleId.LIBC]
     assert result["live"]["status"] == "ok"
 
 
@@ -290,7 +292,7 @@ def test_binaries_built_outside_the_tool_verify_with_a_stand_in_loader(tmp_path)
     assert good_result["verdict"] == "pass", good_result
     assert good_result["live"]["argv"][0] != str(host), "a stand-in loader, not the host"
     assert other_result["verdict"] == "fail"
-    assert other_result["findings"][0]["rule"] == "go-version"
+    assert other_result["findings"][0]["rule"] == RuleId.GO_VERSION
     assert other_result["live"]["status"] == "crashed"
 
 

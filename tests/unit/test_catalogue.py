@@ -60,6 +60,16 @@ def test_every_verify_rule_has_an_entry(rule):
     assert catalogue.rule_anchor(rule) in ANCHORS
 
 
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+VERIFY_TABLE = README[README.index("## What verify catches"):README.index("## Layout")]
+
+
+@pytest.mark.parametrize("rule", catalogue.rule_ids())
+def test_every_verify_rule_is_in_the_readme_table(rule):
+    assert re.search(rf"^\| [^|]*`{re.escape(rule)}`", VERIFY_TABLE, re.M), (
+        f"README's 'What verify catches' table has no row for {rule}")
+
+
 @pytest.mark.parametrize("error", LOADER_ERRORS)
 def test_every_loader_error_is_explained(error):
     assert error in section("loader-errors")

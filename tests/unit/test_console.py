@@ -7,6 +7,7 @@ import io
 import re
 import time
 
+from plugin_builder import console as console_module
 from plugin_builder.board import Board
 from plugin_builder.console import Console
 from plugin_builder.noxsessions import ProgressRelay
@@ -23,25 +24,38 @@ def lines(stream: io.StringIO) -> list[tuple[str, str]]:
     return found
 
 
-def test_a_ci_log_says_when_a_step_starts_and_how_it_ended():
+def test_a_ci_log_says_how_a_quick_step_ended_and_nothing_more():
     stream = io.StringIO()
     console = Console(stream, live=False)
     console.begin(["go1.26.6-glibc-amd64", "go1.26.6-musl-amd64"])
     log = console.for_prefix("go1.26.6-glibc-amd64")
     log.status("compiling bin/scheduler", "0/310 packages")
-    log.status("compiling bin/scheduler", "143/310 packages")  # progress alone: no line
+    log.status("compiling bin/scheduler", "143/310 packages")
     log("built bin/scheduler in 1.0s")
     console.end("go1.26.6-glibc-amd64", True)
     console.close()
     said = lines(stream)
-    assert said[0] == ("go1.26.6-glibc-amd64", "compiling bin/scheduler... 0/310 packages")
-    assert ("go1.26.6-glibc-amd64", "built bin/scheduler in 1.0s") in said
-    assert said[-1][1].startswith("done in ") and said[-1][1].endswith("(1/2 combinations)")
-    assert len(said) == 3
+    assert said[0] == ("go1.26.6-glibc-amd64", "built bin/scheduler in 1.0s")
+    assert said[1][1].startswith("done in ") and said[1][1].endswith("(1/2 combinations)")
+    assert len(said) == 2
+
+
+def test_a_ci_log_announces_a_step_that_lasts(monkeypatch):
+    monkeypatch.setattr(console_module, "ANNOUNCE_AFTER_S", 0.2)
+    stream = io.StringIO()
+    console = Console(stream, live=False)
+    log = console.for_prefix("go1.26.6-glibc-amd64")
+    log.status("compiling bin/scheduler", "0/310 packages")
+    log.status("compiling bin/scheduler", "143/310 packages")
+    time.sleep(0.6)
+    console.close()
+    assert lines(stream) == [("go1.26.6-glibc-amd64",
+                              "compiling bin/scheduler... 143/310 packages")]
 
 
 def test_a_ci_log_gets_a_heartbeat_while_a_step_runs(monkeypatch, tmp_path):
     monkeypatch.setenv("PLUGIN_BUILDER_HEARTBEAT_S", "0.3")
+    monkeypatch.setattr(console_module, "ANNOUNCE_AFTER_S", 0.1)
     stream = io.StringIO()
     mirror = tmp_path / "progress" / "combination.log"
     console = Console(stream, live=False, mirror=mirror)
@@ -74,6 +88,7 @@ def test_the_board_freezes_done_rows_and_counts_them():
     board = Board()
     board.begin(["a", "b"], now=0.0)
     assert board.status("a", "compiling x", "1/2", now=1.0)  # a new activity
+    board.status("b", "compiling y", "", now=1.0)
     assert not board.status("a", "compiling x", "2/2", now=2.0)  # progress only
     row = board.end("a", True, now=5.0)
     assert row.elapsed(now=100.0) == 5.0  # frozen

@@ -29,8 +29,8 @@ from plugin_builder.binary.fingerprints import (
     reader_version,
     record_for,
 )
+from plugin_builder.binary.side import Side
 from plugin_builder.errors import PluginBuilderError
-from plugin_builder.verify.rules import Side
 
 H1, H2, H3 = b"\x01" * 8, b"\x02" * 8, b"\x03" * 8
 

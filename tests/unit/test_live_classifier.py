@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,10 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.errors import CheckCommandError
 from plugin_builder.status import LiveStatus
 from plugin_builder.verify import live
+from plugin_builder.verify.findings import RebuildHint, RuleId
 from plugin_builder.verify.live import _classify, _Decisive, _scan, run_check
+from plugin_builder.verify.rules import BY_ID
+from plugin_builder.verify.runtime import live_finding
 
 REFUSAL = ('plugin.Open("/a/plugins/d7y-scheduler-plugin-evaluator.so"): plugin was built '
            'with a different version of package runtime/internal/sys')
@@ -313,3 +318,66 @@ def test_a_hung_check_does_not_outlive_a_killed_verifier(tmp_path: Path) -> None
         if pid_file.exists() and pid_file.read_text() and alive(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
     assert not survived, "the check command outlived the verifier that was killed"
+
+
+# -- the finding a failed live check becomes (verify.runtime) ----------------------------
+
+
+def _refused(line: str, status: LiveStatus = LiveStatus.REFUSED) -> live.LiveResult:
+    return live.LiveResult(argv=("host",), status=status, exit_code=1, signal=None,
+                           error_line=line, tail=(line,), duration_s=0.1, output=(line,))
+
+
+@pytest.mark.parametrize(("step", "rule"), [
+    ("signature", RuleId.CONTRACT), ("metadata", RuleId.CONTRACT),
+    ("interface", RuleId.CONTRACT), ("lookup", RuleId.ENTRY_SYMBOL),
+    ("init", RuleId.PLUGIN_ERROR), ("exercise", RuleId.PLUGIN_ERROR),
+    ("file name", RuleId.FILE_NAME),
+])
+def test_each_step_of_the_host_check_reports_under_its_rule(step, rule) -> None:
+    line = f"check-plugin: plugin /a/p.so: {step}: it went wrong"
+    finding = live_finding(_refused(line), RebuildHint("scheduler"))
+    assert (finding.rule, finding.subject, finding.plugin_value) == (rule, step, "it went wrong")
+    assert finding.fix == "invoke build-plugin --type scheduler"
+    assert finding.fix_action == dict(BY_ID[rule].live_steps)[step]
+
+
+@pytest.mark.parametrize(("line", "status", "rule"), [
+    ("check-plugin: plugin /a/p.so: dance: no", LiveStatus.REFUSED, RuleId.LOAD_REFUSED),
+    (REFUSAL, LiveStatus.REFUSED, RuleId.LOAD_REFUSED),
+    ("fatal error: runtime: no plugin module data", LiveStatus.CRASHED, RuleId.LOAD_CRASHED),
+])
+def test_what_no_step_names_is_the_hosts_own_words(line, status, rule) -> None:
+    finding = live_finding(_refused(line, status), RebuildHint("scheduler"))
+    assert (finding.rule, finding.host_error) == (rule, line)
+    assert finding.host_crashes == (status == LiveStatus.CRASHED)
+
+
+def test_a_load_that_passed_is_no_finding() -> None:
+    ok = live.LiveResult(("host",), LiveStatus.OK, 0, None, None, (), 0.1)
+    assert live_finding(ok, RebuildHint("scheduler")) is None
+
+
+def test_a_binary_whose_interpreter_is_missing_is_said_as_such(tmp_path) -> None:
+    """The kernel answers ENOENT for the missing loader; the message names it, not the
+    binary that is there (issue 23: "No such file or directory" for a file that exists)."""
+    true = Path(shutil.which("true") or "/bin/true").resolve()
+    interpreter = read_elf(true).interpreter
+    assert interpreter, "the machine's true is dynamically linked"
+    missing = "/no/such/ld.so"
+    assert len(missing) <= len(interpreter)
+    program = tmp_path / "host"
+    program.write_bytes(true.read_bytes().replace(
+        interpreter.encode() + b"\0", missing.encode().ljust(len(interpreter) + 1, b"\0"), 1))
+    program.chmod(0o755)
+    assert read_elf(program).interpreter == missing
+    with pytest.raises(CheckCommandError) as raised:
+        run_check([str(program), "check-plugin", "x.so"], timeout_s=10)
+    assert raised.value.message == (f"live check: cannot run {program}: its ELF interpreter "
+                                     f"{missing} is missing on this machine")
+    assert "musl" in raised.value.fix
+
+
+def test_a_missing_program_is_still_said_to_be_missing(tmp_path) -> None:
+    with pytest.raises(CheckCommandError, match="No such file or directory"):
+        run_check([str(tmp_path / "nothing-here")], timeout_s=10)

@@ -15,7 +15,7 @@ from plugin_builder.combination import Combination
 from plugin_builder.status import LiveStatus, StepStatus
 from plugin_builder.steps.gobuild import Outcome
 from plugin_builder.steps.job import CombinationResult, StepResult
-from plugin_builder.verify import Finding, LiveResult, PluginResult
+from plugin_builder.verify import Finding, LiveResult, PluginResult, RuleId
 
 COMBINATION = Combination("1.26.6", "glibc", "amd64")
 
@@ -32,7 +32,7 @@ def live(status: LiveStatus, line: str | None = None) -> LiveResult:
 
 PASSING = PluginResult("/a/plugins/d7y-scheduler-plugin-evaluator.so", "/a/bin/scheduler",
                        (), live(LiveStatus.OK), COMBINATION.id)
-MISMATCH = Finding(rule="go-version", subject="go", host_value="go1.26.6",
+MISMATCH = Finding(rule=RuleId.GO_VERSION, subject="go", host_value="go1.26.6",
                    plugin_value="go1.27.3",
                    host_error="plugin was built with a different version of package runtime",
                    fix="invoke build-plugin --go 1.26.6", summary="Go releases differ")

@@ -20,12 +20,15 @@ from plugin_builder.binary.fingerprints import Fingerprints
 from plugin_builder.verify import (
     ERROR,
     RULE_IDS,
+    RULES,
     WARNING,
     Contract,
     Finding,
     LiveResult,
     PluginResult,
     RebuildHint,
+    Rule,
+    RuleId,
     Side,
     analyze,
     print_report,
@@ -33,7 +36,7 @@ from plugin_builder.verify import (
     to_dict,
     to_json,
 )
-from plugin_builder.verify.rules import symbol_prefix
+from plugin_builder.verify.load_rules import symbol_prefix
 
 HOST_PATH = "/srv/scheduler"
 PLUGIN_PATH = "/plugins/d7y-scheduler-plugin-evaluator.so"
@@ -112,7 +115,8 @@ def findings_for(host_side: Side | None = None, plugin_side: Side | None = None,
 
 
 def without_unreadable_note(found: list[Finding]) -> list[Finding]:
-    return [f for f in found if not (f.rule == "package-fingerprint" and f.severity == WARNING)]
+    return [f for f in found
+            if not (f.rule == RuleId.PACKAGE_FINGERPRINT and f.severity == WARNING)]
 
 
 def rules(findings: list[Finding]) -> list[tuple[str, str]]:
@@ -132,18 +136,53 @@ def test_matching_pair_has_no_findings():
 
 def test_rule_ids_are_stable():
     assert RULE_IDS == (
+        "not-a-go-host",
         "host-cgo-disabled",
         "host-static",
         "arch",
         "libc",
+        "not-a-go-plugin",
         "not-a-plugin",
-        "no-buildinfo",
         "go-version",
         "build-setting",
         "module-version",
         "package-fingerprint",
         "entry-symbol",
+        "contract",
+        "plugin-error",
+        "file-name",
+        "load-refused",
+        "load-crashed",
+        "contract-unchecked",
+        "not-built",
+        "stale-artifact",
     )
+
+
+def test_every_rule_id_has_one_record_and_the_records_are_consistent():
+    assert sorted(RULE_IDS) == sorted(RuleId) and len(set(RULE_IDS)) == len(RULES)
+    order = {rule.id: index for index, rule in enumerate(RULES)}
+    steps = [step for rule in RULES for step, _ in rule.live_steps]
+    assert len(steps) == len(set(steps)), "a live step reports under one rule"
+    for rule in RULES:
+        # A consequence is left out unchecked, so it must come after its cause.
+        assert all(order[later] > order[rule.id] for later in rule.consequences), rule.id
+        assert rule.explains is None or rule.explains in order
+        assert rule.check is not None or not rule.consequences, "only checks fire statically"
+        assert rule.anchor == f"rule-{rule.id}"
+
+
+def test_a_rule_is_one_record(monkeypatch):
+    """A record put into RULES is checked in its place, and its consequences left out."""
+    from plugin_builder.verify import rules as rules_module
+
+    def made_up(pair):
+        yield Finding(RuleId.LOAD_REFUSED, "made up", "", "", "", "fix", "summary")
+
+    extra = Rule(RuleId.LOAD_REFUSED, made_up, consequences=(RuleId.GO_VERSION,))
+    monkeypatch.setattr(rules_module, "RULES", (extra, *RULES))
+    old = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", go="go1.26.6"))
+    assert rules(findings_for(plugin_side=old)) == [(RuleId.LOAD_REFUSED, "made up")]
 
 
 def test_message_names_cause_host_error_and_fix():
@@ -176,7 +215,8 @@ STATIC = {"interpreter": None, "is_dynamic": False, "needed": ()}
 def test_cgo_disabled_host_is_one_finding():
     nocgo = host(host_elf(**STATIC, libc=None), buildinfo(HOST_MODULE, "exe", CGO_ENABLED="0"))
     [finding] = findings_for(nocgo)
-    assert (finding.rule, finding.host_error) == ("host-cgo-disabled", "plugin: not implemented")
+    assert (finding.rule, finding.host_error) == (RuleId.HOST_CGO_DISABLED,
+                                                  "plugin: not implemented")
     assert finding.fix == "invoke build-host --go 1.27.3 --libc musl"
 
 
@@ -184,7 +224,7 @@ def test_static_glibc_host_dies():
     static = host(host_elf(**STATIC, libc="glibc"))
     [finding] = findings_for(static)
     assert (finding.rule, finding.host_error, finding.host_crashes) == (
-        "host-static",
+        RuleId.HOST_STATIC,
         NO_MODULE_DATA,
         True,
     )
@@ -208,7 +248,8 @@ def test_other_machine_is_an_arch_finding_with_arch_in_the_fix():
         buildinfo(PLUGIN_PACKAGE, "plugin", GOARCH="arm64"),
     )
     [finding] = findings_for(plugin_side=arm)
-    assert (finding.rule, finding.host_value, finding.plugin_value) == ("arch", "amd64", "arm64")
+    assert (finding.rule, finding.host_value, finding.plugin_value) == (
+        RuleId.ARCH, "amd64", "arm64")
     assert finding.fix == REBUILD + " --arch amd64"
     assert finding.host_error.endswith("cannot open shared object file: No such file or directory")
 
@@ -228,7 +269,7 @@ def test_other_elf_class_names_the_class():
 def test_higher_goamd64_in_plugin_is_a_warning_lower_is_fine():
     v3 = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", GOAMD64="v3"))
     [finding] = findings_for(plugin_side=v3)
-    assert (finding.rule, finding.subject, finding.severity) == ("arch", "GOAMD64", WARNING)
+    assert (finding.rule, finding.subject, finding.severity) == (RuleId.ARCH, "GOAMD64", WARNING)
     v3_host = host(info=buildinfo(HOST_MODULE, "exe", GOAMD64="v3"))
     assert findings_for(v3_host) == []
 
@@ -240,7 +281,8 @@ def test_musl_plugin_in_glibc_host_hits_the_libc_linker_script():
     debian_musl = plugin(plugin_elf(needed=("libc.so",)))
     [finding] = without_unreadable_note(
         analyze(glibc, debian_musl, CONTRACT, RebuildHint.for_host(glibc, "scheduler")))
-    assert (finding.rule, finding.host_value, finding.plugin_value) == ("libc", "glibc", "musl")
+    assert (finding.rule, finding.host_value, finding.plugin_value) == (
+        RuleId.LIBC, "glibc", "musl")
     assert (
         finding.host_error
         == f'plugin.Open("{PLUGIN_PATH}"): /lib/x86_64-linux-gnu/libc.so: invalid ELF header'
@@ -261,7 +303,7 @@ def test_alpine_musl_plugin_in_glibc_host_misses_the_musl_library():
 def test_glibc_plugin_in_musl_host():
     glibc_plugin = plugin(plugin_elf(needed=("libc.so.6",), libc="glibc"))
     [finding] = findings_for(plugin_side=glibc_plugin)
-    assert finding.rule == "libc" and "symbol not found" in finding.host_error
+    assert finding.rule == RuleId.LIBC and "symbol not found" in finding.host_error
 
 
 @pytest.mark.parametrize(
@@ -281,7 +323,7 @@ def test_not_a_plugin(elf_changes, buildmode, error_end, crashes):
     wrong = plugin(plugin_elf(**elf_changes), buildinfo(PLUGIN_PACKAGE, buildmode))
     [finding] = findings_for(plugin_side=wrong)
     assert (finding.rule, finding.plugin_value, finding.host_crashes) == (
-        "not-a-plugin",
+        RuleId.NOT_A_PLUGIN,
         buildmode,
         crashes,
     )
@@ -294,25 +336,73 @@ def test_not_a_plugin_swallows_its_consequences():
         plugin_elf(elf_type="ET_EXEC", exported_symbols=frozenset()),
         buildinfo(PLUGIN_PACKAGE, "exe", CGO_ENABLED="0"),
     )
-    assert rules(findings_for(plugin_side=exe)) == [("not-a-plugin", "-buildmode")]
+    assert rules(findings_for(plugin_side=exe)) == [(RuleId.NOT_A_PLUGIN, "-buildmode")]
 
 
 # -- what the Go runtime checks -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["host", "plugin"])
-def test_missing_buildinfo_is_a_warning_without_a_predicted_error(role):
-    sides = {"host_side": host(info=None)} if role == "host" else {"plugin_side": plugin(info=None)}
-    [finding] = findings_for(**sides)
-    assert (finding.rule, finding.subject, finding.severity) == ("no-buildinfo", role, WARNING)
-    assert '"' not in finding.message.split("; fix:")[0]  # no host error is claimed
+# -- what is not Go at all ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elf_changes", [{}, STATIC, {"machine": "EM_AARCH64", "goarch": "arm64"},
+                                         {"libc": "glibc", "needed": ("libc.so.6",)}],
+                         ids=["dynamic", "static", "other-arch", "other-libc"])
+def test_a_host_that_is_not_a_go_program_is_refused_and_nothing_compared_with_it(elf_changes):
+    c_program = host(host_elf(**elf_changes), info=None)
+    found = analyze(c_program, plugin(), CONTRACT, RebuildHint.for_host(c_program, "scheduler"))
+    assert rules(found) == [(RuleId.NOT_A_GO_HOST, "host")]
+    [finding] = found
+    assert finding.severity == ERROR and finding.host_error == ""  # nothing a host prints
+    assert finding.summary == (f"host {HOST_PATH} is not a Go program (it carries no Go build "
+                               "information), so it cannot load Go plugins")
+    assert finding.fix.startswith("invoke build-host")
+
+
+def test_a_go_plugin_given_as_the_host_is_refused():
+    swapped = host(plugin_elf(path=HOST_PATH), buildinfo(PLUGIN_PACKAGE, "plugin"))
+    [finding] = analyze(swapped, plugin(), CONTRACT, HINT)
+    assert (finding.rule, finding.host_value) == (RuleId.NOT_A_GO_HOST, "-buildmode=plugin")
+    assert "is a Go plugin, not a program" in finding.summary
+
+
+@pytest.mark.parametrize(
+    ("elf_changes", "host_libc", "host_error", "crashes"),
+    [
+        ({}, "musl", NO_MODULE_DATA, True),  # a C shared library: dlopen takes it
+        ({"elf_type": "ET_EXEC"}, "musl",
+         f'plugin.Open("{PLUGIN_PATH}"): {PLUGIN_PATH}: cannot dynamically load executable',
+         False),
+        ({"interpreter": "/lib64/ld-linux-x86-64.so.2"}, "glibc",
+         f'plugin.Open("{PLUGIN_PATH}"): {PLUGIN_PATH}: cannot dynamically load '
+         "position-independent executable", False),
+        ({"is_dynamic": False, "needed": ()}, "glibc",
+         f'plugin.Open("{PLUGIN_PATH}"): {PLUGIN_PATH}: object file has no dynamic section',
+         False),
+        ({"is_dynamic": False, "needed": ()}, "musl",
+         f'plugin.Open("{PLUGIN_PATH}"): Error loading shared library {PLUGIN_PATH}: '
+         "Exec format error", False),
+    ],
+    ids=["c-library", "c-executable", "pie", "no-dynamic-section-glibc",
+         "no-dynamic-section-musl"],
+)
+def test_a_plugin_that_is_not_go_is_refused_with_what_the_host_does(elf_changes, host_libc,
+                                                                     host_error, crashes):
+    not_go = plugin(plugin_elf(**elf_changes, libc=host_libc, exported_symbols=frozenset()),
+                    info=None)
+    go_host = host(host_elf(libc=host_libc))
+    [finding] = analyze(go_host, not_go, CONTRACT, HINT)  # no entry-symbol, no not-a-plugin
+    assert (finding.rule, finding.severity) == (RuleId.NOT_A_GO_PLUGIN, ERROR)
+    assert (finding.host_error, finding.host_crashes) == (host_error, crashes)
+    assert finding.fix == REBUILD
 
 
 def test_patch_release_mismatch_is_a_refusal_not_a_crash():
     [finding] = findings_for(
         plugin_side=plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", go="go1.27.1"))
     )
-    assert (finding.rule, finding.host_crashes, finding.severity) == ("go-version", False, ERROR)
+    assert (finding.rule, finding.host_crashes, finding.severity) == (
+        RuleId.GO_VERSION, False, ERROR)
     assert "plugin was built with a different version of package" in finding.host_error
     assert f'plugin.Open("{PLUGIN_PATH[:-3]}")' in finding.host_error  # Go drops ".so" here
 
@@ -322,7 +412,7 @@ def test_goexperiment_counts_once_not_as_a_go_version():
         PLUGIN_PACKAGE, "plugin", go="go1.27.3-X:nogreenteagc", GOEXPERIMENT="nogreenteagc"
     )
     [finding] = findings_for(plugin_side=plugin(info=experimental))
-    assert (finding.rule, finding.subject) == ("build-setting", "GOEXPERIMENT")
+    assert (finding.rule, finding.subject) == (RuleId.BUILD_SETTING, "GOEXPERIMENT")
     assert finding.host_value == "(none)" and finding.plugin_value == "nogreenteagc"
 
 
@@ -343,7 +433,7 @@ def test_fingerprint_settings_fire(key, value, severity):
     different = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", **{key: value}))
     [finding] = findings_for(plugin_side=different)
     assert (finding.rule, finding.subject, finding.plugin_value, finding.severity) == (
-        "build-setting",
+        RuleId.BUILD_SETTING,
         key,
         value,
         severity,
@@ -386,7 +476,7 @@ def test_shared_module_at_another_version():
     [finding] = _module_findings(
         [dep("golang.org/x/sys", "v0.30.0", "h1:a")], [dep("golang.org/x/sys", "v0.31.0", "h1:b")]
     )
-    assert (finding.rule, finding.subject) == ("module-version", "golang.org/x/sys")
+    assert (finding.rule, finding.subject) == (RuleId.MODULE_VERSION, "golang.org/x/sys")
     assert (finding.host_value, finding.plugin_value) == ("v0.30.0", "v0.31.0")
     assert finding.fix == "go mod edit -require=golang.org/x/sys@v0.30.0 && go mod tidy"
     assert finding.host_error.endswith("different version of package golang.org/x/sys")
@@ -395,7 +485,7 @@ def test_shared_module_at_another_version():
 def test_same_version_other_sum_and_other_replace_target():
     host_dep = dep("example.com/lib", "v1.0.0", "h1:a")
     assert rules(_module_findings([host_dep], [dep("example.com/lib", "v1.0.0", "h1:b")])) == [
-        ("module-version", "example.com/lib")
+        (RuleId.MODULE_VERSION, "example.com/lib")
     ]
     fork = dep("example.com/lib", "v1.0.0", "", replace=dep("example.com/fork", "v1.0.1", "h1:c"))
     [finding] = _module_findings([host_dep], [fork])
@@ -447,9 +537,10 @@ def test_without_trimpath_the_directory_counts_not_the_label():
     other_label = [dep("example.com/lib", "v1.0.1", "", Module("../lib", "(devel)"))]
     other_dir = [dep("example.com/lib", "v1.0.0", "", Module("../lib-copy", "(devel)"))]
     assert _module_findings(same_dir, other_label) == []
-    assert rules(_module_findings(same_dir, other_dir)) == [("module-version", "example.com/lib")]
+    assert rules(_module_findings(same_dir, other_dir)) == [
+        (RuleId.MODULE_VERSION, "example.com/lib")]
     assert rules(_module_findings(same_dir, other_label, trimpath=True)) == [
-        ("module-version", "example.com/lib")
+        (RuleId.MODULE_VERSION, "example.com/lib")
     ]
 
 
@@ -464,7 +555,7 @@ def test_host_main_module_against_a_published_version():
 def test_missing_entry_symbol():
     bare = plugin(plugin_elf(exported_symbols=frozenset({f"{PLUGIN_PACKAGE}.Other"})))
     [finding] = findings_for(plugin_side=bare)
-    assert (finding.rule, finding.subject) == ("entry-symbol", "DragonflyPluginInit")
+    assert (finding.rule, finding.subject) == (RuleId.ENTRY_SYMBOL, "DragonflyPluginInit")
     assert (
         finding.host_error
         == f"plugin: symbol DragonflyPluginInit not found in plugin {PLUGIN_PACKAGE}"
@@ -476,15 +567,16 @@ def test_entry_symbol_of_another_package_does_not_count():
     elsewhere = plugin(
         plugin_elf(exported_symbols=frozenset({"example.com/sdk.DragonflyPluginInit"}))
     )
-    assert rules(findings_for(plugin_side=elsewhere)) == [("entry-symbol", "DragonflyPluginInit")]
+    assert rules(findings_for(plugin_side=elsewhere)) == [
+        (RuleId.ENTRY_SYMBOL, "DragonflyPluginInit")]
 
 
 def test_every_required_symbol_is_checked():
     bifrost = Contract("http-hook", ("GetName", "Init", "Cleanup"))
     partial = plugin(plugin_elf(exported_symbols=frozenset({f"{PLUGIN_PACKAGE}.GetName"})))
     assert rules(findings_for(plugin_side=partial, contract=bifrost)) == [
-        ("entry-symbol", "Init"),
-        ("entry-symbol", "Cleanup"),
+        (RuleId.ENTRY_SYMBOL, "Init"),
+        (RuleId.ENTRY_SYMBOL, "Cleanup"),
     ]
 
 
@@ -508,16 +600,17 @@ def test_root_cause_comes_first():
     )
     bare = plugin_elf(exported_symbols=frozenset())
     found = rules(findings_for(host(info=host_info), plugin(bare, plugin_info)))
-    assert found[0] == ("go-version", "go")
-    assert found[1] == ("build-setting", "-trimpath")
-    assert {rule for rule, _ in found[2:-1]} == {"module-version"}
-    assert found[-1] == ("entry-symbol", "DragonflyPluginInit")
+    assert found[0] == (RuleId.GO_VERSION, "go")
+    assert found[1] == (RuleId.BUILD_SETTING, "-trimpath")
+    assert {rule for rule, _ in found[2:-1]} == {RuleId.MODULE_VERSION}
+    assert found[-1] == (RuleId.ENTRY_SYMBOL, "DragonflyPluginInit")
 
 
 def test_host_problems_come_before_plugin_problems():
     static = host(host_elf(**STATIC, libc="glibc"))
     old = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", go="go1.26.6"))
-    assert [rule for rule, _ in rules(findings_for(static, old))] == ["host-static", "go-version"]
+    assert [rule for rule, _ in rules(findings_for(static, old))] == [
+        RuleId.HOST_STATIC, RuleId.GO_VERSION]
 
 
 # -- hints ----------------------------------------------------------------------------------
@@ -622,7 +715,7 @@ SHARED = {"internal/goarch": b"\x01" * 8, "net/http": b"\x02" * 8, "fmt": b"\x03
 
 def test_unreadable_fingerprints_are_said_as_such():
     found = analyze(host(), plugin(), CONTRACT, HINT)
-    note = [f for f in found if f.rule == "package-fingerprint"]
+    note = [f for f in found if f.rule == RuleId.PACKAGE_FINGERPRINT]
     assert len(note) == 1 and note[0].severity == WARNING
     assert "cannot be read" in note[0].summary
 
@@ -632,7 +725,7 @@ def test_matching_fingerprints_turn_a_setting_difference_into_a_warning():
     trimmed = plugin(info=buildinfo(PLUGIN_PACKAGE, "plugin", **{"-trimpath": "true"}))
     found = analyze(fingerprinted(host(), SHARED), fingerprinted(trimmed, SHARED,
                     tuple(SHARED)), CONTRACT, HINT)
-    setting = [f for f in found if f.rule == "build-setting"]
+    setting = [f for f in found if f.rule == RuleId.BUILD_SETTING]
     assert setting and all(f.severity == WARNING for f in setting)
     assert not [f for f in found if f.severity == ERROR]
 
@@ -644,9 +737,9 @@ def test_differing_fingerprints_name_the_first_package_the_runtime_checks_and_th
                     fingerprinted(trimmed, other, ("internal/goarch", "fmt", "net/http")),
                     CONTRACT, HINT)
     # The cause first, carrying the refusal exactly as the runtime prints it.
-    assert (found[0].rule, found[0].subject) == ("build-setting", "-trimpath")
+    assert (found[0].rule, found[0].subject) == (RuleId.BUILD_SETTING, "-trimpath")
     assert found[0].host_error.endswith("different version of package internal/goarch")
-    [first] = [f for f in found if f.rule == "package-fingerprint"]
+    [first] = [f for f in found if f.rule == RuleId.PACKAGE_FINGERPRINT]
     assert (first.subject, first.severity) == ("internal/goarch", ERROR)
     assert first.host_error.endswith(
         "plugin was built with a different version of package internal/goarch")
@@ -662,7 +755,7 @@ def test_a_module_at_another_version_is_named_as_the_cause():
     found = analyze(fingerprinted(host_side, hashes),
                     fingerprinted(plugin_side, {**hashes, "github.com/google/uuid": b"\x02" * 8},
                                   tuple(hashes)), CONTRACT, HINT)
-    [first] = [f for f in found if f.rule == "package-fingerprint"]
+    [first] = [f for f in found if f.rule == RuleId.PACKAGE_FINGERPRINT]
     assert "module github.com/google/uuid: host v1.5.0, plugin v1.6.0" in first.summary
 
 

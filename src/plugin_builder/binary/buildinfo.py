@@ -181,13 +181,14 @@ def read_buildinfo(path: str | os.PathLike[str], go: str | None = None) -> Build
     with open_binary(path) as stream:
         try:
             elf = ElfHeaders.read(stream)
+            return None if elf is None else buildinfo_from(path, elf, stream)
         except ValueError:
             return None  # a damaged ELF file: Go calls it an unrecognized format
-        return None if elf is None else buildinfo_from(path, elf, stream)
 
 
 def buildinfo_from(path: str, elf: ElfHeaders, stream: BinaryIO) -> BuildInfo | None:
-    """The build information of an open ELF binary whose headers are ``elf``."""
+    """The build information of an open ELF binary whose headers are ``elf``; ValueError
+    when the place the headers give it is not in the file."""
     raw = _raw_buildinfo(elf, stream, path)
     if raw is None:
         return None
@@ -234,11 +235,20 @@ def _buildinfo_region(elf: ElfHeaders) -> tuple[int, int, int] | None:
         section = elf.section(".go.buildinfo")
         if section is None or section.type == SHT_NOBITS:
             return None
-        return section.offset, section.size, section.address
+        return _within(elf, section.offset, section.size, section.address, section.name)
     for segment in elf.segments:
         if segment.type == PT_LOAD and segment.flags & (PF_X | PF_W) == PF_W:
-            return segment.offset, segment.file_size, segment.address
+            return _within(elf, segment.offset, segment.file_size, segment.address,
+                           "the writable segment")
     return None
+
+
+def _within(elf: ElfHeaders, offset: int, size: int, address: int,
+            what: str) -> tuple[int, int, int]:
+    """A damaged file is refused, not searched as far as it goes."""
+    if offset + size > elf.file_size:
+        raise ValueError(f"{what} past the end of the file")
+    return offset, size, address
 
 
 def _find_magic(stream: BinaryIO, offset: int, size: int, address: int) -> int | None:

@@ -6,7 +6,7 @@ the host must be dynamically linked (it needs a dynamic loader to call ``dlopen`
 host and plugin must expect the same C library. This module reads those facts with the
 struct-based reader of :mod:`plugin_builder.binary.elfheaders` (pyelftools parses a whole
 ``.gnu.hash`` each time a section is looked up: most of verify's time went there);
-comparing them is the job of :mod:`plugin_builder.verify.rules`.
+comparing them is the job of :mod:`plugin_builder.verify`.
 """
 
 from __future__ import annotations

@@ -63,14 +63,17 @@ class SymbolTable:
                 for index in indices_of(names.keys(), self._name_column)}
 
     def defines(self, name: str) -> bool:
-        """True when a defined global symbol is called ``name``."""
-        needle = name.encode() + b"\0"
-        start = self.strings.find(needle)
-        while start >= 0:  # a linker may share a name as the tail of a longer one
-            if self._defines_global_at(start):
-                return True
-            start = self.strings.find(needle, start + 1)
-        return False
+        """True when a defined global symbol is called ``name``.
+
+        Linear in the size of the table however often the name is written: a linker
+        may share a name as the tail of a longer one, and a crafted file may write it
+        tens of thousands of times, each for a symbol of its own.
+        """
+        places = self._places_of(name.encode() + b"\0")
+        if len(places) == 1:  # the usual case: one scan of the names, to the first match
+            return self._defines_global_at(places[0])
+        return any(self._is_defined_global(index)
+                   for index in indices_of(set(places), self._name_column))
 
     @cached_property
     def defined_names(self) -> tuple[str, ...]:
@@ -82,15 +85,27 @@ class SymbolTable:
                    if binding >> 4 == _STB_GLOBAL and section != SHN_UNDEF}
         return tuple(c_string(self.strings, offset) for offset in sorted(offsets))
 
+    def _places_of(self, needle: bytes) -> list[int]:
+        """Every offset of the string table where ``needle`` is."""
+        places = []
+        start = self.strings.find(needle)
+        while start >= 0:
+            places.append(start)
+            start = self.strings.find(needle, start + 1)
+        return places
+
     def _defines_global_at(self, name_offset: int) -> bool:
         names = self._name_column
         index = _find(names, name_offset, 0)
         while index is not None:
-            if (self._info_column[index] >> 4 == _STB_GLOBAL
-                    and self._section_column[index] != SHN_UNDEF):
+            if self._is_defined_global(index):
                 return True
             index = _find(names, name_offset, index + 1)
         return False
+
+    def _is_defined_global(self, index: int) -> bool:
+        return (self._info_column[index] >> 4 == _STB_GLOBAL
+                and self._section_column[index] != SHN_UNDEF)
 
     def _symbol(self, index: int, name: str) -> Symbol:
         raw = self.entry.unpack_from(self.symbols, index * self.entry.size)

@@ -22,6 +22,7 @@ from plugin_builder.backends import Backend, BuildEnvironment
 from plugin_builder.binary import fingerprints
 from plugin_builder.binary.elffacts import ElfFacts, read_elf
 from plugin_builder.binary.fingerprints import Fingerprints
+from plugin_builder.binary.side import Side
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import (
@@ -41,7 +42,7 @@ from plugin_builder.verify import (
     Finding,
     LiveResult,
     PluginResult,
-    Side,
+    RuleId,
     run_check,
     to_dict,
 )
@@ -278,7 +279,7 @@ def _with_staleness(result: PluginResult, target: PluginTarget, job: Job) -> Plu
                                                      ("plugin", job.plugins.get(target)))
              if outcome is not None and outcome.stale]
     findings = tuple(Finding(
-        rule="stale-artifact", subject=outcome.relative, host_value="", plugin_value="",
+        rule=RuleId.STALE_ARTIFACT, subject=outcome.relative, host_value="", plugin_value="",
         host_error="", severity=WARNING,
         fix=_rebuild_command(job, target, what),
         fix_action="for a verdict on the sources as they are now, rebuild with",
@@ -302,7 +303,7 @@ def unbuilt(job: Job, target: PluginTarget, error: PluginBuilderError) -> Plugin
     service = job.config.host.services[job.config.plugin_types[target.type].service]
     host = job.hosts.get(service.name)
     finding = Finding(
-        rule="not-built", subject=target.id, host_value="", plugin_value="", host_error="",
+        rule=RuleId.NOT_BUILT, subject=target.id, host_value="", plugin_value="", host_error="",
         fix=error.fix or f"invoke build-plugin --type {target.type} --name {target.name} "
                          f"{job.combination.flags}",
         fix_action="then build it again:" if error.fix else "correct it, then rebuild with",

@@ -6,24 +6,18 @@ information why a plugin would not load and names the fix (fast, and it explains
 child process (the ground truth, and a crash there cannot take the verifier down).
 """
 
+from plugin_builder.binary.side import Side
+from plugin_builder.verify.findings import ERROR, WARNING, Contract, Finding, RebuildHint, RuleId
 from plugin_builder.verify.live import CRASHED, OK, REFUSED, TIMED_OUT, LiveResult, run_check
 from plugin_builder.verify.report import PluginResult, print_report, render_table, to_dict, to_json
-from plugin_builder.verify.rules import (
-    ERROR,
-    RULE_IDS,
-    WARNING,
-    Contract,
-    Finding,
-    RebuildHint,
-    Side,
-    analyze,
-)
+from plugin_builder.verify.rules import RULE_IDS, RULES, Rule, analyze
 
 __all__ = [
     "CRASHED",
     "ERROR",
     "OK",
     "REFUSED",
+    "RULES",
     "RULE_IDS",
     "TIMED_OUT",
     "WARNING",
@@ -32,6 +26,8 @@ __all__ = [
     "LiveResult",
     "PluginResult",
     "RebuildHint",
+    "Rule",
+    "RuleId",
     "Side",
     "analyze",
     "print_report",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import errno
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,7 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from plugin_builder.errors import CheckCommandError
+from plugin_builder.binary.elffacts import read_elf
+from plugin_builder.errors import BinaryError, CheckCommandError
 from plugin_builder.processes import kill_group, watched
 from plugin_builder.status import LiveStatus
 
@@ -91,8 +94,29 @@ def _start(
             start_new_session=True,  # own process group, so a hang dies with its children
         )
     except OSError as error:
+        interpreter = _missing_interpreter(argv[0]) if error.errno == errno.ENOENT else None
+        if interpreter is not None:
+            # The kernel says ENOENT for the interpreter, not for the program that exists.
+            raise CheckCommandError(
+                f"live check: cannot run {argv[0]}: its ELF interpreter {interpreter} is "
+                "missing on this machine",
+                fix="install the C library the binary was built for (for musl, the musl "
+                    "package), or verify on a machine or in the image where it runs",
+            ) from None
         raise CheckCommandError(f"live check: cannot run {argv[0]}: {error.strerror}",
                                 fix="correct the check command in buildconfig.toml") from None
+
+
+def _missing_interpreter(program: str) -> str | None:
+    """The PT_INTERP of ``program`` when the program is there and its interpreter is not."""
+    path = program if os.sep in program else shutil.which(program)
+    if path is None or not os.path.isfile(path):
+        return None
+    try:
+        interpreter = read_elf(path).interpreter
+    except BinaryError:
+        return None  # a script, or not readable: the error stands as the system said it
+    return interpreter if interpreter and not os.path.exists(interpreter) else None
 
 
 def _wait(process: subprocess.Popen[bytes], timeout_s: float) -> bool:

@@ -18,23 +18,17 @@ from pathlib import Path
 
 from plugin_builder import __version__
 from plugin_builder.binary.fingerprints import Fingerprints
+from plugin_builder.binary.side import Side
 from plugin_builder.config import Config, PluginType, check_argv
 from plugin_builder.errors import BinaryError, UsageError
 from plugin_builder.files import digest
 from plugin_builder.selection import plugin_type_named
 from plugin_builder.status import Severity
+from plugin_builder.verify.findings import Contract, Finding, RebuildHint
 from plugin_builder.verify.live import LiveResult
 from plugin_builder.verify.report import HOST_CHECK, STAND_IN, PluginResult
-from plugin_builder.verify.rules import (
-    RULE_IDS,
-    Contract,
-    Finding,
-    RebuildHint,
-    Side,
-    analyze,
-    fingerprint_verdict,
-)
-from plugin_builder.verify.runtime import CONTRACT_RULES, contract_unchecked, live_finding
+from plugin_builder.verify.rules import BY_ID, RULE_IDS, analyze, fingerprint_verdict
+from plugin_builder.verify.runtime import contract_unchecked, live_finding
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,7 @@ def _live_findings(live: LiveResult, by: str, findings: tuple[Finding, ...],
     if found is None:
         return ()
     explained = any(f.severity == Severity.ERROR for f in findings)
-    if found.rule in CONTRACT_RULES:
+    if BY_ID[found.rule].contract:
         return (found,)  # what a symbol or its type is, whatever else is wrong
     if by == HOST_CHECK:
         return () if explained else (found,)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from plugin_builder.binary.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
 from plugin_builder.status import Verdict
+from plugin_builder.verify.findings import ERROR, WARNING, Finding
 from plugin_builder.verify.live import LiveResult
-from plugin_builder.verify.rules import ERROR, WARNING, Finding
 
 if TYPE_CHECKING:  # rich costs start-up time; it is imported where a table is drawn
     from rich.console import Console
@@ -188,9 +188,10 @@ def print_report(results: Sequence[PluginResult], console: Console | None = None
                 console.print(Text(f"  {line}"))
     rules = dict.fromkeys(f.rule for result in results for f in result.findings)
     if rules or any(r.live is not None and not r.live.ok for r in results):
-        from plugin_builder.links import PAGE, rule_anchor
+        from plugin_builder.links import PAGE
+        from plugin_builder.verify.rules import BY_ID
 
-        anchors = [f"{PAGE}#{rule_anchor(rule)}" for rule in rules] or [f"{PAGE}#loader-errors"]
+        anchors = [f"{PAGE}#{BY_ID[rule].anchor}" for rule in rules] or [f"{PAGE}#loader-errors"]
         console.print(Text("see: " + "  ".join(anchors)))
 
 
