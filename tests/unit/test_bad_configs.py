@@ -737,15 +737,15 @@ def test_a_folder_as_config_path_is_a_config_error(project: Project) -> None:
 
 def test_an_unreadable_config_is_a_config_error(project: Project, monkeypatch) -> None:
     written = project.write()
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def denied(path: Path) -> bytes:
-        # Root reads files of mode 0, so the refusal is made where the file is read.
-        if path == written:
+    def denied(path: str | os.PathLike[str], flags: int, *args: Any) -> int:
+        # Root reads files of mode 0, so the refusal is made where the file is opened.
+        if Path(path) == written:
             raise PermissionError(13, "Permission denied", str(path))
-        return real_read_bytes(path)
+        return real_open(path, flags, *args)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(ConfigError) as caught:
         config.load(project.config_path)
     assert "permission denied" in str(caught.value)
