@@ -2,12 +2,13 @@
 reference table of docs/configuration.md, the documented keys init comments with, and the
 JSON Schema of buildconfig.toml.
 
-    python -m plugin_builder.config.schema    # rewrite the committed schema and doc table
+    python -m plugin_builder.config    # rewrite the committed schema and doc table
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,8 +19,8 @@ from plugin_builder.config.parse import MAX_ITEMS, MAX_TEXT, REQUIRED, Field, se
 HERE = Path(__file__).resolve().parent
 SCHEMA_FILE = HERE / "buildconfig.schema.json"
 DOC_FILE = HERE.parent / "docs" / "configuration.md"
-TABLE_BEGIN, TABLE_END = "<!-- keys: made by python -m plugin_builder.config.schema -->", \
-    "<!-- end of keys -->"
+TABLE_BEGIN = "<!-- keys: made by python -m plugin_builder.config -->"
+TABLE_END = "<!-- end of keys -->"
 # The keys each table of buildconfig.toml may hold ("<name>" stands for a table named by
 # you, "[]" for an item of an array of tables).
 SCHEMA: dict[str, tuple[str, ...]] = {
@@ -104,8 +105,11 @@ def _property(item: Field) -> dict[str, Any]:
         "array of tables": {"type": "array", "maxItems": MAX_ITEMS, "items": child},
     }[item.shape]
     about = {"description": item.key.doc} if item.key.doc else {}
+    example = tomllib.loads(item.key.example) if item.key.example else {}
+    if item.toml in example:  # the example's line sets this key
+        about["examples"] = [example[item.toml]]
     if item.default not in (REQUIRED, None) and item.child is None and not item.key.shown:
-        about["default"] = json.loads(json.dumps(item.default))  # tuples as lists
+        about["default"] = json.loads(json.dumps(item.default, default=dict))  # as JSON
     return {**shape, **about}
 
 
@@ -117,7 +121,3 @@ def write() -> None:
     after = rest.split(TABLE_END)[1]
     DOC_FILE.write_text(f"{before}{TABLE_BEGIN}\n{reference_table()}\n{TABLE_END}{after}",
                         encoding="utf-8")
-
-
-if __name__ == "__main__":
-    write()

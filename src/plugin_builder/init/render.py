@@ -1,9 +1,10 @@
 """buildconfig.toml as `init` writes it: valid, and every key explained where it stands.
 
-The comments come from docs/configuration.md (shipped with the tool), so the generated
-file and the reference cannot disagree: each key of the config model
-(``plugin_builder.config.SCHEMA``) is explained once, at its first place in the file,
-and a key init leaves at its default is shown as a commented example.
+The comments come from the config model (``plugin_builder.config.key_docs``, which also
+makes docs/configuration.md's table), so the generated file and the reference cannot
+disagree: each key of the model (``plugin_builder.config.SCHEMA``) is explained once, at
+its first place in the file, and a key init leaves at its default is shown as a commented
+example.
 """
 
 from __future__ import annotations
@@ -12,38 +13,19 @@ import json
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
 
-from plugin_builder import links
-from plugin_builder.config import SCHEMA
+from plugin_builder import config
+from plugin_builder.config import SCHEMA, KeyDoc
 
 WIDTH = 92
-_ROW = re.compile(r"^\| `([^`]+)` \| (.+) \|$", re.M)
 _BARE_KEY = re.compile(r"\A[A-Za-z0-9_-]+\Z")
-
-
-@dataclass(frozen=True)
-class KeyDoc:
-    kind: str
-    default: str
-    example: str  # one TOML line, e.g. artifacts = "build/artifacts"
-    meaning: str
 
 
 @cache
 def key_docs() -> dict[str, KeyDoc]:
-    """docs/configuration.md's table: row key ("host.services.<name>.main") -> its doc."""
-    text = links.installed(links.CONFIGURATION).read_text(encoding="utf-8")
-    docs = {}
-    for match in _ROW.finditer(text):
-        cells = [cell.strip() for cell in match[2].split(" | ")]
-        if len(cells) != 4:
-            continue
-        kind, default, example, meaning = cells
-        first = re.search(r"`([^`]*=[^`]*)`", example)
-        docs[match[1]] = KeyDoc(kind, default, first[1] if first else "", meaning)
-    return docs
+    """The config model's documented keys: row ("host.services.<name>.main") -> its doc."""
+    return {doc.row: doc for doc in config.key_docs()}
 
 
 def value(item: object) -> str:
