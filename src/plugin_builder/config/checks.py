@@ -98,9 +98,9 @@ def each(check: Check) -> Check:
 
 
 def distinct(ctx: Context, key: str, items: tuple[str, ...]) -> tuple[str, ...]:
-    for index, item in enumerate(items):
-        if item in items[:index]:
-            raise ctx.error(key, f"'{item}' is listed twice", fix="list each value once")
+    if len(set(items)) < len(items):
+        item = next(item for index, item in enumerate(items) if item in items[:index])
+        raise ctx.error(key, f"'{item}' is listed twice", fix="list each value once")
     return items
 
 
@@ -324,9 +324,10 @@ def combination_id(ctx: Context, key: str, value: str) -> Combination:
 
 
 def excludes_once(ctx: Context, key: str, excludes: tuple[Any, ...]) -> tuple[Any, ...]:
+    first: dict[Any, int] = {}
     for index, exclude in enumerate(excludes):
-        if exclude in excludes[:index]:
-            raise ctx.error(f"{key}[{index}]", f"repeats matrix.exclude[{excludes.index(exclude)}]",
+        if first.setdefault(exclude, index) != index:
+            raise ctx.error(f"{key}[{index}]", f"repeats matrix.exclude[{first[exclude]}]",
                             fix="list each exclude once")
     return excludes
 

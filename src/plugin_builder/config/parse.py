@@ -18,6 +18,7 @@ import typing
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType, UnionType
 from typing import Any, NamedTuple
@@ -89,7 +90,8 @@ class Field(NamedTuple):
     in_tuple: bool  # the tables you name are kept in a tuple (else a mapping by name)
 
 
-def fields(cls: type) -> list[Field]:
+@cache
+def fields(cls: type) -> tuple[Field, ...]:
     """The TOML keys of a model class, in declaration order."""
     hints = typing.get_type_hints(cls)
     found = []
@@ -101,7 +103,7 @@ def fields(cls: type) -> list[Field]:
                 else item.default
             found.append(Field(item.name, meta.toml or item.name, meta, shape, child, default,
                                typing.get_origin(hints[item.name]) is tuple))
-    return found
+    return tuple(found)
 
 
 def is_table(cls: Any) -> bool:
@@ -129,7 +131,7 @@ def _shape(hint: Any, meta: Key) -> tuple[str, type | None]:
     return "string", None
 
 
-def sections(cls: type, section: str = "") -> Iterator[tuple[str, type, list[Field]]]:
+def sections(cls: type, section: str = "") -> Iterator[tuple[str, type, tuple[Field, ...]]]:
     """Every table of the model below ``cls``: (section, class, its keys)."""
     keys = fields(cls)
     yield section, cls, keys

@@ -88,7 +88,7 @@ def json_schema() -> dict[str, Any]:
             **definitions.pop("Config"), "$defs": definitions}
 
 
-def _object(keys: list[Field]) -> dict[str, Any]:
+def _object(keys: tuple[Field, ...]) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False,
             "properties": {item.toml: _property(item) for item in keys},
             "required": [item.toml for item in keys if item.default is REQUIRED]}
@@ -104,7 +104,7 @@ def _property(item: Field) -> dict[str, Any]:
         "table": child, "tables": {"type": "object", "additionalProperties": child},
         "array of tables": {"type": "array", "maxItems": MAX_ITEMS, "items": child},
     }[item.shape]
-    about = {"description": item.key.doc} if item.key.doc else {}
+    about: dict[str, Any] = {"description": item.key.doc} if item.key.doc else {}
     example = tomllib.loads(item.key.example) if item.key.example else {}
     if item.toml in example:  # the example's line sets this key
         about["examples"] = [example[item.toml]]

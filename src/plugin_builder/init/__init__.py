@@ -30,6 +30,7 @@ from pathlib import Path
 
 from plugin_builder import __version__
 from plugin_builder import config as config_module
+from plugin_builder.combination import GO_VERSION_RE
 from plugin_builder.config import CONFIG_NAME, SCHEMA, TARGET_NAME_RE
 from plugin_builder.errors import ConfigError, UsageError
 from plugin_builder.files import write_atomically
@@ -175,7 +176,7 @@ def _go(options: Options, facts: hostscan.HostFacts) -> tuple[tuple[str, ...], s
     if options.go:
         versions = _split(options.go)
         for version in versions:
-            if not re.fullmatch(r"1\.(0|[1-9]\d*)\.(0|[1-9]\d*)", version):
+            if not GO_VERSION_RE.fullmatch(version):
                 raise UsageError(f"--go {version}: not a Go release",
                                  fix="give a full release such as --go 1.26.6")
         return versions, "--go"
