@@ -20,6 +20,7 @@ from typing import ClassVar, NamedTuple
 from plugin_builder.combination import Combination
 from plugin_builder.config import checks as c
 from plugin_builder.config import flags
+from plugin_builder.config import targets as t
 from plugin_builder.config.parse import MAX_NAME, REQUIRED, key, label, show
 from plugin_builder.config.pattern import compile_pattern
 
@@ -143,7 +144,7 @@ class Matrix:
                               c.each(c.go_version))
     libc: tuple[str, ...] = key(
         REQUIRED, 'libc = ["glibc", "musl"]', "names of `[libc.<name>]` tables", c.distinct,
-        c.not_empty)  # each a [libc.<name>] table: c.matrix_libcs_declared
+        c.not_empty)  # each a [libc.<name>] table: t.matrix_libcs_declared
     arch: tuple[str, ...] = key(("amd64",), 'arch = ["amd64", "arm64"]', "GOARCH values",
                                 c.distinct, c.not_empty,
                                 c.each(c.one_of(c.KNOWN_ARCHES, "arch", "supported arch")))
@@ -247,7 +248,7 @@ class Symbol(NamedTuple):
 
 @dataclass(frozen=True, kw_only=True)
 class PluginType:
-    CHECKS: ClassVar = (c.imports_used, c.names_follow_rules)
+    CHECKS: ClassVar = (t.imports_used, t.names_follow_rules)
     name: str = label(c.target_name)
     service: str = key(REQUIRED, 'service = "scheduler"', "the service that loads plugins of "
                        "this type", c.one_of(lambda ctx: ctx.open[""]["host"].services,
@@ -256,25 +257,25 @@ class PluginType:
         REQUIRED, 'file = "d7y-{type}-plugin-{name}.so"', "artifact file name; placeholders "
         "`{type}` `{name}`; must contain `{name}`, end in `.so` and give a plain file name (no "
         "`/`, not starting with `-` or `.`) of at most 200 bytes with a 100-character name. "
-        "`<type>` is lowercase words joined by `-` or `_`", c.file_pattern)
+        "`<type>` is lowercase words joined by `-` or `_`", t.file_pattern)
     entry_symbol: str | None = key(
         None, 'entry_symbol = "DragonflyPluginInit"', "the exported symbol the host looks up "
-        "first (its type, if known, goes in `symbols`)", c.identifiers)
+        "first (its type, if known, goes in `symbols`)", t.identifiers)
     required_symbols: tuple[str, ...] = key(
         (), 'required_symbols = ["GetName", "Init", "Cleanup"]', "more symbols a plugin must "
-        "export, type unknown (verify checks each)", c.identifiers)
+        "export, type unknown (verify checks each)", t.identifiers)
     name_contains: str | None = key(None, 'name_contains = "evaluator"', "naming rule: a "
-                                    "plugin's name must contain it", c.name_contains)
+                                    "plugin's name must contain it", t.name_contains)
     template: Path | None = key(
         None, 'template = "templates/scheduler"', "the folder of `*.tmpl` files `invoke "
         "new-plugin` renders: in the project, else among plugin-builder's packaged templates "
         "(`templates/resource`, `templates/scheduler`, `templates/manager`)",
-        c.plugin_template, shown="none (`new-plugin` refuses the type)")
+        t.plugin_template, shown="none (`new-plugin` refuses the type)")
     name_pattern: str | None = key(
         None, 'name_pattern = "[a-z]+-hook"', "naming rule: a regular expression (Python "
         "syntax) the whole name must match; matched by an automaton in time linear in the "
         "name, so without backreferences, lookarounds, `\\b`, atomic groups or possessive "
-        "quantifiers", c.name_pattern)
+        "quantifiers", t.name_pattern)
     names: tuple[str, ...] = key(
         (), 'names = ["evaluator"]', "naming rule: the only names a plugin of this type may have "
         "(a host that loads exactly one name per type)", c.distinct, c.not_empty,
@@ -283,10 +284,10 @@ class PluginType:
         {}, f'symbols = {{ DragonflyPluginInit = "{SYMBOL_TYPES}" }}', "required symbols with "
         "the Go type the host asserts each to: a function type, a pointer to a variable "
         '(`"*string"`), or an interface the variable\'s pointer implements; names are exported '
-        "Go identifiers, types one line with balanced brackets", c.symbol_types, toml="symbols")
+        "Go identifiers, types one line with balanced brackets", t.symbol_types, toml="symbols")
     optional_symbols: Mapping[str, str] = key(
         {}, 'optional_symbols = { Cleanup = "func() error" }', "symbols a plugin may export, "
-        "with their Go types; not also required", c.symbol_types, c.not_also_required)
+        "with their Go types; not also required", t.symbol_types, t.not_also_required)
     imports: tuple[str, ...] = key(
         (), 'imports = ["context", "net/http"]', "the packages the types of `symbols` / "
         '`optional_symbols` name (`http.Handler` needs `"net/http"`); each one used',
@@ -348,14 +349,14 @@ class PluginType:
 
 @dataclass(frozen=True, kw_only=True)
 class PluginTarget:
-    CHECKS: ClassVar = (c.source_layout,)
+    CHECKS: ClassVar = (t.source_layout,)
     type: str = key(REQUIRED, 'type = "scheduler"', "a plugin target's type (a `[plugin_types]` "
                     "table)", c.one_of(lambda ctx: ctx.open[""]["plugin_types"], "plugin type",
                                        "type of [plugin_types]"))
     name: str = key(
         REQUIRED, 'name = "hello-world"', "its name: lowercase words joined by one `-` or `_` "
         "(`[a-z0-9]+(?:[-_][a-z0-9]+)*`), following the type's rules (`names`, "
-        "`name_contains`, `name_pattern`)", c.plugin_name)
+        "`name_contains`, `name_pattern`)", t.plugin_name)
     source: Path = key(
         REQUIRED, 'source = "plugins/scheduler/evaluator"', "its folder: a Go module of its own "
         "(its go.mod; out of tree), or a folder without go.mod inside the host module (an "
@@ -400,7 +401,7 @@ class Docker:
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    CHECKS: ClassVar = (c.matrix_libcs_declared, c.file_collisions, c.output_folders)
+    CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders)
     path: Path
     root: Path  # the project folder: the folder that holds the config file
     project: Project = key(Project(), "", "")  # read first: it says where paths may go
@@ -410,8 +411,8 @@ class Config:
     host: Host = key(REQUIRED, "", "")
     plugin_types: Mapping[str, PluginType] = key(
         REQUIRED, "", "", c.declared("plugin type", "add [plugin_types.NAME] with service and "
-                                     "file"), c.same_file_patterns, each="<type>")
-    plugins: tuple[PluginTarget, ...] = key((), "", "", c.targets_once, each="target")
+                                     "file"), t.same_file_patterns, each="<type>")
+    plugins: tuple[PluginTarget, ...] = key((), "", "", t.targets_once, each="target")
     docker: Docker = key(Docker(), "", "")
     artifacts: Path = field(default=Path())  # project.artifacts and .results, resolved and
     results: Path = field(default=Path())  # checked apart from every source (output_folders)
