@@ -95,7 +95,8 @@ class Libc:
         "", 'runtime_base = "plugin-builder/runtime:bookworm-musl"', "base image of amd64 "
         "service images (`build-service-image` requires it)", c.image)
     cross: tuple[CrossToolchain, ...] = key(
-        (), "", "", toml="arch", each="<arch>")  # one per [libc.<name>.arch.<arch>] table
+        (), "", "[libc.<name>.arch.<arch>]: the cross toolchain of another arch",
+        toml="arch", each="<arch>")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cc_package", self.cc_package or self.cc)
@@ -148,7 +149,8 @@ class Matrix:
     arch: tuple[str, ...] = key(("amd64",), 'arch = ["amd64", "arm64"]', "GOARCH values",
                                 c.distinct, c.not_empty,
                                 c.each(c.one_of(c.KNOWN_ARCHES, "arch", "supported arch")))
-    exclude: tuple[Exclude, ...] = key((), "", "", c.excludes_once, each="exclude")
+    exclude: tuple[Exclude, ...] = key((), "", "combinations left out", c.excludes_once,
+                                       each="exclude")
     default: Combination = key(REQUIRED, 'default = "go1.26.6-glibc-amd64"',
                                "the combination used without `--go` / `--libc` / `--all`",
                                c.combination_id)
@@ -216,8 +218,9 @@ class Host:
         "`{combination}` `{go}` `{libc}` `{arch}` `{service}` `{commit}` `{time}`",
         c.host_stamp, each="<go variable>", shown="none (no stamp)")
     services: Mapping[str, Service] = key(
-        REQUIRED, "", "", c.declared("service", 'add [host.services.NAME] with main = '
-                                     '"./cmd/NAME"'), c.binaries_apart, each="<name>")
+        REQUIRED, "", "the host's binaries",
+        c.declared("service", 'add [host.services.NAME] with main = "./cmd/NAME"'),
+        c.binaries_apart, each="<name>")
     ldflags: tuple[str, ...] = key(
         (), 'ldflags = ["-s", "-w"]', "extra linker flags of the host build, each one word "
         "starting with `-` (a value after `=`), from an allow-list of flags that are data: "
@@ -404,16 +407,19 @@ class Config:
     CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders)
     path: Path
     root: Path  # the project folder: the folder that holds the config file
-    project: Project = key(Project(), "", "")  # read first: it says where paths may go
-    matrix: Matrix = key(REQUIRED, "", "")
-    libcs: Mapping[str, Libc] = key(REQUIRED, "", "", c.declared(
+    # Declared first: its allow_outside_paths governs every path read after it.
+    project: Project = key(Project(), "", "where outputs go, and where paths may lead")
+    matrix: Matrix = key(REQUIRED, "", "the Go releases x libcs x arches to build for")
+    libcs: Mapping[str, Libc] = key(REQUIRED, "", "the C toolchain of each libc", c.declared(
         "libc", 'add [libc.glibc] with cc = "gcc"'), toml="libc", each="<name>")
-    host: Host = key(REQUIRED, "", "")
+    host: Host = key(REQUIRED, "", "the host module and how it is built")
     plugin_types: Mapping[str, PluginType] = key(
-        REQUIRED, "", "", c.declared("plugin type", "add [plugin_types.NAME] with service and "
-                                     "file"), t.same_file_patterns, each="<type>")
-    plugins: tuple[PluginTarget, ...] = key((), "", "", t.targets_once, each="target")
-    docker: Docker = key(Docker(), "", "")
+        REQUIRED, "", "the kinds of plugin and their contracts",
+        c.declared("plugin type", "add [plugin_types.NAME] with service and file"),
+        t.same_file_patterns, each="<type>")
+    plugins: tuple[PluginTarget, ...] = key((), "", "the plugins to build", t.targets_once,
+                                            each="target")
+    docker: Docker = key(Docker(), "", "image names, and how base images are made")
     artifacts: Path = field(default=Path())  # project.artifacts and .results, resolved and
     results: Path = field(default=Path())  # checked apart from every source (output_folders)
 
