@@ -97,6 +97,10 @@ class Libc:
     cross: tuple[CrossToolchain, ...] = key(
         (), "", "[libc.<name>.arch.<arch>]: the cross toolchain of another arch",
         toml="arch", each="<arch>")
+    glibc_floor: str | None = key(
+        None, 'glibc_floor = "2.28"', "the oldest glibc the hosts and plugins of this libc must "
+        "run on (issue 22); declared, not yet checked by verify or used by builds",
+        c.one_of([f"2.{minor}" for minor in range(17, 42)], "glibc release", "glibc release"))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cc_package", self.cc_package or self.cc)
