@@ -30,6 +30,9 @@ SYMBOL_TYPES = "func(map[string]string) (any, map[string]string, error)"
 
 @dataclass(frozen=True)
 class Project:
+    """[project]. artifacts and results stay as written here: they are resolved, apart from
+    every source, once the whole file is read (Config.artifacts, Config.results)."""
+
     artifacts: str = key(
         "artifacts", 'artifacts = "build/artifacts"',
         "where artifacts land: `<artifacts>/<combination>/{bin,plugins,manifest.json}`; a "
@@ -48,6 +51,7 @@ class Project:
     backend: str = key(
         "local", 'backend = "docker"', "where build commands run: `local` or `docker` "
         "(`--backend` overrides)", c.backend)
+
 
 @dataclass(frozen=True)
 class CrossToolchain:
