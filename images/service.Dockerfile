@@ -1,6 +1,7 @@
 # Service image: the runtime base of the libc (libc.<name>.runtime_base), one host
 # binary, and the plugins of the type that service loads. @NAME@ markers are filled in
-# by plugin_builder.steps.service_image with JSON (exec form), never shell text.
+# by plugin_builder.steps.service_image with JSON (exec form), never shell text, in one
+# pass (a marker inside a value stays text).
 ARG RUNTIME_BASE
 FROM ${RUNTIME_BASE}
 ARG PLUGIN_DIR

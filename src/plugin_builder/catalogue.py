@@ -19,7 +19,7 @@ from plugin_builder.links import PAGE, code, rule_anchor, see  # noqa: F401  (th
 PACKAGE = Path(__file__).resolve().parent
 BASE = "PluginBuilderError"
 # Where the message is among a constructor's positional arguments.
-_MESSAGE_ARG = {"ConfigError": 2, "self.error": 1}
+_MESSAGE_ARG = {"ConfigError": 2, "self.error": 1, "ctx.error": 1}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ def messages(package: Path = PACKAGE) -> list[Message]:
             if not isinstance(call, ast.Call):
                 continue
             callee = _name(call.func, dotted=True)
-            error_class = "ConfigError" if callee == "self.error" else callee.rsplit(".", 1)[-1]
+            error_class = "ConfigError" if callee in ("self.error", "ctx.error") \
+                else callee.rsplit(".", 1)[-1]
             if error_class not in classes:
                 continue
             where = f"{path.relative_to(package.parent)}:{call.lineno}"

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 # Validation patterns match the whole string: \A and \Z (not ^ and $, which let a trailing
 # newline through), and callers use fullmatch as well, so a stray .match() stays safe.
-GO_VERSION_RE = re.compile(r"\A1\.(0|[1-9]\d*)\.(0|[1-9]\d*)\Z")
+# Digits are ASCII [0-9]: \d also takes "٦" and every other Unicode digit. The one
+# pattern of a Go release: the config, init's --go and combination ids all use it.
+GO_VERSION_RE = re.compile(r"\A1\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 NAME_RE = re.compile(r"\A[a-z0-9]+\Z")  # libc and arch: the parts of a combination id
 _ID_RE = re.compile(r"\Ago(?P<go>[0-9.]+)-(?P<libc>[a-z0-9]+)-(?P<arch>[a-z0-9]+)\Z")
 

@@ -9,6 +9,8 @@ of good edge cases at the end must load.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from plugin_builder.config import Symbol
 from plugin_builder.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent / "bad_configs"
+REPO = Path(__file__).resolve().parents[2]
 CHECK = ["{binary}", "check-plugin", "{plugin}"]
 HEALTH = ["{binary}", "healthcheck", "http://127.0.0.1:{port}/healthz"]
 ENTRY_TYPE = "func(map[string]string) (any, map[string]string, error)"
@@ -666,8 +669,53 @@ WRONG_TYPES = [
     ]
 ]
 
+# Issue 23: config strings that can only be data. Each case passed (or hung) before.
+ELEVEN_LIBCS = {f"l{i}": {"cc": "gcc"} for i in range(11)}
+UNTRUSTED = [
+    case("go-unicode-digit", put("matrix/go", ["1.2\u0666.6"]), "matrix.go[0]",
+         "not a Go release"),
+    case("name-pattern-nested-quantifiers",
+         both(put(f"{R}/name_pattern", "(a+)+b"), put("plugins/0/name", "a" * 99)),
+         "plugins[0].name", "must match '(a+)+b'"),
+    case("names-against-overlapping-alternation",
+         both(put(f"{R}/name_pattern", "(a|aa)+c"), put(f"{R}/names", ["a" * 99])),
+         "plugin_types.resource.names[0]", "must match '(a|aa)+c'"),
+    case("name-pattern-backreference", put(f"{R}/name_pattern", "(a+)\\1"),
+         "plugin_types.resource.name_pattern", "cannot be matched in bounded time",
+         "a backreference"),
+    case("name-pattern-lookahead", put(f"{R}/name_pattern", "(?!x)[a-z]+"),
+         "plugin_types.resource.name_pattern", "a lookahead"),
+    case("name-pattern-repeats-too-much", put(f"{R}/name_pattern", "((d{99}){99}){9}"),
+         "plugin_types.resource.name_pattern", "5000 states"),
+    case("file-pattern-230-bytes", put(f"{R}/file", "{name}" + "x" * 221 + ".so"),
+         "plugin_types.resource.file", "file names of up to 324 bytes"),
+    case("file-pattern-long-type", put(f"{R}/file", "{type}-{type}-{name}-" + "x" * 80 + ".so"),
+         "plugin_types.resource.file", "at most 200"),
+    case("ldflags-extld-runs-a-program", put("host/ldflags", ["-extld=/elsewhere/prog"]),
+         "host.ldflags[0]", "not an allowed linker flag", "-linkmode=external"),
+    case("ldflags-tmpdir", put("host/ldflags", ["-s", "-tmpdir=/tmp/elsewhere"]),
+         "host.ldflags[1]", "not an allowed linker flag"),
+    case("ldflags-cpuprofile", put("host/ldflags", ["-cpuprofile=/tmp/p"]), "host.ldflags[0]",
+         "not an allowed linker flag"),
+    case("ldflags-extldflags-other-linker",
+         put("host/ldflags", ["-extldflags=-fuse-ld=/elsewhere/ld"]), "host.ldflags[0]",
+         "not an allowed linker flag"),
+    case("gcflags-cpuprofile", put("host/gcflags", "-cpuprofile=/tmp/p"), "host.gcflags",
+         "'-cpuprofile=/tmp/p' is not an allowed compiler flag", "-N, -l"),
+    case("gcflags-json-file", put("host/gcflags", "all=-N -json=0,file:///tmp/x"),
+         "host.gcflags", "'-json=0,file:///tmp/x' is not an allowed compiler flag"),
+    case("gcflags-debug-flag", put("host/gcflags", "all=-d=ssa/check/on"), "host.gcflags",
+         "not an allowed compiler flag"),
+    case("gcflags-second-pattern", put("host/gcflags", "-N all=-l"), "host.gcflags",
+         "'all=-l' is not an allowed compiler flag"),
+    case("matrix-over-10000-combinations",
+         both(put("libc", ELEVEN_LIBCS), put("matrix/libc", list(ELEVEN_LIBCS)),
+              put("matrix/go", ["1.26.6", *(f"1.{i}.0" for i in range(999))])),
+         "matrix", "1000 x 11 x 1 = 11000 combinations", "at most 10000"),
+]
+
 CASES = (STRINGS + FLAGS_AND_PACKAGES + CONFINEMENT + COLLISIONS + TEMPLATES + LINKER + NAMES
-         + CONTRACTS + SOURCES + MATRIX + UNKNOWN_KEYS + WRONG_TYPES)
+         + CONTRACTS + SOURCES + MATRIX + UNKNOWN_KEYS + WRONG_TYPES + UNTRUSTED)
 
 
 def assert_one_clear_error(error: ConfigError, key: str | None, words: tuple[str, ...]) -> None:
@@ -737,15 +785,15 @@ def test_a_folder_as_config_path_is_a_config_error(project: Project) -> None:
 
 def test_an_unreadable_config_is_a_config_error(project: Project, monkeypatch) -> None:
     written = project.write()
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def denied(path: Path) -> bytes:
-        # Root reads files of mode 0, so the refusal is made where the file is read.
-        if path == written:
+    def denied(path: str | os.PathLike[str], flags: int, *args: Any) -> int:
+        # Root reads files of mode 0, so the refusal is made where the file is opened.
+        if Path(path) == written:
             raise PermissionError(13, "Permission denied", str(path))
-        return real_read_bytes(path)
+        return real_open(path, flags, *args)
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(ConfigError) as caught:
         config.load(project.config_path)
     assert "permission denied" in str(caught.value)
@@ -756,6 +804,30 @@ def test_a_huge_file_is_refused_before_it_is_parsed(project: Project) -> None:
     with pytest.raises(ConfigError) as caught:
         config.load(project.config_path)
     assert "bytes" in str(caught.value)
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / config.CONFIG_NAME
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError) as caught:
+        config.load(fifo)
+    assert "is not a regular file (it is a FIFO)" in str(caught.value)
+
+
+def test_a_device_is_refused_without_reading_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load("/dev/zero")
+    assert "is not a regular file (it is a character device)" in str(caught.value)
+
+
+def test_the_front_end_refuses_a_fifo_config(tmp_path: Path) -> None:
+    fifo = tmp_path / config.CONFIG_NAME
+    os.mkfifo(fifo)
+    run = subprocess.run([sys.executable, "-m", "invoke", "--search-root", str(REPO), "list"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**os.environ, "PLUGIN_BUILDER_CONFIG": str(fifo)})
+    assert run.returncode == ConfigError.return_code, run.stderr
+    assert "FIFO" in run.stderr
 
 
 def test_a_missing_file_names_the_path(tmp_path: Path) -> None:

@@ -208,3 +208,33 @@ def test_the_projects_own_config_keeps_the_old_model_and_gains_the_new() -> None
 def test_combination_parse_matches_the_whole_identifier() -> None:
     assert Combination.parse("go1.26.6-musl-amd64") == Combination("1.26.6", "musl", "amd64")
     assert Combination.parse("go1.26.6-musl-amd64\n") is None
+
+
+def test_a_large_matrix_with_many_excludes_is_exact() -> None:
+    # 1000 x 5 x 2 = 10,000 combinations less 999 excludes of every shape (issue 23: this
+    # cost combinations x excludes per look, and was looked at again and again).
+    go = [f"1.{i}.0" for i in range(1000)]
+    libcs, arches = ["l0", "l1", "l2", "l3", "l4"], ["amd64", "arm64"]
+    excludes = [config.Exclude(go=go[i]) if i % 3 == 0
+                else config.Exclude(go=go[i], libc=libcs[i % 5]) if i % 3 == 1
+                else config.Exclude(go=go[i], libc=libcs[i % 5], arch=arches[i % 2])
+                for i in range(1, 1000)]
+
+    def kept(i: int, libc: str, arch: str) -> bool:
+        if i == 0:
+            return True
+        if i % 3 == 0:
+            return False
+        if i % 3 == 1:
+            return libc != libcs[i % 5]
+        return (libc, arch) != (libcs[i % 5], arches[i % 2])
+
+    matrix = config.Matrix(go=tuple(go), libc=tuple(libcs), arch=tuple(arches),
+                           exclude=tuple(excludes), default=Combination(go[0], "l0", "amd64"))
+    expected = tuple(Combination(go[i], libc, arch) for i in range(1000) for libc in libcs
+                     for arch in arches if kept(i, libc, arch))
+    assert matrix.combinations == expected
+    assert len(expected) == 10 + 333 * 8 + 333 * 9
+    assert matrix.combinations is matrix.combinations  # computed once
+    for combination in expected[::97]:
+        assert not any(exclude.matches(combination) for exclude in excludes)

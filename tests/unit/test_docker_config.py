@@ -79,3 +79,15 @@ def test_a_service_without_healthcheck_gets_none() -> None:
     loaded = config.load(REPO / "buildconfig.toml")
     service = config.Service(name="x", main="./cmd/x", binary="x", check=())
     assert "HEALTHCHECK NONE" in render(loaded, service)
+
+
+def test_markers_in_a_healthcheck_stay_text() -> None:
+    # Filled in one after the other, "@CMD@" in a healthcheck item became the CMD's JSON
+    # and turned the exec-form HEALTHCHECK into a CMD-SHELL string (issue 23).
+    loaded = config.load(REPO / "buildconfig.toml")
+    items = ["{binary}", "@CMD@", "@ENTRYPOINT@ @USER@ @PORT@", "@HEALTHCHECK@"]
+    service = config.Service(name="x", main="./cmd/x", check=(), healthcheck=tuple(items))
+    lines = {line.split(" ", 1)[0]: line for line in render(loaded, service).splitlines()
+             if line and not line.startswith("#")}
+    assert lines["HEALTHCHECK"].endswith(" CMD " + json.dumps(["/usr/local/bin/x", *items[1:]]))
+    assert json.loads(lines["CMD"].split(" ", 1)[1])[0] == "--plugin-dir"

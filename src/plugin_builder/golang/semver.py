@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_SEMVER = re.compile(r"\Av(\d+)(?:\.(\d+))?(?:\.(\d+))?"  # major, minor, patch
+_SEMVER = re.compile(r"\Av([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?"  # major, minor, patch
                      r"(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?\Z")  # prerelease, build
 
 

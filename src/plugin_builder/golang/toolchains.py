@@ -54,7 +54,7 @@ PROVENANCE = "provenance.json"
 RELEASE_FIX = "use a released Go version (https://go.dev/dl/), 1.21.0 or later, in matrix.go"
 NETWORK_FIX = ("make PyPI (pip config) or the Go module proxy (GOPROXY, https_proxy) "
                "reachable, then run the same command again")
-_RELEASE = re.compile(r"1\.(\d+)\.(\d+)")
+_RELEASE = re.compile(r"1\.([0-9]+)\.([0-9]+)")
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ def _main(host: Path, package: GoPackage, closure: list[GoPackage],
 
 def go_release(gomod: GoMod, fallback: str) -> tuple[str, str]:
     """The exact Go release the host's go.mod asks for, and the reason."""
-    exact = re.compile(r"1\.(\d+)\.(\d+)")
+    exact = re.compile(r"1\.([0-9]+)\.([0-9]+)")
     candidates = []
     if gomod.toolchain and exact.fullmatch(gomod.toolchain.removeprefix("go")):
         candidates.append((gomod.toolchain.removeprefix("go"), f"toolchain {gomod.toolchain}"))
@@ -201,7 +201,7 @@ def go_release(gomod: GoMod, fallback: str) -> tuple[str, str]:
     if candidates:
         # The go command uses the newer of the two lines.
         return max(candidates, key=lambda c: tuple(int(p) for p in c[0].split(".")))
-    language = re.fullmatch(r"1\.(\d+)", gomod.go or "")
+    language = re.fullmatch(r"1\.([0-9]+)", gomod.go or "")
     if language and int(language[1]) >= 21:
         return (f"{gomod.go}.0", f"go {gomod.go}, a language version: its first release, "
                                  f"{gomod.go}.0 (pass --go for a later patch release)")

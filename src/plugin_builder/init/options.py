@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import platform
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from plugin_builder.combination import GO_VERSION_RE
 from plugin_builder.config import KNOWN_ARCHES
+from plugin_builder.emulation import native_arch
 from plugin_builder.errors import UsageError
 
 DEFAULT_GO = "1.26.6"  # when the host's go.mod names no release the tool can build with
@@ -18,8 +18,6 @@ LIBCS = {  # cc, cc_package, builder_base, runtime_base (the images `bootstrap-b
     "musl": ("musl-gcc", "musl-tools", "plugin-builder/bootstrap:bookworm",
              "plugin-builder/runtime:bookworm-musl"),
 }
-MACHINE_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-_RELEASE = re.compile(r"1\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ def split(values: Sequence[str]) -> tuple[str, ...]:
 def go_releases(given: Sequence[str]) -> tuple[str, ...]:
     releases = split(given)
     for version in releases:
-        if not _RELEASE.fullmatch(version):
+        if not GO_VERSION_RE.fullmatch(version):
             raise UsageError(f"--go {version}: not a Go release",
                              fix="give a full release such as --go 1.26.6")
     return releases
@@ -61,13 +59,10 @@ def libcs(given: Sequence[str], known: Iterable[str] = LIBCS) -> tuple[str, ...]
 
 def arches(given: Sequence[str]) -> tuple[str, ...]:
     """The GOARCHes asked for (this machine's when none)."""
-    chosen = split(given) or (machine_arch(),)
+    chosen = split(given) or (native_arch(),)
     for arch in chosen:
         if arch not in KNOWN_ARCHES:
             raise UsageError(f"--arch {arch}: not a supported GOARCH",
                              fix=f"use one of: {', '.join(KNOWN_ARCHES)}")
     return chosen
 
-
-def machine_arch() -> str:
-    return MACHINE_ARCHES.get(platform.machine().lower(), "amd64")

@@ -4,8 +4,9 @@
 :func:`config` is buildconfig.toml: valid, with each key init sets and, in the preset's
 "explained" style, every key of the config model explained where it stands and those
 left at their default shown commented out ("short": only what init sets, in generic
-words). The explanations come from docs/configuration.md (shipped with the tool), read
-by :func:`key_docs` alone, so the generated file and the reference cannot disagree.
+words). The explanations come from the config model (``plugin_builder.config.key_docs``,
+which also makes docs/configuration.md's table), read by :func:`key_docs` alone, so the
+generated file and the reference cannot disagree.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from plugin_builder import __version__, links
-from plugin_builder.config import CONFIG_NAME, SCHEMA
+from plugin_builder import __version__
+from plugin_builder import config as config_model
+from plugin_builder.config import CONFIG_NAME, SCHEMA, KeyDoc
 from plugin_builder.init.options import LIBCS
 from plugin_builder.init.planning import Plan, Service
 from plugin_builder.init.presets import TypeRule
@@ -322,31 +324,13 @@ def _relative(path: Path, folder: Path) -> str:
 
 
 WIDTH = 92
-_ROW = re.compile(r"^\| `([^`]+)` \| (.+) \|$", re.M)
 _BARE_KEY = re.compile(r"\A[A-Za-z0-9_-]+\Z")
-
-
-@dataclass(frozen=True)
-class KeyDoc:
-    kind: str
-    default: str
-    example: str  # one TOML line, e.g. artifacts = "build/artifacts"
-    meaning: str
 
 
 @cache
 def key_docs() -> dict[str, KeyDoc]:
-    """docs/configuration.md's table: row key ("host.services.<name>.main") -> its doc."""
-    text = links.installed(links.CONFIGURATION).read_text(encoding="utf-8")
-    docs = {}
-    for match in _ROW.finditer(text):
-        cells = [cell.strip() for cell in match[2].split(" | ")]
-        if len(cells) != 4:
-            continue
-        kind, default, example, meaning = cells
-        first = re.search(r"`([^`]*=[^`]*)`", example)
-        docs[match[1]] = KeyDoc(kind, default, first[1] if first else "", meaning)
-    return docs
+    """The config model's documented keys: row ("host.services.<name>.main") -> its doc."""
+    return {doc.row: doc for doc in config_model.key_docs()}
 
 
 def value(item: object) -> str:

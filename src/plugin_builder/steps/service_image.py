@@ -12,6 +12,7 @@ every artifact, and tell ``verify --image`` what the image must have loaded.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,20 +99,19 @@ def build_service_image(config: Config, client: Any, combination: Combination,
 
 
 def render(config: Config, service: Service) -> str:
-    """images/service.Dockerfile with its @MARKERS@ filled in (JSON exec form only)."""
+    """images/service.Dockerfile with its @MARKERS@ filled in (JSON exec form only), in one
+    pass: a value is never read again, so a healthcheck item "@CMD@" stays that text."""
     text = (engine.IMAGES / DOCKERFILE).read_text()
     binary = f"{BIN_DIR}/{service.binary}"
     healthcheck = service.healthcheck_argv(binary, PORT)
     if not healthcheck:
         text = "\n".join("HEALTHCHECK NONE" if line.startswith("HEALTHCHECK ") else line
                          for line in text.splitlines()) + "\n"
-    for marker, value in (("@PORT@", str(PORT)), ("@HEALTHCHECK@", json.dumps(healthcheck)),
-                          ("@ENTRYPOINT@", json.dumps([binary])),
-                          ("@CMD@", json.dumps(["--plugin-dir", config.host.plugin_dir,
-                                                "--listen", f":{PORT}"])),
-                          ("@USER@", USER)):
-        text = text.replace(marker, value)
-    return text
+    values = {"PORT": str(PORT), "HEALTHCHECK": json.dumps(healthcheck),
+              "ENTRYPOINT": json.dumps([binary]),
+              "CMD": json.dumps(["--plugin-dir", config.host.plugin_dir, "--listen", f":{PORT}"]),
+              "USER": USER}
+    return re.sub(r"@([A-Z]+)@", lambda marker: values.get(marker[1], marker[0]), text)
 
 
 def _labels(config: Config, combination: Combination, service: Service, binary: Outcome,

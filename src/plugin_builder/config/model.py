@@ -1,0 +1,458 @@
+"""buildconfig.toml's model: every key declared once, as a field of a frozen dataclass.
+
+``key(default, example, doc, *checks)`` declares a key: its TOML type is the field's
+annotation, then its default (``REQUIRED``: none), one TOML line of example, one line of
+meaning (docs/configuration.md's table, init's comments and the JSON Schema are made
+from them) and the named checks of :mod:`.checks`, run in order. A table's ``CHECKS``
+run on the object built from it; fields that are no key are derived while parsing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import product
+from pathlib import Path
+from typing import ClassVar, NamedTuple
+
+from plugin_builder.combination import Combination
+from plugin_builder.config import checks as c
+from plugin_builder.config import flags
+from plugin_builder.config import targets as t
+from plugin_builder.config.parse import MAX_NAME, REQUIRED, key, label, show
+from plugin_builder.config.pattern import compile_pattern
+
+CHECK = '["{binary}", "check-plugin", "{plugin}"]'
+SYMBOL_TYPES = "func(map[string]string) (any, map[string]string, error)"
+
+
+@dataclass(frozen=True)
+class Project:
+    """[project]. artifacts and results stay as written here: they are resolved, apart from
+    every source, once the whole file is read (Config.artifacts, Config.results)."""
+
+    artifacts: str = key(
+        "artifacts", 'artifacts = "build/artifacts"',
+        "where artifacts land: `<artifacts>/<combination>/{bin,plugins,manifest.json}`; a "
+        'folder of its own (see "Outputs are apart from sources")')
+    results: str = key(
+        "results", 'results = "results"', "where each pipeline run writes `<combination>.json` "
+        "and `.xml` (JUnit); a folder of its own, not `artifacts`")
+    allow_outside_paths: bool = key(
+        False, "allow_outside_paths = true", "let configured paths leave the project folder",
+        c.outside_paths_allowed)
+    toolchain_cache: Path = key(
+        "", 'toolchain_cache = "/opt/go-toolchains"', "where provisioned Go releases are kept; "
+        "an absolute or `~` path may be outside the project (the cache is machine-wide), a "
+        "relative one stays inside", c.toolchain_cache,
+        shown="`~/.cache/plugin-builder/toolchains` (or `$PLUGIN_BUILDER_CACHE/toolchains`)")
+    backend: str = key(
+        "local", 'backend = "docker"', "where build commands run: `local` or `docker` "
+        "(`--backend` overrides)", c.backend)
+
+
+@dataclass(frozen=True)
+class CrossToolchain:
+    """[libc.<name>.arch.<arch>]: how to build for (and run binaries of) another arch."""
+
+    arch: str = label(c.one_of(c.KNOWN_ARCHES, "arch", "supported arch"))
+    cc: str = key(
+        REQUIRED, 'cc = "aarch64-linux-gnu-gcc"', "the cross C compiler cgo uses for this libc "
+        "on `<arch>` (`amd64` or `arm64`), an arch other than this machine's; Go cross-compiles "
+        "with `GOARCH=<arch>`, `CGO_ENABLED=1`. Without the table, building for another arch "
+        "stops with a [toolchain-error](troubleshooting.md#toolchain-error)", c.compiler)
+    packages: tuple[str, ...] = key(
+        (), 'packages = ["gcc-aarch64-linux-gnu", "musl-dev:arm64"]', "the Debian packages that "
+        "provide the cross compiler and the target's libc; `name:arch` is a package of another "
+        "architecture (dpkg multiarch). Named in errors and by `invoke doctor`; `invoke "
+        "bootstrap-base` installs them into the builder base", c.distinct,
+        c.each(c.cross_package), shown="`[<the table's cc>]`")
+    runtime_base: str = key(
+        "", 'runtime_base = "plugin-builder/runtime:bookworm-glibc-arm64"', "base image of this "
+        "arch's service images: a `linux/<arch>` image (`build-service-image` requires it)",
+        c.image)
+    emulator_prefix: str = key(
+        "", 'emulator_prefix = "/usr/aarch64-linux-gnu"', "the absolute folder where qemu finds "
+        "the target's loader and libc (`qemu -L`), to run this arch's hosts for live checks: "
+        '`"/usr/aarch64-linux-gnu"` for glibc\'s cross libc, `"/"` for Debian\'s multiarch '
+        "`musl:arm64`", c.emulator_prefix, shown='`""` (the known places)')
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "packages", self.packages or (self.cc,))
+
+
+@dataclass(frozen=True)
+class Libc:
+    name: str = label(c.libc_name)
+    cc: str = key(
+        REQUIRED, 'cc = "musl-gcc"', "the C compiler cgo uses for this libc on this machine's "
+        "arch (amd64); `<name>` is `[a-z0-9]+` (it is part of combination ids)", c.compiler)
+    cc_package: str = key(
+        None, 'cc_package = "musl-tools"', "the Debian package named when the compiler is "
+        "missing (errors, `invoke doctor`)", c.debian_package, shown="the value of `cc`")
+    builder_base: str = key(
+        "", 'builder_base = "plugin-builder/bootstrap:bookworm"', "base image of builder "
+        "images; needs `/bin/sh` and the libc's `cc` (the docker backend requires it)", c.image)
+    runtime_base: str = key(
+        "", 'runtime_base = "plugin-builder/runtime:bookworm-musl"', "base image of amd64 "
+        "service images (`build-service-image` requires it)", c.image)
+    cross: tuple[CrossToolchain, ...] = key(
+        (), "", "[libc.<name>.arch.<arch>]: the cross toolchain of another arch",
+        toml="arch", each="<arch>")
+    glibc_floor: str | None = key(
+        None, 'glibc_floor = "2.28"', "the oldest glibc the hosts and plugins of this libc must "
+        "run on (issue 22); declared, not yet checked by verify or used by builds",
+        c.one_of([f"2.{minor}" for minor in range(17, 42)], "glibc release", "glibc release"))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cc_package", self.cc_package or self.cc)
+
+    def toolchain(self, arch: str) -> CrossToolchain | None:
+        """The [libc.<name>.arch.<arch>] table, or None when the config has none."""
+        return next((entry for entry in self.cross if entry.arch == arch), None)
+
+    def cc_for(self, arch: str) -> str:
+        """The compiler command for ``arch``: its table's cross compiler, else ``cc``."""
+        entry = self.toolchain(arch)
+        return entry.cc if entry is not None else self.cc
+
+    def runtime_base_for(self, arch: str) -> tuple[str, str]:
+        """(image, config key) of the runtime base of this arch's service images."""
+        entry = self.toolchain(arch)
+        if entry is not None:
+            return entry.runtime_base, f"libc.{self.name}.arch.{arch}.runtime_base"
+        if arch == "amd64":
+            return self.runtime_base, f"libc.{self.name}.runtime_base"
+        return "", f"libc.{self.name}.arch.{arch}.runtime_base"
+
+
+@dataclass(frozen=True)
+class Exclude:
+    CHECKS: ClassVar = (c.exclude_names_something,)
+    go: str | None = key(None, 'exclude = [{ go = "1.27.3", libc = "musl" }]',
+                         "an exclude drops the combinations matching all of its keys",
+                         c.in_matrix("go"))
+    libc: str | None = key(None, 'exclude = [{ libc = "musl" }]', "see `matrix.exclude[].go`",
+                           c.in_matrix("libc"))
+    arch: str | None = key(None, 'exclude = [{ arch = "arm64" }]', "see `matrix.exclude[].go`",
+                           c.in_matrix("arch"))
+
+    def matches(self, combination: Combination) -> bool:
+        return all(wanted is None or wanted == actual for wanted, actual in (
+            (self.go, combination.go), (self.libc, combination.libc),
+            (self.arch, combination.arch)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matrix:
+    CHECKS: ClassVar = (c.bounded_matrix, c.combinations_left)
+    go: tuple[str, ...] = key(REQUIRED, 'go = ["1.26.6", "1.27.3"]',
+                              "exact Go releases to build for", c.distinct, c.not_empty,
+                              c.each(c.go_version))
+    libc: tuple[str, ...] = key(
+        REQUIRED, 'libc = ["glibc", "musl"]', "names of `[libc.<name>]` tables", c.distinct,
+        c.not_empty)  # each a [libc.<name>] table: t.matrix_libcs_declared
+    arch: tuple[str, ...] = key(("amd64",), 'arch = ["amd64", "arm64"]', "GOARCH values",
+                                c.distinct, c.not_empty,
+                                c.each(c.one_of(c.KNOWN_ARCHES, "arch", "supported arch")))
+    exclude: tuple[Exclude, ...] = key((), "", "combinations left out", c.excludes_once,
+                                       each="exclude")
+    default: Combination = key(REQUIRED, 'default = "go1.26.6-glibc-amd64"',
+                               "the combination used without `--go` / `--libc` / `--all`",
+                               c.combination_id)
+
+    @cached_property
+    def combinations(self) -> tuple[Combination, ...]:
+        """go x libc x arch less the excludes, computed once: an exclude is a pattern with
+        holes, so a combination is dropped when one of its 8 patterns is excluded."""
+        dropped = {(e.go, e.libc, e.arch) for e in self.exclude}
+        return tuple(Combination(*values) for values in product(self.go, self.libc, self.arch)
+                     if not dropped.intersection(product(*((v, None) for v in values))))
+
+    @cached_property
+    def combination_set(self) -> frozenset[Combination]:
+        return frozenset(self.combinations)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    name: str = label(c.target_name)
+    main: str = key(
+        REQUIRED, 'main = "./cmd/scheduler"', "the service's main package: a folder of the host "
+        'module (`"./cmd/x"`, no `..`) or an import path (`"example.com/host/cmd/x"`); never '
+        "starts with `-`. `<name>` is lowercase words joined by `-` or `_` (`bifrost-http`)",
+        c.main_package)
+    binary: str = key(
+        None, 'binary = "bifrost-http"', "binary name in `bin/`: a plain file name (no `/`, not "
+        "starting with `-` or `.`), different for every service", c.binary_name,
+        shown="the service name")
+    check: tuple[str, ...] = key(
+        (), f"check = {CHECK}", "the service's own plugin check, run by `invoke verify`; "
+        "placeholders `{binary}` `{plugin}` (required); a relative program path with a `/` "
+        '(`"./tools/check"`) is resolved against this file\'s folder', c.check_command,
+        shown="`[]` (verify builds a stand-in loader)")
+    healthcheck: tuple[str, ...] = key(
+        (), 'healthcheck = ["{binary}", "healthcheck", "http://127.0.0.1:{port}/healthz"]',
+        "HEALTHCHECK of the service image (exec form); placeholders `{binary}` `{port}`; "
+        "`verify --image` polls it", c.argv(c.HEALTHCHECK_FIELDS))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "binary", self.binary or self.name)
+
+    def healthcheck_argv(self, binary: str, port: int) -> list[str]:
+        return [part.format(binary=binary, port=port) for part in self.healthcheck]
+
+    def check_argv(self, binary: Path, plugin: Path) -> list[str]:
+        return check_argv(self.check, binary, plugin)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Host:
+    module: Path = key(REQUIRED, 'module = "host"', "the host's Go module folder; `\".\"` when "
+                       "this file sits at the host repository's root", c.project_path,
+                       c.has_go_mod)
+    version: str = key("0.0.0", 'version = "0.1.0 beta"', "version stamped into the host "
+                       "(`{version}` in stamps); free text, spaces and quotes allowed")
+    trimpath: bool = key(True, "trimpath = false", "build host and plugins with `-trimpath`")
+    tags: tuple[str, ...] = key((), 'tags = ["netgo"]', "build tags of host and plugins; each "
+                                "`[A-Za-z0-9_.]+`", c.distinct, c.each(c.build_tag))
+    plugin_dir: str = key("/usr/local/dragonfly/plugins", 'plugin_dir = "/app/plugins"',
+                          "the plugin folder in service images", c.in_image_folder)
+    stamp: Mapping[str, str] = key(
+        {}, '"example.com/host/version.Version" = "{version}"', "a `-ldflags -X` value of every "
+        "service; the variable is `<import path>.<name>`; placeholders `{version}` "
+        "`{combination}` `{go}` `{libc}` `{arch}` `{service}` `{commit}` `{time}`",
+        c.host_stamp, each="<go variable>", shown="none (no stamp)")
+    services: Mapping[str, Service] = key(
+        REQUIRED, "", "the host's binaries",
+        c.declared("service", 'add [host.services.NAME] with main = "./cmd/NAME"'),
+        c.binaries_apart, each="<name>")
+    ldflags: tuple[str, ...] = key(
+        (), 'ldflags = ["-s", "-w"]', "extra linker flags of the host build, each one word "
+        "starting with `-` (a value after `=`), from an allow-list of flags that are data: "
+        "`-s`, `-w`, `-linkmode=external`, `-extldflags=-Wl,...` (`--build-id`, `-z,relro`, "
+        "`-z,now`, `--as-needed`, `-O1`, `--hash-style=...`, `--compress-debug-sections=...`, "
+        "`--gc-sections`, `--strip-debug`), `-buildid=...`, `-compressdwarf=false`, "
+        "`-B=gobuildid`. No `-X` (use `host.stamp`), no `-d`, no `-static`, no "
+        "`-linkmode=internal`: plugins need a dynamically linked cgo host", flags.ldflags)
+    gcflags: str = key(
+        "", 'gcflags = "all=-N -l"', "passed as `-gcflags=<value>` to the host and every plugin "
+        "(it feeds package fingerprints, so both sides get it): an optional package pattern "
+        "(`all=`), then flags from an allow-list: `-N`, `-l`, `-B`, `-C`, `-S`, `-m`, `-m=N`, "
+        "`-c=N`, `-dwarf=false`, `-spectre=...`, `-d=checkptr`", flags.gcflags)
+    # A go.work the host is built through (GOWORK=<this path>); None: GOWORK=off.
+    workspace: Path | None = key(
+        None, 'workspace = "go.work"', "a go.work file (relative to this file) the host is "
+        "built through (`GOWORK=<its absolute path>`); must exist and `use` the host module",
+        c.project_path, c.uses_the_host, shown="none (`GOWORK=off`)")
+
+
+class Symbol(NamedTuple):
+    """A symbol of a plugin contract, with the Go type the host asserts it to."""
+
+    name: str
+    go_type: str | None  # "func(map[string]string) (any, map[string]string, error)"; None: unknown
+    required: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginType:
+    CHECKS: ClassVar = (t.imports_used, t.names_follow_rules)
+    name: str = label(c.target_name)
+    service: str = key(REQUIRED, 'service = "scheduler"', "the service that loads plugins of "
+                       "this type", c.one_of(lambda ctx: ctx.open[""]["host"].services,
+                                             "service", "service of [host.services]"))
+    file: str = key(
+        REQUIRED, 'file = "d7y-{type}-plugin-{name}.so"', "artifact file name; placeholders "
+        "`{type}` `{name}`; must contain `{name}`, end in `.so` and give a plain file name (no "
+        "`/`, not starting with `-` or `.`) of at most 200 bytes with a 100-character name. "
+        "`<type>` is lowercase words joined by `-` or `_`", t.file_pattern)
+    entry_symbol: str | None = key(
+        None, 'entry_symbol = "DragonflyPluginInit"', "the exported symbol the host looks up "
+        "first (its type, if known, goes in `symbols`)", t.identifiers)
+    required_symbols: tuple[str, ...] = key(
+        (), 'required_symbols = ["GetName", "Init", "Cleanup"]', "more symbols a plugin must "
+        "export, type unknown (verify checks each)", t.identifiers)
+    name_contains: str | None = key(None, 'name_contains = "evaluator"', "naming rule: a "
+                                    "plugin's name must contain it", t.name_contains)
+    template: Path | None = key(
+        None, 'template = "templates/scheduler"', "the folder of `*.tmpl` files `invoke "
+        "new-plugin` renders: in the project, else among plugin-builder's packaged templates "
+        "(`templates/resource`, `templates/scheduler`, `templates/manager`)",
+        t.plugin_template, shown="none (`new-plugin` refuses the type)")
+    name_pattern: str | None = key(
+        None, 'name_pattern = "[a-z]+-hook"', "naming rule: a regular expression (Python "
+        "syntax) the whole name must match; matched by an automaton in time linear in the "
+        "name, so without backreferences, lookarounds, `\\b`, atomic groups or possessive "
+        "quantifiers", t.name_pattern)
+    names: tuple[str, ...] = key(
+        (), 'names = ["evaluator"]', "naming rule: the only names a plugin of this type may have "
+        "(a host that loads exactly one name per type)", c.distinct, c.not_empty,
+        shown="`[]` (any name)")
+    symbol_types: Mapping[str, str] = key(
+        {}, f'symbols = {{ DragonflyPluginInit = "{SYMBOL_TYPES}" }}', "required symbols with "
+        "the Go type the host asserts each to: a function type, a pointer to a variable "
+        '(`"*string"`), or an interface the variable\'s pointer implements; names are exported '
+        "Go identifiers, types one line with balanced brackets", t.symbol_types, toml="symbols")
+    optional_symbols: Mapping[str, str] = key(
+        {}, 'optional_symbols = { Cleanup = "func() error" }', "symbols a plugin may export, "
+        "with their Go types; not also required", t.symbol_types, t.not_also_required)
+    imports: tuple[str, ...] = key(
+        (), 'imports = ["context", "net/http"]', "the packages the types of `symbols` / "
+        '`optional_symbols` name (`http.Handler` needs `"net/http"`); each one used',
+        c.distinct, c.each(c.import_path))
+    check: tuple[str, ...] = key(
+        (), 'check = ["{binary}", "test-plugin", "-s", "{plugin}"]', "the check command for "
+        "plugins of this type, instead of its service's (a host that checks each kind with "
+        "another flag); same rules as `host.services.<name>.check`", c.check_command,
+        shown="`[]` (the service's `check`)")
+
+    @property
+    def typed_symbols(self) -> tuple[Symbol, ...]:
+        """The symbols of `symbols` (required) and `optional_symbols`, with their types."""
+        return tuple(Symbol(name, go_type, True) for name, go_type in self.symbol_types.items()) \
+            + tuple(Symbol(name, go_type, False) for name, go_type in self.optional_symbols.items())
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol a plugin of this type must export."""
+        entry = (self.entry_symbol,) if self.entry_symbol else ()
+        return tuple(dict.fromkeys(entry + self.required_symbols + tuple(self.symbol_types)))
+
+    @property
+    def contract_symbols(self) -> tuple[Symbol, ...]:
+        """Every symbol of the contract, the required first, each with its Go type if known."""
+        required = tuple(Symbol(name, self.symbol_types.get(name), True) for name in self.symbols)
+        return required + tuple(s for s in self.typed_symbols if not s.required)
+
+    @property
+    def name_rule(self) -> str:
+        """The naming rule in words: what a valid name of this type is."""
+        rules = ["lowercase words joined by one '-' or '_'"]
+        if self.names:
+            rules.append("one of " + ", ".join(repr(n) for n in self.names))
+        if self.name_contains:
+            rules.append(f"containing {self.name_contains!r}")
+        if self.name_pattern:
+            rules.append(f"matching {self.name_pattern!r} as a whole")
+        return ", ".join(rules)
+
+    def name_problem(self, name: str) -> str | None:
+        """Why ``name`` cannot name a plugin of this type, or None when it can."""
+        if len(name) > MAX_NAME:
+            return f"{show(name)} is {len(name)} characters long: a name has at most {MAX_NAME}"
+        if not c.TARGET_NAME_RE.fullmatch(name):
+            return f"{show(name)} is not a valid name ({c.TARGET_NAME_RE.pattern[2:-2]})"
+        broken = f"{show(name)} breaks the {self.name} naming rule: a {self.name} plugin's name"
+        if self.names and name not in self.names:
+            return f"{broken} must be one of: {', '.join(self.names)}"
+        if self.name_contains and self.name_contains not in name:
+            return f"{broken} must contain {self.name_contains!r}"
+        if self.name_pattern and not compile_pattern(self.name_pattern).fullmatch(name):
+            return f"{broken} must match {self.name_pattern!r}"
+        return None
+
+    def file_name(self, plugin_name: str) -> str:
+        return self.file.format(type=self.name, name=plugin_name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginTarget:
+    CHECKS: ClassVar = (t.source_layout,)
+    type: str = key(REQUIRED, 'type = "scheduler"', "a plugin target's type (a `[plugin_types]` "
+                    "table)", c.one_of(lambda ctx: ctx.open[""]["plugin_types"], "plugin type",
+                                       "type of [plugin_types]"))
+    name: str = key(
+        REQUIRED, 'name = "hello-world"', "its name: lowercase words joined by one `-` or `_` "
+        "(`[a-z0-9]+(?:[-_][a-z0-9]+)*`), following the type's rules (`names`, "
+        "`name_contains`, `name_pattern`)", t.plugin_name)
+    source: Path = key(
+        REQUIRED, 'source = "plugins/scheduler/evaluator"', "its folder: a Go module of its own "
+        "(its go.mod; out of tree), or a folder without go.mod inside the host module (an "
+        "in-tree plugin, built as a package of the host's module)", c.project_path)
+    stamp: Mapping[str, str] = key(
+        {}, 'stamp = { "main.buildCommit" = "{commit}", "main.buildTime" = "{time}" }',
+        "`-ldflags -X` values of this plugin's build; placeholders `{commit}` `{time}` "
+        "`{version}` `{combination}` `{go}` `{libc}` `{arch}` `{type}` `{name}`",
+        c.plugin_stamp, each="<go variable>", shown="none (no stamp)")
+    # True: the folder has no go.mod and is a package of the host module (built in the
+    # host's module, like Dragonfly's in-tree plugins); False: it is its own module.
+    in_tree: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.type}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Docker:
+    """[docker]: image names, and how `invoke bootstrap-base` makes base images offline."""
+
+    builder_repository: str = key(
+        "plugin-builder/builder", 'builder_repository = "registry.example.com/pb/builder"',
+        "builder images are `<repository>:<combination>`", c.repository(per_service=False))
+    service_repository: str = key(
+        "plugin-builder/{service}", 'service_repository = "registry.example.com/{service}"',
+        "service images are `<repository>:<combination>`; must contain `{service}`",
+        c.repository(per_service=True))
+    bootstrap_suite: str = key("bookworm", 'bootstrap_suite = "trixie"', "the Debian release "
+                               "`invoke bootstrap-base` debootstraps", c.debian_suite)
+    bootstrap_mirror: str = key(
+        "http://deb.debian.org/debian", 'bootstrap_mirror = "http://mirror.example.com/debian"',
+        "the Debian mirror it uses", c.mirror_url)
+
+    def builder_tag(self, combination: Combination) -> str:
+        return f"{self.builder_repository}:{combination.id}"
+
+    def service_tag(self, service: str, combination: Combination) -> str:
+        return f"{self.service_repository.format(service=service)}:{combination.id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders)
+    path: Path
+    root: Path  # the project folder: the folder that holds the config file
+    # Declared first: its allow_outside_paths governs every path read after it.
+    project: Project = key(Project(), "", "where outputs go, and where paths may lead")
+    matrix: Matrix = key(REQUIRED, "", "the Go releases x libcs x arches to build for")
+    libcs: Mapping[str, Libc] = key(REQUIRED, "", "the C toolchain of each libc", c.declared(
+        "libc", 'add [libc.glibc] with cc = "gcc"'), toml="libc", each="<name>")
+    host: Host = key(REQUIRED, "", "the host module and how it is built")
+    plugin_types: Mapping[str, PluginType] = key(
+        REQUIRED, "", "the kinds of plugin and their contracts",
+        c.declared("plugin type", "add [plugin_types.NAME] with service and file"),
+        t.same_file_patterns, each="<type>")
+    plugins: tuple[PluginTarget, ...] = key((), "", "the plugins to build", t.targets_once,
+                                            each="target")
+    docker: Docker = key(Docker(), "", "image names, and how base images are made")
+    artifacts: Path = field(default=Path())  # project.artifacts and .results, resolved and
+    results: Path = field(default=Path())  # checked apart from every source (output_folders)
+
+    @property
+    def toolchain_cache(self) -> Path:
+        return self.project.toolchain_cache
+
+    @property
+    def backend(self) -> str:
+        return self.project.backend
+
+    def artifact_dir(self, combination: Combination) -> Path:
+        return self.artifacts / combination.id
+
+    def check_command(self, plugin_type: PluginType | str) -> tuple[str, ...]:
+        """The check argv template for plugins of this type: the type's, else its service's."""
+        kind = self.plugin_types[plugin_type] if isinstance(plugin_type, str) else plugin_type
+        return kind.check or self.host.services[kind.service].check
+
+    def check_argv(self, plugin_type: PluginType | str, binary: Path, plugin: Path) -> list[str]:
+        """The check command of this type, filled in; empty when there is none."""
+        return check_argv(self.check_command(plugin_type), binary, plugin)
+
+
+def check_argv(template: Sequence[str], binary: str | os.PathLike[str],
+               plugin: str | os.PathLike[str]) -> list[str]:
+    """A check command template with {binary} and {plugin} filled in."""
+    return [part.format(binary=os.fspath(binary), plugin=os.fspath(plugin)) for part in template]
