@@ -344,11 +344,12 @@ def test_a_version_a_dependency_pulls_up_is_refused_before_compiling(loaded) -> 
         "  github.com/google/uuid: the host has v1.5.0, the plugin v1.6.0; required through "
         "example.com/evaluator -> example.com/lib@v1.0.0 -> github.com/google/uuid@v1.6.0"]
     gowork = build.env["GOWORK"]
-    assert fix.startswith(
-        f"in the plugin's module, (cd {scheduler.source} && export GOWORK={gowork} "
-        f"GOTOOLCHAIN=local && {environment.go} get github.com/google/uuid@v1.5.0); "
-        f"or upgrade the host, (cd {loaded.host.module} && export GOWORK=off "
-        f"GOTOOLCHAIN=local && {environment.go} get github.com/google/uuid@v1.6.0)"), fix
+    assert fix == (
+        f"(cd {scheduler.source} && export GOWORK={gowork} GOTOOLCHAIN=local && "
+        f"{environment.go} get github.com/google/uuid@v1.5.0); or upgrade the host instead, "
+        f"(cd {loaded.host.module} && export GOWORK=off GOTOOLCHAIN=local && "
+        f"{environment.go} get github.com/google/uuid@v1.6.0), and rebuild it and every "
+        "plugin")
     assert store.entry(build.relative) is None
 
 
