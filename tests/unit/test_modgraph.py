@@ -121,6 +121,13 @@ def test_a_replacement_of_the_plugins_own_disagrees() -> None:
     assert not found.version_differs and found.plugin.label == "v1.0.0 => /p/plugin/mid"
 
 
+def test_a_plugin_whose_module_the_host_requires_disagrees() -> None:
+    host = {**HOST, PLUGIN: Selected(PLUGIN, "v1.0.0")}
+    [found] = disagreements(host, {PLUGIN: Selected(PLUGIN, "", main=True)})
+    assert found.plugin.label == "(main module)"
+    assert plugin_fix([found], TRACER_GOMOD) == [] and host_upgrade([found]) == []
+
+
 def test_main_modules_and_modules_the_host_lacks_are_not_compared() -> None:
     linked = {"example.com/pinned": Selected("example.com/pinned", "", main=True),
               PLUGIN: Selected(PLUGIN, "", main=True),

@@ -114,16 +114,18 @@ def disagreements(host: Mapping[str, Selected],
                   linked: Mapping[str, Selected]) -> list[Disagreement]:
     """Each module the plugin links that the host's build list has with another entry.
 
-    Main modules are the host's own (its module and workspace), compiled from their
-    folders on both sides. A module the host's build list does not have cannot be in
-    the host's binary, so the plugin may have it at any version.
+    The host's main modules (its module and workspace) are main modules of the plugin's
+    workspace too, compiled from their folders on both sides. A module the host's build
+    list does not have cannot be in the host's binary, so the plugin may have it at any
+    version. The plugin's own module, were the host to require it, would not agree.
     """
     found = []
     for path in sorted(linked.keys() & host.keys()):
         ours, theirs = linked[path], host[path]
-        if ours.main or theirs.main:
+        if ours.main and theirs.main:
             continue
-        if (ours.version, ours.replace) != (theirs.version, theirs.replace):
+        if (ours.main, ours.version, ours.replace) != \
+                (theirs.main, theirs.version, theirs.replace):
             found.append(Disagreement(host=theirs, plugin=ours))
     return found
 
@@ -138,6 +140,8 @@ def plugin_fix(found: Iterable[Disagreement], plugin: GoMod) -> list[list[str]]:
     replaced = {replace.path for replace in plugin.replaces}
     edits, gets = [], []
     for disagreement in found:
+        if disagreement.plugin.main:
+            continue  # the plugin's own module: no command makes it the host's version
         path, version = disagreement.path, disagreement.host.version
         if path in replaced:
             edits.append(f"-dropreplace={path}")
@@ -150,7 +154,8 @@ def plugin_fix(found: Iterable[Disagreement], plugin: GoMod) -> list[list[str]]:
 
 def host_upgrade(found: Iterable[Disagreement]) -> list[list[str]]:
     """The go command (arguments) that gives the host the plugin's versions instead."""
-    raised = [f"{d.path}@{d.plugin.version}" for d in found if d.version_differs]
+    raised = [f"{d.path}@{d.plugin.version}" for d in found
+              if d.version_differs and not d.plugin.main]
     return [["get", *raised]] if raised else []
 
 

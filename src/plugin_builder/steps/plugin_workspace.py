@@ -168,17 +168,21 @@ def host_modules_digest(config: Config) -> str:
 
 def check_before_compiling(config: Config, environment: BuildEnvironment,
                            store: ArtifactStore, target: PluginTarget, build: GoBuild) -> None:
-    """Refuse, before compiling, a plugin whose build could not agree with its host's."""
-    gomod = None if target.in_tree else read_gomod(target.source)
-    if gomod is not None:
-        _refuse_newer_go_lines(config, environment, target)
-    refuse_unknown_godebug(environment, store, target, gomod)
-    if gomod is not None:
-        linked = _linked_modules(environment, target, build)
-        found = modgraph.disagreements(host_build_list(config, environment, store), linked)
-        if found:
-            chains = _with_chains(environment, build, gomod.module, found)
-            _refuse_disagreements(config, environment, target, build, chains)
+    """Refuse, before compiling, a plugin whose build could not agree with its host's:
+    Go's raw words about go and godebug lines become ours, then the modules it would
+    link are compared with the host's build list. An in-tree plugin is built in the
+    host's own module; only its godebug lines are its own."""
+    if target.in_tree:
+        _refuse_unknown_godebug(environment, store, target, None)
+        return
+    gomod = read_gomod(target.source)
+    _refuse_newer_go_lines(config, environment, target)
+    _refuse_unknown_godebug(environment, store, target, gomod)
+    linked = _linked_modules(environment, target, build)
+    found = modgraph.disagreements(host_build_list(config, environment, store), linked)
+    if found:
+        chains = _with_chains(environment, build, gomod.module, found)
+        _refuse_disagreements(config, environment, target, build, chains)
 
 
 def _refuse_newer_go_lines(config: Config, environment: BuildEnvironment,
@@ -205,7 +209,7 @@ def _lower_go_line(environment: BuildEnvironment, path: Path) -> str:
     return go_fix(environment, path.parent, [edit])
 
 
-def refuse_unknown_godebug(environment: BuildEnvironment, store: ArtifactStore,
+def _refuse_unknown_godebug(environment: BuildEnvironment, store: ArtifactStore,
                            target: PluginTarget, gomod: GoMod | None) -> None:
     """godebug settings of the plugin (its main package, its go.mod) that the
     combination's Go does not know: one message naming each, before compiling."""
@@ -288,16 +292,17 @@ def _refuse_disagreements(config: Config, environment: BuildEnvironment,
                           found: list[Disagreement]) -> None:
     names = ", ".join(d.path for d in found)
     details = "\n".join(f"  {_explain(d)}" for d in found)
-    fix = go_fix(environment, target.source,
-                 modgraph.plugin_fix(found, read_gomod(target.source)),
-                 gowork=build.env["GOWORK"])
+    commands = modgraph.plugin_fix(found, read_gomod(target.source))
     upgrade = modgraph.host_upgrade(found)
+    fixes = [go_fix(environment, target.source, commands, gowork=build.env["GOWORK"])] \
+        if commands else []
     if upgrade:
         host = go_fix(environment, config.host.module, upgrade, gowork=host_gowork(config.host))
-        fix += f"; or upgrade the host, {host}, then rebuild it and every plugin"
+        fixes.append(f"upgrade the host instead, {host}, and rebuild it and every plugin")
+    fix = "; or ".join(fixes) or "give the plugin a module path the host does not require"
     raise ModuleGraphError(
         f"plugin {target.id} would not share the host's copy of {names}: nothing was "
-        f"compiled\n{details}", fix=f"in the plugin's module, {fix}")
+        f"compiled\n{details}", fix=fix)
 
 
 def _explain(found: Disagreement) -> str:
@@ -306,7 +311,9 @@ def _explain(found: Disagreement) -> str:
     if found.version_differs and found.same_code:
         text += " (the same code, but the selected version is part of every package's " \
                 "fingerprint)"
-    if found.chain:
+    if found.plugin.main:
+        text += "; the host requires the plugin's own module, which a plugin cannot be"
+    elif found.chain:
         text += f"; required through {' -> '.join(found.chain)}"
     elif not found.version_differs:
         text += "; the plugin's go.mod replaces it"
