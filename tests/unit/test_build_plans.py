@@ -316,7 +316,7 @@ class GraphStub(StubEnvironment):
     graph: str = ""
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
-        if argv[1:3] == ["list", "-deps"] and self.linked:
+        if argv[1:4] == ["list", "-e", "-deps"] and self.linked:
             self.calls.append((list(argv), cwd, dict(env)))
             return RunResult(0, "\n".join(json.dumps(p) for p in self.linked))
         if argv[1:3] == ["mod", "graph"]:

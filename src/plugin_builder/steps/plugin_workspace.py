@@ -251,8 +251,13 @@ def _unknown_godebug(environment: BuildEnvironment, store: ArtifactStore,
 
 def _linked_modules(environment: BuildEnvironment, target: PluginTarget,
                     build: GoBuild) -> dict[str, Selected]:
-    """The modules the plugin will link, as Go selects them in its workspace."""
+    """The modules the plugin will link, as Go selects them in its workspace.
+
+    -e: a package that does not compile is the build's to report, in its own words; the
+    workspace failing to load (module errors) is this check's.
+    """
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
+    argv.insert(2, "-e")
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode == 0:
         return modgraph.linked_modules(gojson.objects(listed.stdout, "go list -deps"))
