@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shlex
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -39,6 +40,8 @@ from plugin_builder.golang.modgraph import Disagreement, Selected
 from plugin_builder.golang.semver import go_newer
 from plugin_builder.steps.gobuild import GoBuild, build_env
 from plugin_builder.steps.host import host_gowork
+
+_BARE = re.compile(r"[^\s\"'`()]+")  # what the go.mod grammar reads as one bare word
 
 # -- the go.work --------------------------------------------------------------------------
 
@@ -78,10 +81,17 @@ def _used_versions_replaced(folders: Sequence[Path]) -> Iterator[Replace]:
 
 
 def _replace_line(replace: Replace) -> str:
-    left = f"{replace.path} {replace.version}" if replace.version else replace.path
-    right = json.dumps(replace.target) if replace.is_directory \
-        else f"{replace.target} {replace.target_version}"
-    return f"replace {left} => {right}"
+    left = [replace.path, replace.version] if replace.version else [replace.path]
+    right = [replace.target] if replace.is_directory \
+        else [replace.target, replace.target_version or ""]
+    return " ".join(["replace", *map(_token, left), "=>", *map(_token, right)])
+
+
+def _token(word: str) -> str:
+    """A go.work word: bare when the grammar reads it back as it is, else quoted (a
+    folder always, so a space or a "//" in it stays part of the path)."""
+    bare = _BARE.fullmatch(word) and "//" not in word and not word.startswith((".", "/"))
+    return word if bare else json.dumps(word)
 
 
 def _host_workspace_uses(config: Config) -> list[Path]:
