@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,9 @@ class GoBuild:
     env: Mapping[str, str]
     digest_parts: Mapping[str, Any]  # what else feeds it (generated files' text)
     entry: Mapping[str, Any]  # what the manifest records besides the build's facts
+    # Run when the artifact is to be built, before compiling; raises to refuse the build
+    # (an out-of-tree plugin whose module graph cannot agree with its host's).
+    check: Callable[[GoBuild], None] | None = field(default=None, compare=False)
 
     def command(self, output: Path, *, list_packages: bool = False) -> list[str]:
         """argv with the output path; ``list_packages``: with -v, so go names each
@@ -153,6 +156,8 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     if reason is None:
         log(f"up to date: {relative}")
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
+    if build.check is not None:
+        build.check(build)
     started = time.monotonic()
     log.status(f"listing the packages of {relative}")
     # Listed before the build: a source edited while it compiles is then recorded with
