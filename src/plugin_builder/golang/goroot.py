@@ -27,11 +27,13 @@ that are missing or belong to another manifest mean a full check (every file has
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,8 +164,8 @@ def check(home: Path) -> Checked:
                         "of its files (by an older plugin-builder)"])
     digest = _digest(raw)
     try:
-        manifest = _Manifest(json.loads(raw))
-        checked = _compare(home / GOROOT, manifest, _keys(home, digest))
+        checked = _compare(home / GOROOT, functools.cache(lambda: _Manifest(json.loads(raw))),
+                           _keys(home, digest))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         return Checked([f"{path} is damaged ({error or type(error).__name__})"])
     checked.digest, checked.manifest_key = digest, manifest_key
@@ -173,7 +175,7 @@ def check(home: Path) -> Checked:
 
 
 class _Manifest:
-    """The recorded files and folders, read only when a key does not vouch."""
+    """The recorded files and folders: parsed only when a key does not vouch."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         if data.get("format") != FORMAT:
@@ -183,7 +185,8 @@ class _Manifest:
 
 
 def _keys(home: Path, digest: str) -> dict[str, Any] | None:
-    """The recorded keys, if they are there and belong to this manifest."""
+    """The recorded keys, if they are there and belong to this manifest (recorded from it,
+    they name exactly its files and folders)."""
     try:
         keys = json.loads((home / KEYS).read_bytes())
     except (OSError, ValueError):
@@ -191,18 +194,18 @@ def _keys(home: Path, digest: str) -> dict[str, Any] | None:
     return keys if isinstance(keys, dict) and keys.get("manifest") == digest else None
 
 
-def _compare(goroot: Path, manifest: _Manifest, keys: dict[str, Any] | None) -> Checked:
-    if keys is None or set(keys["files"]) != set(manifest.files) or \
-            set(keys["folders"]) != manifest.folders:
-        return _compare_all(goroot, manifest)
+def _compare(goroot: Path, manifest: Callable[[], _Manifest],
+             keys: dict[str, Any] | None) -> Checked:
+    if keys is None:
+        return _compare_all(goroot, manifest())
     vouching_before = keys["recorded_ns"] - RACY_NS
     problems: list[str] = []
     fresh_files = _unvouched(goroot, keys["files"], vouching_before, problems)
     fresh_folders = _unvouched(goroot, keys["folders"], vouching_before, problems)
     for relative in fresh_files:
-        fresh_files[relative] = _same_content(goroot, relative, manifest, problems)
+        fresh_files[relative] = _same_content(goroot, relative, manifest(), problems)
     for relative in fresh_folders:
-        _same_entries(goroot, relative, manifest, problems)
+        _same_entries(goroot, relative, manifest(), problems)
     if problems:
         return Checked(_summary(goroot, problems))
     if not (fresh_files or fresh_folders):
