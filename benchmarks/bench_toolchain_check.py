@@ -47,25 +47,28 @@ def main(releases: list[str]) -> None:
           f"{'cold':>8} {'warm':>9}")
     for release in releases:
         go_toolchain(release, cache, log=lambda _: None)
-        home = toolchain_home(release, cache)
-        manifest = json.loads((home / goroot.MANIFEST).read_text())
-        entries = len(manifest["files"]) + len(manifest["folders"])
-        megabytes = sum(size for size, _ in manifest["files"].values()) / 1e6
-        with tempfile.TemporaryDirectory() as scratch:  # never rewrite the cache's manifest
-            copy = Path(scratch) / home.name
-            shutil.copytree(home / goroot.GOROOT, copy / goroot.GOROOT, symlinks=True)
-            record = best(lambda: goroot.record(copy), runs=3)
-            no_keys = best(lambda: (copy / goroot.KEYS).unlink() or goroot.check(copy), runs=1)
-        assert goroot.check(home).problems == []
-        goroot.record_keys(home, goroot.check(home))
-        cold = best(lambda: goroot.check(home))
+        print(f"go{release:8} " + measure(toolchain_home(release, cache)))
+
+
+def measure(home: Path) -> str:
+    manifest = json.loads((home / goroot.MANIFEST).read_text())
+    entries = len(manifest["files"]) + len(manifest["folders"])
+    megabytes = sum(size for size, _ in manifest["files"].values()) / 1e6
+    with tempfile.TemporaryDirectory() as scratch:  # never rewrite the cache's manifest
+        copy = Path(scratch) / home.name
+        shutil.copytree(home / goroot.GOROOT, copy / goroot.GOROOT, symlinks=True)
+        record = best(lambda: goroot.record(copy), runs=3)
+        no_keys = best(lambda: (copy / goroot.KEYS).unlink() or goroot.check(copy), runs=1)
+    assert goroot.check(home).problems == []
+    goroot.record_keys(home, goroot.check(home))
+    cold = best(lambda: goroot.check(home))
+    goroot.check(home)
+    started = time.perf_counter()
+    for _ in range(1000):
         goroot.check(home)
-        started = time.perf_counter()
-        for _ in range(1000):
-            goroot.check(home)
-        warm = (time.perf_counter() - started) / 1000
-        print(f"go{release:8} {entries:8} {megabytes:7.1f} {record:7.3f}s {no_keys:7.3f}s "
-              f"{cold * 1000:6.1f}ms {warm * 1e6:6.1f}us")
+    warm = (time.perf_counter() - started) / 1000
+    return (f"{entries:8} {megabytes:7.1f} {record:7.3f}s {no_keys:7.3f}s "
+            f"{cold * 1000:6.1f}ms {warm * 1e6:6.1f}us")
 
 
 if __name__ == "__main__":

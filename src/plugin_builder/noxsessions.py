@@ -31,7 +31,6 @@ from plugin_builder.errors import PluginBuilderError
 from plugin_builder.project import default_config
 
 
-
 def register(config_path: str | Path | None = None) -> None:
     """Define the pipeline sessions of the config and the summary session."""
     path = Path(config_path) if config_path else default_config()

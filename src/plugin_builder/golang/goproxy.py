@@ -131,9 +131,9 @@ def fetch_toolchain(version: str, staging: Path, *, go: Path, go_release: str, g
     :class:`Unavailable`; a download the go command refused raises ToolchainError.
     """
     module, proxy = toolchain_module(version), module_proxy(env)
-    modcache = staging / "modcache"
-    download_env = {**env, "GOMODCACHE": str(modcache), "GOPATH": str(gopath), "GOFLAGS": "",
-                    "GOENV": "off", "GOTOOLCHAIN": "local", "GOWORK": "off"}
+    modcache = (staging / "modcache").absolute()  # the go command refuses relative ones
+    download_env = {**env, "GOMODCACHE": str(modcache), "GOPATH": str(gopath.absolute()),
+                    "GOFLAGS": "", "GOENV": "off", "GOTOOLCHAIN": "local", "GOWORK": "off"}
     log(f"provisioning go{version}: go{go_release} mod download {module} (from {proxy})")
     started = time.monotonic()
     answer = _go_json(go, ["mod", "download", "-modcacherw", "-json", module], download_env)
