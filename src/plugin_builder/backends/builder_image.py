@@ -11,7 +11,6 @@ not rebuilt.
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
@@ -19,7 +18,6 @@ from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
-from plugin_builder.files import sha256_file
 from plugin_builder.golang.toolchains import go_toolchain
 from plugin_builder.log import Log
 
@@ -47,8 +45,9 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
     # The image runs on the engine's own arch and cross-compiles for another one with the
     # cross compiler of [libc.<name>.arch.<arch>] (bootstrap-base installs it).
     cc = libc.cc_for(combination.arch)
-    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc,
-                           _toolchain_fingerprint(goroot))
+    # The toolchain's manifest digest: the image is rebuilt when what the GOROOT holds
+    # differs (go_toolchain has checked that it still holds what was provisioned).
+    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest)
     image = None if force else engine.up_to_date(client, tag, inputs)
     if image is not None:
         log(f"up to date: {tag}")
@@ -67,13 +66,3 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
             log=log)
     log(f"built {tag} ({image.short_id})")
     return image
-
-
-def _toolchain_fingerprint(goroot: Path) -> dict[str, str]:
-    """Cheap and exact enough: the release file and the go and compile binaries."""
-    compile_tools = sorted((goroot / "pkg" / "tool").glob("*/compile"))
-    return {
-        "VERSION": (goroot / "VERSION").read_text() if (goroot / "VERSION").is_file() else "",
-        "go": sha256_file(goroot / "bin" / "go"),
-        "compile": sha256_file(compile_tools[0]) if compile_tools else "",
-    }

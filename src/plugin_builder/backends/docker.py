@@ -54,7 +54,7 @@ class DockerEnvironment:
     def base_env(self) -> dict[str, str]:
         env = {"PATH": _PATH, "HOME": builder_image.HOME, "GOCACHE": builder_image.GOCACHE,
                "GOMODCACHE": builder_image.GOMODCACHE, "GOPATH": f"{builder_image.HOME}/go",
-               "GOTOOLCHAIN": "local"}
+               "GOTOOLCHAIN": "local", "GOENV": "off"}
         env.update({k: os.environ[k] for k in MODULE_FETCH_ENV if k in os.environ})
         if self.ca_bundle:
             env["SSL_CERT_FILE"] = CA_BUNDLE

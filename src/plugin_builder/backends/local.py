@@ -12,10 +12,12 @@ from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.emulation import native_arch
+from plugin_builder.golang.goenv import toolchain_env
 from plugin_builder.log import Log
 
 if TYPE_CHECKING:
     from plugin_builder.backends.ccompiler import CCompiler
+    from plugin_builder.golang.toolchains import GoToolchain
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,7 @@ class LocalEnvironment:
         return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr))
 
     def base_env(self) -> dict[str, str]:
-        from plugin_builder.golang import toolchains  # see LocalBackend.prepare
-
-        return toolchains.toolchain_env()
+        return toolchain_env()
 
 
 class LocalBackend:
@@ -44,8 +44,8 @@ class LocalBackend:
         self.config = config
 
     def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
-        # Imported here: the toolchain code (and the module proxy client behind it) is
-        # needed only by commands that build, not by `verify --static-only` or `report`.
+        # Imported here: the toolchain code is needed only by commands that build, not by
+        # `verify --static-only` or `report`.
         from plugin_builder.backends.ccompiler import c_compiler
         from plugin_builder.golang.toolchains import go_toolchain
 
@@ -57,15 +57,18 @@ class LocalBackend:
             combination=combination,
             go=str(toolchain.go),
             cc=str(compiler.path),
-            identity=_identity(toolchain.version, compiler),
+            identity=_identity(toolchain, compiler),
         )
 
 
-def _identity(go_version: str, compiler: CCompiler) -> dict[str, str]:
-    """What identifies the toolchain in every artifact's inputs. A cross compiler is also
-    named by its command: two wrappers of one cross gcc (aarch64-linux-gnu-gcc and
-    aarch64-linux-musl-gcc) print the same version line."""
-    identity = {"go": f"go{go_version}", "cc": compiler.identity}
+def _identity(toolchain: GoToolchain, compiler: CCompiler) -> dict[str, str]:
+    """What identifies the toolchain in every artifact's inputs: the Go release and the
+    digest of what its GOROOT holds (another content is another toolchain, whatever its
+    version says), and the C compiler. A cross compiler is also named by its command: two
+    wrappers of one cross gcc (aarch64-linux-gnu-gcc and aarch64-linux-musl-gcc) print
+    the same version line."""
+    identity = {"go": f"go{toolchain.version}", "go_files": toolchain.digest,
+                "cc": compiler.identity}
     if compiler.arch != native_arch():
         identity["cc_command"] = compiler.command
     return identity

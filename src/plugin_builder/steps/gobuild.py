@@ -70,6 +70,7 @@ def build_env(environment: BuildEnvironment, *, gowork: str) -> dict[str, str]:
     env = environment.base_env()
     env.update(
         GOTOOLCHAIN="local",  # a go or toolchain line in a go.mod must not switch releases
+        GOENV="off",  # the user's `go env -w` file must not reach a build
         CGO_ENABLED="1",  # plugins need cgo, and so does a host that loads them
         CC=environment.cc,
         GOOS="linux",
