@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -49,7 +48,8 @@ class Check:
 
 def run_checks(config: Config, backend: str | None = None) -> list[Check]:
     docker = (backend or config.backend) == "docker"
-    checks = [*python_packages(), *go_toolchains(config), *c_compilers(config),
+    checks = [*python_packages(("docker",) if docker else ()), *go_toolchains(config),
+              *c_compilers(config),
               *emulators(config), disk(config), artifacts_writable(config)]
     if docker:
         checks += docker_engine(config)
@@ -91,35 +91,29 @@ def print_table(checks: list[Check]) -> None:
 # -- python ------------------------------------------------------------------------------
 
 
-def python_packages() -> Iterator[Check]:
-    """Each runtime dependency: importable, at the version pyproject.toml pins."""
-    for requirement in metadata.requires("plugin-builder") or ():
-        if "extra ==" in requirement or not _applies(requirement):
-            continue
-        name, _, pinned = re.split(r"[;\s]", requirement)[0].partition("==")
-        yield _package(name, pinned)
+def python_packages(extras: tuple[str, ...] = ()) -> Iterator[Check]:
+    """Each runtime dependency (and those of ``extras``): installed, in the range the
+    tool's metadata asks for."""
+    from packaging.requirements import Requirement
+
+    for line in metadata.requires("plugin-builder") or ():
+        requirement = Requirement(line)
+        wanted = [{"extra": ""}] + [{"extra": extra} for extra in extras]
+        if requirement.marker is None or any(requirement.marker.evaluate(e) for e in wanted):
+            yield _package(requirement.name, str(requirement.specifier))
 
 
-def _package(name: str, pinned: str) -> Check:
-    fix = f"pip install '{name}=={pinned}'" if pinned else f"pip install {name}"
+def _package(name: str, wanted: str) -> Check:
+    fix = f"pip install '{name}{wanted}'"
     try:
         found = metadata.version(name)
     except metadata.PackageNotFoundError:
         return Check("python", f"python {name}", FAIL, "not installed", fix)
-    if pinned and found != pinned:
-        return Check("python", f"python {name}", WARN, f"{found}, pyproject pins {pinned}", fix)
+    from packaging.specifiers import SpecifierSet
+
+    if wanted and found not in SpecifierSet(wanted):
+        return Check("python", f"python {name}", FAIL, f"{found}, the tool needs {wanted}", fix)
     return Check("python", f"python {name}", OK, found)
-
-
-def _applies(requirement: str) -> bool:
-    if ";" not in requirement:
-        return True
-    try:
-        from packaging.requirements import Requirement
-    except ImportError:  # pragma: no cover - pip vendors packaging; be safe anyway
-        return True
-    marker = Requirement(requirement).marker
-    return marker is None or marker.evaluate()
 
 
 # -- go ----------------------------------------------------------------------------------

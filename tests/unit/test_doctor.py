@@ -187,3 +187,28 @@ def test_a_release_before_1_21_fails_without_asking_anyone(project, monkeypatch)
     assert check.status == FAIL and "older than go1.21.0" in check.detail
     assert check.fix == "use Go 1.21.0 or later in matrix.go"
     assert registries.asked == []
+
+
+def test_python_packages_are_checked_against_the_ranges_of_the_metadata(monkeypatch):
+    from importlib import metadata
+
+    from plugin_builder import doctor
+
+    versions = {"invoke": "3.0.3", "rich": "12.0.0", "docker": "7.1.0"}
+    monkeypatch.setattr(metadata, "requires", lambda name: [
+        "invoke<4,>=3.0", "rich>=13.7", "tomlkit>=0.12", 'docker>=7.0; extra == "docker"',
+        'pytest>=8; extra == "test"'])
+
+    def version(name: str) -> str:
+        if name not in versions:
+            raise metadata.PackageNotFoundError(name)
+        return versions[name]
+
+    monkeypatch.setattr(metadata, "version", version)
+    found = {c.name: c for c in doctor.python_packages()}
+    assert found["python invoke"].status == "ok"
+    assert found["python rich"].status == "fail"
+    assert found["python rich"].fix == "pip install 'rich>=13.7'"
+    assert found["python tomlkit"].detail == "not installed"
+    assert "python docker" not in found and "python pytest" not in found
+    assert "python docker" in {c.name for c in doctor.python_packages(("docker",))}
