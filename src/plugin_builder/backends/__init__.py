@@ -81,11 +81,13 @@ class PlannedEnvironment:
     combination: Combination
     go: str  # where the go executable is, or will be once provisioned
     cc: str
-    # What identifies the toolchain, as prepare() would record it; None: not known until
-    # it is prepared (a builder image still to build), so every artifact would be built.
-    identity: Mapping[str, str] | None
+    # What identifies the toolchain, as prepare() would record it.
+    identity: Mapping[str, str]
     # What preparing would do first, in words ("" when everything is ready).
     first: str = ""
+    # False: the identity is not known until it is prepared (a builder image still to
+    # build gets a new id), so every artifact would be built.
+    identity_known: bool = True
     # Where read-only commands can run now; None: nowhere yet (nothing is provisioned).
     runner: BuildEnvironment | None = None
     env: Mapping[str, str] = field(default_factory=dict)

@@ -159,11 +159,12 @@ class DockerBackend:
         provisioned or run (a container would write to the cache volumes)."""
         image = builder_image.planned_builder_image(self.config, self.client, combination, log)
         cc = self.config.libcs[combination.libc].cc_for(combination.arch)
-        identity = None if image is None else \
-            {"go": f"go{combination.go}", "cc": cc, "builder_image": image.id}
+        identity = {"go": f"go{combination.go}", "cc": cc,
+                    "builder_image": image.id if image is not None else ""}
         first = "" if image is not None else \
             f"the builder image {self.config.docker.builder_tag(combination)} is built first"
         return PlannedEnvironment(combination, builder_image.GO, cc, identity, first,
+                                  identity_known=image is not None,
                                   env=container_env(ca_bundle=_machine_ca_bundle() is not None))
 
     def _mounts(self, combination: Combination) -> list[Any]:

@@ -156,7 +156,7 @@ def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuil
             log: Log) -> Outcome:
     """What go_build would do (a dry run): say it, and why; run nothing, write nothing."""
     relative = build.relative
-    if environment.identity is None:
+    if not environment.identity_known:
         reason: str | None = environment.first
     else:
         reason = _stale(store, relative, _inputs(environment.identity, build))
