@@ -6,6 +6,7 @@ each preset writes, tests/integration/test_wheel.py does it from the installed w
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from plugin_builder import init
 from plugin_builder.errors import UsageError
 from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
+from plugin_builder.config.schema import SCHEMA_FILE
 from plugin_builder.init.render import key_docs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -175,9 +177,21 @@ def test_every_key_of_the_model_is_explained_in_the_written_config(dragonfly) ->
 def test_the_written_config_is_commented_and_its_values_are_set(dragonfly) -> None:
     written(dragonfly, "../myhost", "dragonfly", libc=("glibc,musl",))
     text = (dragonfly / "project" / "buildconfig.toml").read_text()
-    assert text.startswith("# buildconfig.toml of this project, written by `plugin-builder init")
+    directive, comment = text.splitlines()[:2]
+    assert comment.startswith("# buildconfig.toml of this project, written by `plugin-builder init")
     assert 'libc = ["glibc", "musl"]' in text
+    # What taplo (Even Better TOML) reads: the JSON Schema installed with the tool.
+    assert directive == f"#:schema {SCHEMA_FILE.resolve().as_uri()}"
+    assert json.loads(SCHEMA_FILE.read_text())["title"]
     assert "allow_outside_paths = true" in text  # the host is beside the project
+
+
+def test_the_schema_line_is_relative_when_the_tool_is_installed_in_the_project(tmp_path):
+    from plugin_builder.init.render import schema_directive
+
+    assert schema_directive(SCHEMA_FILE.parents[3]) == \
+        "#:schema ./src/plugin_builder/config/buildconfig.schema.json"
+    assert schema_directive(tmp_path).startswith("#:schema file:///")
 
 
 def test_thin_front_ends_import_the_tools_own(dragonfly) -> None:
