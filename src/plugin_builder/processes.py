@@ -35,17 +35,32 @@ if line.strip() != "done":
 
 def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> tuple[int, str]:
     """Run argv to completion in its own process group; (exit code, stdout+stderr)."""
+    code, output, _ = _run(argv, cwd, env, stderr=subprocess.STDOUT)
+    return code, output
+
+
+def run_apart(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> tuple[int, str, str]:
+    """Like :func:`run`, with stdout and stderr apart: (exit code, stdout, stderr).
+
+    For commands whose stdout a program reads (JSON): what they print for people on
+    stderr must not be mixed into it.
+    """
+    return _run(argv, cwd, env, stderr=subprocess.PIPE)
+
+
+def _run(argv: Sequence[str], cwd: Path, env: Mapping[str, str],
+         stderr: int) -> tuple[int, str, str]:
     child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             stdout=subprocess.PIPE, stderr=stderr, text=True,
                              errors="replace", start_new_session=True)
     with watched(child.pid):
         try:
-            output, _ = child.communicate()
+            output, errors = child.communicate()
         finally:
             if child.poll() is None:
                 kill_group(child.pid)
                 child.wait()
-    return child.returncode, output
+    return child.returncode, output, errors or ""
 
 
 def capture(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],

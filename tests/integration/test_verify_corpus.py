@@ -35,8 +35,8 @@ from .projects import REPO, Project
 
 FIXTURES = REPO / "tests" / "fixtures" / "plugins"
 BROKEN = ("nosymevaluator", "badsigevaluator", "wrongmetaevaluator")
-# Requires uuid v1.6.0 against the host's v1.5.0: the tool refuses to build it (the host's
-# build list wins), so the mismatched pair is built as a plain workspace would build it.
+# Requires uuid v1.6.0 against the host's v1.5.0: the tool refuses to build it (Go would
+# select v1.6.0 for it), so the mismatched pair is built as a plain workspace builds it.
 NEWER_MODULE = "modverevaluator"
 DEFAULT = "go1.26.6-glibc-amd64"
 EVALUATOR = "d7y-scheduler-plugin-evaluator.so"
@@ -77,8 +77,8 @@ class Corpus:
         return self.project.artifacts(DEFAULT) / relative
 
     def unpinned_plugin(self, name: str) -> Path:
-        """A plugin built in a workspace of its own and the host's, without the tool's pins:
-        minimum version selection picks the plugin's newer module."""
+        """A plugin built in a workspace of its own and the host's, without the tool's check
+        before compiling: minimum version selection picks the plugin's newer module."""
         source = self.project.root / "plugins" / "scheduler" / name
         shutil.copytree(FIXTURES / name, source)
         host = self.project.root / "host"

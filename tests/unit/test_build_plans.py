@@ -18,7 +18,7 @@ from plugin_builder import config
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
-from plugin_builder.errors import BuildError
+from plugin_builder.errors import BuildError, ModuleGraphError
 from plugin_builder.files import TEMP_MARK
 from plugin_builder.golang.gomod import _directives, parse_gomod
 from plugin_builder.steps import host as host_step
@@ -151,16 +151,17 @@ def test_host_env_is_local_toolchain_cgo_and_no_workspace(loaded) -> None:
     environment = StubEnvironment()
     env = host_step.plan(loaded, environment)[0].env
     assert env == {"PATH": "/usr/bin:/bin", "HOME": "/home/builder", "GOTOOLCHAIN": "local",
-                   "CGO_ENABLED": "1", "CC": "/usr/bin/gcc", "GOOS": "linux",
+                   "GOENV": "off", "CGO_ENABLED": "1", "CC": "/usr/bin/gcc", "GOOS": "linux",
                    "GOARCH": "amd64", "GOFLAGS": GOFLAGS, "GOWORK": "off"}
 
 
 def test_the_environment_overrides_what_the_base_env_says(loaded) -> None:
     environment = StubEnvironment(env={"PATH": "/bin", "GOTOOLCHAIN": "auto", "GOWORK": "/w",
-                                       "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"})
+                                       "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod",
+                                       "GOENV": "/home/builder/.config/go/env"})
     env = host_step.plan(loaded, environment)[0].env
-    assert (env["GOTOOLCHAIN"], env["CGO_ENABLED"], env["GOWORK"], env["GOFLAGS"]) == \
-        ("local", "1", "off", GOFLAGS)
+    assert (env["GOTOOLCHAIN"], env["CGO_ENABLED"], env["GOWORK"], env["GOFLAGS"],
+            env["GOENV"]) == ("local", "1", "off", GOFLAGS, "off")
 
 
 @pytest.mark.parametrize("value", ["built by CI", "it's built", 'say "hi" now'])
@@ -197,8 +198,9 @@ def test_plugin_plan_builds_in_the_generated_workspace(loaded) -> None:
     assert flags_of(build.argv) == [environment.go, "build", "-buildmode=plugin", "-trimpath",
                                     "-o", OUTPUT, "."]
     assert build.env == {"PATH": "/usr/bin:/bin", "HOME": "/home/builder",
-                         "GOTOOLCHAIN": "local", "CGO_ENABLED": "1", "CC": "/usr/bin/gcc",
-                         "GOOS": "linux", "GOARCH": "amd64", "GOFLAGS": GOFLAGS,
+                         "GOTOOLCHAIN": "local", "GOENV": "off", "CGO_ENABLED": "1",
+                         "CC": "/usr/bin/gcc", "GOOS": "linux", "GOARCH": "amd64",
+                         "GOFLAGS": GOFLAGS,
                          "GOWORK": str(gowork)}
     assert {k: build.entry[k] for k in ("kind", "type", "name")} == \
         {"kind": "plugin", "type": "scheduler", "name": "evaluator"}
@@ -246,6 +248,142 @@ def test_the_go_work_names_a_folder_with_a_space_as_one_path(tmp_path: Path) -> 
     directives = gowork_directives(Path(build.env["GOWORK"]).read_text())
     assert directives["use"] == [[str(loaded.host.module)], [str(scheduler.source)]]
     assert [HOST_MODULE, "v0.0.0", "=>", str(loaded.host.module)] in directives["replace"]
+
+
+def test_the_go_work_pins_nothing_and_the_host_modules_feed_the_digest(loaded) -> None:
+    """Go selects the plugin's build list from the host's own requirements: the go.work
+    names no version of the host's build list, so the host's module files are an input."""
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    scheduler = target(loaded, "scheduler")
+    [build] = plugin_step.plan(loaded, StubEnvironment(), store, [scheduler])
+    directives = gowork_directives(Path(build.env["GOWORK"]).read_text())
+    assert directives["replace"] == [[HOST_MODULE, "v0.0.0", "=>", str(loaded.host.module)]]
+    host_gomod = loaded.host.module / "go.mod"
+    host_gomod.write_text(host_gomod.read_text().replace("v1.5.0", "v1.6.0"))
+    [again] = plugin_step.plan(loaded, StubEnvironment(), store, [scheduler])
+    assert again.digest_parts["go.work"] == build.digest_parts["go.work"]
+    assert again.digest_parts["host modules"] != build.digest_parts["host modules"]
+
+
+def workspace_host(project) -> config.Config:
+    """The unit project's host built through a go.work that also uses ./shared, which
+    the host requires at an unpublished v0.0.0, and replaces two modules."""
+    root = project.root
+    (root / "shared").mkdir()
+    (root / "shared" / "go.mod").write_text("module example.com/shared\n\ngo 1.26\n")
+    host_gomod = root / "host" / "go.mod"
+    host_gomod.write_text(host_gomod.read_text() + "require example.com/shared v0.0.0\n")
+    (root / "go.work").write_text(
+        "go 1.26\n\nuse (\n\t./host\n\t./shared\n)\n\n"
+        "replace example.com/otel => example.com/otel v1.1.0\n"
+        "replace example.com/forked v1.0.0 => ./forks/forked\n")
+    (root / "go.work.sum").write_text("example.com/otel v1.1.0 h1:GX3z=\n")
+    project.data["host"]["workspace"] = "go.work"
+    return load(project)
+
+
+def test_a_workspace_hosts_go_work_carries_its_modules_and_replacements(project) -> None:
+    loaded = workspace_host(project)
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    scheduler = target(loaded, "scheduler")
+    [build] = plugin_step.plan(loaded, StubEnvironment(), store, [scheduler])
+    gowork = Path(build.env["GOWORK"])
+    directives = gowork_directives(gowork.read_text())
+    shared = project.root / "shared"
+    assert directives["use"] == [[str(loaded.host.module)], [str(shared)],
+                                 [str(scheduler.source)]]
+    assert directives["replace"] == [
+        ["example.com/otel", "=>", "example.com/otel", "v1.1.0"],
+        ["example.com/forked", "v1.0.0", "=>", str(project.root / "forks" / "forked")],
+        # golang/go#66516: a version at which one used module requires another
+        ["example.com/shared", "v0.0.0", "=>", str(shared)],
+        [HOST_MODULE, "v0.0.0", "=>", str(loaded.host.module)],
+    ]
+    # The host's checksums start the workspace's go.work.sum; the user's stays theirs.
+    assert gowork.with_name("go.work.sum").read_text() == "example.com/otel v1.1.0 h1:GX3z=\n"
+    assert (project.root / "go.work.sum").read_text() == "example.com/otel v1.1.0 h1:GX3z=\n"
+
+
+# -- refused before compiling ------------------------------------------------------------------
+
+TRANSITIVE_UUID = {"ImportPath": "github.com/google/uuid",
+                   "Module": {"Path": "github.com/google/uuid", "Version": "v1.6.0"}}
+
+
+@dataclass
+class GraphStub(StubEnvironment):
+    """A backend whose `go list -deps` links what ``linked`` says and whose `go mod
+    graph` prints ``graph``; everything else as StubEnvironment."""
+
+    linked: list[dict] = field(default_factory=list)
+    graph: str = ""
+
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> RunResult:
+        if argv[1:4] == ["list", "-e", "-deps"] and self.linked:
+            self.calls.append((list(argv), cwd, dict(env)))
+            return RunResult(0, "\n".join(json.dumps(p) for p in self.linked))
+        if argv[1:3] == ["mod", "graph"]:
+            self.calls.append((list(argv), cwd, dict(env)))
+            return RunResult(0, self.graph)
+        return super().run(argv, cwd=cwd, env=env)
+
+
+def test_a_version_a_dependency_pulls_up_is_refused_before_compiling(loaded) -> None:
+    environment = GraphStub(
+        linked=[TRANSITIVE_UUID],
+        graph="example.com/evaluator example.com/lib@v1.0.0\n"
+              "example.com/evaluator go@1.26\n"
+              "example.com/lib@v1.0.0 github.com/google/uuid@v1.6.0\n")
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    scheduler = target(loaded, "scheduler")
+    [build] = plugin_step.plan(loaded, environment, store, [scheduler])
+    with pytest.raises(ModuleGraphError) as raised:
+        go_build(environment, store, build, Log())
+    assert environment.builds == []  # nothing was compiled
+    message, fix = raised.value.message, raised.value.fix or ""
+    assert message.splitlines() == [
+        f"plugin {scheduler.id} would not share the host's copy of github.com/google/uuid: "
+        "nothing was compiled",
+        "  github.com/google/uuid: the host has v1.5.0, the plugin v1.6.0; required through "
+        "example.com/evaluator -> example.com/lib@v1.0.0 -> github.com/google/uuid@v1.6.0"]
+    gowork = build.env["GOWORK"]
+    assert fix == (
+        f"(cd {scheduler.source} && export GOWORK={gowork} GOTOOLCHAIN=local && "
+        f"{environment.go} get github.com/google/uuid@v1.5.0); or upgrade the host instead, "
+        f"(cd {loaded.host.module} && export GOWORK=off GOTOOLCHAIN=local && "
+        f"{environment.go} get github.com/google/uuid@v1.6.0), and rebuild it and every "
+        "plugin")
+    assert store.entry(build.relative) is None
+
+
+def test_the_check_runs_only_when_the_plugin_is_built(loaded) -> None:
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    scheduler = target(loaded, "scheduler")
+    agreeing = StubEnvironment()
+    [build] = plugin_step.plan(loaded, agreeing, store, [scheduler])
+    assert go_build(agreeing, store, build, Log()).built
+    # Up to date: no go command runs, so nothing is listed, compared or refused.
+    disagreeing = GraphStub(linked=[TRANSITIVE_UUID])
+    [again] = plugin_step.plan(loaded, disagreeing, store, [scheduler])
+    assert not go_build(disagreeing, store, again, Log()).built
+    assert disagreeing.calls == []
+
+
+def test_a_go_line_newer_than_the_combinations_go_is_refused_first(loaded) -> None:
+    scheduler = target(loaded, "scheduler")
+    gomod = scheduler.source / "go.mod"
+    gomod.write_text(gomod.read_text().replace("go 1.26\n", "go 1.27\ntoolchain go1.27.3\n"))
+    environment = StubEnvironment()
+    store = ArtifactStore(loaded.artifacts, COMBINATION)
+    [build] = plugin_step.plan(loaded, environment, store, [scheduler])
+    with pytest.raises(ModuleGraphError) as raised:
+        go_build(environment, store, build, Log())
+    assert raised.value.message == (
+        f"{gomod} says go 1.27, newer than Go 1.26.6 of go1.26.6-glibc-amd64: "
+        f"plugin {scheduler.id} was not compiled")
+    assert f"(cd {scheduler.source} && export GOWORK=off GOTOOLCHAIN=local && " \
+           f"{environment.go} mod edit -go=1.26.6)" in (raised.value.fix or "")
+    assert environment.calls == []  # no go command ran
 
 
 # -- what host and plugins share -----------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from plugin_builder.errors import BuildError
-from plugin_builder.golang.gomod import GoMod, Replace, parse_gomod, read_gomod
+from plugin_builder.golang.gomod import GoMod, Replace, parse_gomod, parse_gowork, read_gomod
 
 FULL = """\
 // The host of the scheduler plugins.
@@ -155,3 +155,22 @@ def test_the_real_host_and_plugin_go_mods() -> None:
     assert host.required_version("github.com/google/uuid") == "v1.5.0"
     plugin = read_gomod(repo / "plugins" / "scheduler" / "evaluator")
     assert plugin.required_version(host.module) == "v0.0.0"
+
+
+def test_godebug_directives_one_line_and_in_a_block() -> None:
+    parsed = parse_gomod("module example.com/p\n\ngo 1.23\n\ngodebug panicnil=1\n\n"
+                         "godebug (\n\tasynctimerchan=1 // the old timers\n\tdefault=go1.21\n)\n")
+    assert parsed.godebug == ("panicnil=1", "asynctimerchan=1", "default=go1.21")
+    assert parse_gomod("module example.com/p\n").godebug == ()
+
+
+def test_a_go_work_with_replacements_and_godebug() -> None:
+    parsed = parse_gowork("go 1.23\n\nuse (\n\t./gateway\n\t./shared\n)\n\n"
+                          "replace example.com/otel => example.com/otel v1.1.0\n"
+                          "replace example.com/shared v0.0.0 => ./shared\n"
+                          "godebug x509sha1=1\n")
+    assert parsed.uses == ("./gateway", "./shared")
+    assert parsed.replaces == (
+        Replace("example.com/otel", None, "example.com/otel", "v1.1.0"),
+        Replace("example.com/shared", "v0.0.0", "./shared", None))
+    assert parsed.godebug == ("x509sha1=1",)

@@ -15,10 +15,10 @@ import pytest
 
 from plugin_builder import config as config_module
 from plugin_builder import init
+from plugin_builder.config.schema import SCHEMA_FILE
 from plugin_builder.errors import UsageError
 from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
-from plugin_builder.config.schema import SCHEMA_FILE
 from plugin_builder.init.render import key_docs
 
 REPO = Path(__file__).resolve().parents[2]

@@ -74,9 +74,8 @@ class BuildEnvironment(Protocol):
 
 @dataclass(frozen=True)
 class PlannedEnvironment:
-    """Where a combination's builds would run, as a dry run sees it: nothing provisioned,
-    built or run; only read-only commands (``go list``), and only where a toolchain is
-    already there to run them."""
+    """Where a combination's builds would run, as a dry run sees it: nothing is
+    provisioned, built or run, so it runs no command."""
 
     combination: Combination
     go: str  # where the go executable is, or will be once provisioned
@@ -85,11 +84,9 @@ class PlannedEnvironment:
     identity: Mapping[str, str]
     # What preparing would do first, in words ("" when everything is ready).
     first: str = ""
-    # False: the identity is not known until it is prepared (a builder image still to
-    # build gets a new id), so every artifact would be built.
+    # False: the identity is not known until it is prepared (a toolchain still to
+    # provision, a builder image still to build), so artifacts built before may be rebuilt.
     identity_known: bool = True
-    # Where read-only commands can run now; None: nowhere yet (nothing is provisioned).
-    runner: BuildEnvironment | None = None
     env: Mapping[str, str] = field(default_factory=dict)
 
     def base_env(self) -> dict[str, str]:
@@ -97,8 +94,7 @@ class PlannedEnvironment:
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             on_stderr: Callable[[str], None] | None = None) -> RunResult:
-        assert self.runner is not None, "a dry run asked to run a command with no toolchain"
-        return self.runner.run(argv, cwd=cwd, env=env, on_stderr=on_stderr)
+        raise AssertionError(f"a dry run ran {argv[:2]}: it must run nothing")
 
 
 class Backend(Protocol):

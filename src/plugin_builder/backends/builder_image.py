@@ -20,8 +20,12 @@ from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
-from plugin_builder.files import sha256_file
-from plugin_builder.golang.toolchains import go_toolchain
+from plugin_builder.golang.toolchains import (
+    GoToolchain,
+    as_provisioned,
+    go_toolchain,
+    toolchain_home,
+)
 from plugin_builder.log import Log
 
 DOCKERFILE = "builder.Dockerfile"
@@ -54,24 +58,26 @@ def _base(config: Config, client: Any, combination: Combination) -> Any:
     return require_base(client, libc.builder_base, key)
 
 
-def _recipe(config: Config, client: Any, combination: Combination, goroot: Path) -> _Recipe:
+def _recipe(config: Config, client: Any, combination: Combination,
+            toolchain: GoToolchain) -> _Recipe:
     libc = config.libcs[combination.libc]
     base = _base(config, client, combination)
     dockerfile = (engine.IMAGES / DOCKERFILE).read_bytes()
     # The image runs on the engine's own arch and cross-compiles for another one with the
     # cross compiler of [libc.<name>.arch.<arch>] (bootstrap-base installs it).
     cc = libc.cc_for(combination.arch)
-    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc,
-                           _toolchain_fingerprint(goroot))
-    return _Recipe(config.docker.builder_tag(combination), libc.builder_base, cc, goroot,
-                   dockerfile, inputs)
+    # The toolchain's manifest digest: the image is rebuilt when what the GOROOT holds
+    # differs (go_toolchain has checked that it still holds what was provisioned).
+    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest)
+    return _Recipe(config.docker.builder_tag(combination), libc.builder_base, cc,
+                   toolchain.go.parent.parent, dockerfile, inputs)
 
 
 def ensure_builder_image(config: Config, client: Any, combination: Combination, log: Log,
                          *, force: bool = False) -> Any:
     """The up-to-date builder image of this combination, built when it is not."""
     toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
-    recipe = _recipe(config, client, combination, toolchain.go.parent.parent)
+    recipe = _recipe(config, client, combination, toolchain)
     tag, goroot = recipe.tag, recipe.goroot
     image = None if force else engine.up_to_date(client, tag, recipe.inputs)
     if image is not None:
@@ -98,15 +104,14 @@ def planned_builder_image(config: Config, client: Any, combination: Combination,
                           force: bool = False) -> Any:
     """What ensure_builder_image would do, said to ``log``, doing none of it: the image
     when it is up to date (and not forced), else None."""
-    from plugin_builder.golang.toolchains import toolchain_home, toolchain_problems
-
     tag = config.docker.builder_tag(combination)
-    home = toolchain_home(combination.go, config.toolchain_cache)
-    if toolchain_problems(home, combination.go):
+    toolchain = as_provisioned(combination.go, config.toolchain_cache)
+    if toolchain is None:
         _base(config, client, combination)  # which a real run would need too
-        log(f"would provision go{combination.go} into {home}, then build {tag}")
+        log(f"would provision go{combination.go} into "
+            f"{toolchain_home(combination.go, config.toolchain_cache)}, then build {tag}")
         return None
-    recipe = _recipe(config, client, combination, home / "go")
+    recipe = _recipe(config, client, combination, toolchain)
     image = None if force else engine.up_to_date(client, tag, recipe.inputs)
     if image is not None:
         log(f"up to date: {tag}")
@@ -115,13 +120,3 @@ def planned_builder_image(config: Config, client: Any, combination: Combination,
                                       "it was never built"
         log(f"would build {tag} from {recipe.base} with go{combination.go}: {why}")
     return image
-
-
-def _toolchain_fingerprint(goroot: Path) -> dict[str, str]:
-    """Cheap and exact enough: the release file and the go and compile binaries."""
-    compile_tools = sorted((goroot / "pkg" / "tool").glob("*/compile"))
-    return {
-        "VERSION": (goroot / "VERSION").read_text() if (goroot / "VERSION").is_file() else "",
-        "go": sha256_file(goroot / "bin" / "go"),
-        "compile": sha256_file(compile_tools[0]) if compile_tools else "",
-    }

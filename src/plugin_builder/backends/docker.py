@@ -92,7 +92,7 @@ def container_env(*, ca_bundle: bool) -> dict[str, str]:
     """The environment a go command starts from in a builder container."""
     env = {"PATH": _PATH, "HOME": builder_image.HOME, "GOCACHE": builder_image.GOCACHE,
            "GOMODCACHE": builder_image.GOMODCACHE, "GOPATH": f"{builder_image.HOME}/go",
-           "GOTOOLCHAIN": "local"}
+           "GOTOOLCHAIN": "local", "GOENV": "off"}
     env.update({k: os.environ[k] for k in MODULE_FETCH_ENV if k in os.environ})
     if ca_bundle:
         env["SSL_CERT_FILE"] = CA_BUNDLE

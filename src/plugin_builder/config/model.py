@@ -44,7 +44,9 @@ class Project:
         False, "allow_outside_paths = true", "let configured paths leave the project folder",
         c.outside_paths_allowed)
     toolchain_cache: Path = key(
-        "", 'toolchain_cache = "/opt/go-toolchains"', "where provisioned Go releases are kept; "
+        "", 'toolchain_cache = "/opt/go-toolchains"', "where provisioned Go releases are "
+        "kept (each with the manifest it is checked against before use, see "
+        "[toolchain-error](troubleshooting.md#toolchain-error)); "
         "an absolute or `~` path may be outside the project (the cache is machine-wide), a "
         "relative one stays inside", c.toolchain_cache,
         shown="`~/.cache/plugin-builder/toolchains` (or `$PLUGIN_BUILDER_CACHE/toolchains`)")

@@ -1,4 +1,5 @@
-"""What a go.mod declares: its module path, Go release lines, requirements, replacements.
+"""What a go.mod declares: its module path, Go release lines, requirements, replacements,
+godebug settings.
 
 Parsed here in Python rather than by `go mod edit -json`, so no Go toolchain (of the
 right release, on the right side of a container) is needed to plan a build. The syntax
@@ -38,6 +39,7 @@ class GoMod:
     toolchain: str | None  # the toolchain line: "go1.23.4"
     requires: tuple[tuple[str, str], ...] = ()  # (module path, version)
     replaces: tuple[Replace, ...] = ()
+    godebug: tuple[str, ...] = ()  # `godebug` directives (Go 1.23+): "key=value"
 
     def required_version(self, module: str) -> str | None:
         return next((version for path, version in self.requires if path == module), None)
@@ -48,6 +50,7 @@ class GoWork:
     go: str | None
     uses: tuple[str, ...]  # folders, as written (relative to the go.work's folder)
     replaces: tuple[Replace, ...] = ()
+    godebug: tuple[str, ...] = ()  # "key=value"
 
 
 def parse_gowork(text: str, source: str = "go.work") -> GoWork:
@@ -57,7 +60,8 @@ def parse_gowork(text: str, source: str = "go.work") -> GoWork:
         fields.setdefault(verb, []).append(args)
     return GoWork(go=_single(fields, "go"),
                   uses=tuple(args[0] for args in fields.get("use", []) if args),
-                  replaces=tuple(_replace(args, source) for args in fields.get("replace", [])))
+                  replaces=tuple(_replace(args, source) for args in fields.get("replace", [])),
+                  godebug=_godebug(fields))
 
 
 def read_gomod(folder: Path) -> GoMod:
@@ -85,6 +89,7 @@ def parse_gomod(text: str, source: str = "go.mod") -> GoMod:
         toolchain=_single(fields, "toolchain"),
         requires=tuple((args[0], args[1]) for args in fields.get("require", []) if len(args) >= 2),
         replaces=tuple(_replace(args, source) for args in fields.get("replace", [])),
+        godebug=_godebug(fields),
     )
 
 
@@ -133,6 +138,11 @@ def _unquote(token: str) -> str:
 def _single(fields: dict[str, list[list[str]]], verb: str) -> str | None:
     values = fields.get(verb)
     return values[0][0] if values and values[0] else None
+
+
+def _godebug(fields: dict[str, list[list[str]]]) -> tuple[str, ...]:
+    # `godebug k=v`, or a block of them; "k = v" reads as three words, joined back.
+    return tuple("".join(args) for args in fields.get("godebug", []) if args)
 
 
 def _replace(args: list[str], source: str) -> Replace:

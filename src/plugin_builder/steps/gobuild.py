@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from plugin_builder.golang import gojson, sources, sourcestate
 from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
 
+NEVER_BUILT = "not built yet"
 OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it
 
 
@@ -72,6 +73,7 @@ def build_env(environment: BuildEnvironment, *, gowork: str) -> dict[str, str]:
     env = environment.base_env()
     env.update(
         GOTOOLCHAIN="local",  # a go or toolchain line in a go.mod must not switch releases
+        GOENV="off",  # the user's `go env -w` file must not reach a build
         CGO_ENABLED="1",  # plugins need cgo, and so does a host that loads them
         CC=environment.cc,
         GOOS="linux",
@@ -133,6 +135,9 @@ class GoBuild:
     env: Mapping[str, str]
     digest_parts: Mapping[str, Any]  # what else feeds it (generated files' text)
     entry: Mapping[str, Any]  # what the manifest records besides the build's facts
+    # Run when the artifact is to be built, before compiling; raises to refuse the build
+    # (an out-of-tree plugin whose module graph cannot agree with its host's).
+    check: Callable[[GoBuild], None] | None = field(default=None, compare=False)
 
     def command(self, output: Path, *, list_packages: bool = False) -> list[str]:
         """argv with the output path; ``list_packages``: with -v, so go names each
@@ -156,10 +161,14 @@ def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuil
             log: Log) -> Outcome:
     """What go_build would do (a dry run): say it, and why; run nothing, write nothing."""
     relative = build.relative
-    if not environment.identity_known:
-        reason: str | None = environment.first
-    else:
+    if environment.identity_known:
         reason = _stale(store, relative, _inputs(environment.identity, build))
+    else:  # whether it is up to date is known once the toolchain is there
+        reason = NEVER_BUILT if _never_built(store, relative) else None
+        if reason is None:
+            log(f"would build {relative} unless up to date: {environment.first}")
+            return Outcome(relative, store.path(relative), False, 0.0, {},
+                           planned=environment.first)
     if reason is None:
         log(f"up to date: {relative}")
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
@@ -179,6 +188,8 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     if reason is None:
         log(f"up to date: {relative}")
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
+    if build.check is not None:
+        build.check(build)
     started = time.monotonic()
     log.status(f"listing the packages of {relative}")
     # Listed before the build: a source edited while it compiles is then recorded with
@@ -215,14 +226,18 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
 
 def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
     """Why the artifact must be built, or None when it is up to date."""
-    entry = store.entry(relative)
-    if entry is None or not store.path(relative).is_file():
-        return "not built yet"
+    if _never_built(store, relative):
+        return NEVER_BUILT
+    entry = store.entry(relative) or {}
     if entry.get("inputs") != inputs:
         return "built with other settings (flags, stamps, toolchain or module graph)"
     if not store.intact(relative, entry):
         return "its file is not the one this tool built (its content changed)"
     return sources.changed(entry.get("sources"))
+
+
+def _never_built(store: ArtifactStore, relative: str) -> bool:
+    return store.entry(relative) is None or not store.path(relative).is_file()
 
 
 def _sources_read(environment: BuildEnvironment,

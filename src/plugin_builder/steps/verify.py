@@ -331,7 +331,7 @@ def unbuilt(job: Job, target: PluginTarget, error: PluginBuilderError) -> Plugin
         rule=RuleId.NOT_BUILT, subject=target.id, host_value="", plugin_value="", host_error="",
         fix=error.fix or f"invoke build-plugin --type {target.type} --name {target.name} "
                          f"{job.combination.flags}",
-        fix_action="then build it again:" if error.fix else "correct it, then rebuild with",
+        fix_action="as the build says" if error.fix else "correct it, then rebuild with",
         summary=f"plugin {target.id} could not be built: {error.message}")
     return PluginResult(str(job.store.path(plugin_path(job.config, target))),
                         str(host.path) if host else "", (finding,), None, job.combination.id)
