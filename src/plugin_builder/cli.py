@@ -201,7 +201,14 @@ def program() -> Program:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script; ``argv`` (without the program name) for tests."""
-    program().run([NAME, *argv] if argv is not None else None)
+    if argv is None:
+        program().run()
+        return
+    coreflags.ARGV.append([NAME, *argv])
+    try:
+        program().run([NAME, *argv])
+    finally:
+        coreflags.ARGV.pop()
 
 
 if __name__ == "__main__":  # python -m plugin_builder.cli

@@ -15,6 +15,9 @@ buildconfig.toml list``) and are invoke's, not ours:
 
 from __future__ import annotations
 
+import shlex
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,21 @@ def _load_toml(self: Any, path: str) -> dict[str, Any]:
     # Only the path is recorded: the build config is loaded (and its errors reported)
     # by the task, like a --config given to the task itself.
     return {CONFIG_KEY: {"config": str(Path(path).expanduser().absolute())}}
+
+
+# The argv a front end ran with, when not sys.argv (plugin_builder.cli.main in tests).
+ARGV: list[Sequence[str]] = []
+
+
+def remainder(context: Any) -> list[str]:
+    """The words after ``--``, exactly as given: invoke keeps them as one string joined
+    by spaces, which would split a word holding a space (``-ldflags='-s -w'``)."""
+    argv = list(ARGV[-1]) if ARGV else sys.argv
+    if "--" in argv:
+        words = argv[argv.index("--") + 1:]
+        if " ".join(words) == context.remainder:
+            return words
+    return shlex.split(context.remainder)
 
 
 def build_config(context: Any, flag: str | None) -> Path:

@@ -268,6 +268,39 @@ def clean(c, go=None, libc=None, arch=None, config=None, dry_run=False):
             print("dry run: nothing was removed")
 
 
+# -- the exact Go at hand ------------------------------------------------------------------
+
+
+_GO_HELP = {k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "config")}
+
+
+@task(name="go", help=_GO_HELP)
+def go_command(c, go=None, libc=None, arch=None, config=None):
+    """Run the combination's own go with the arguments after --: plugin-builder go -- mod tidy"""
+    from plugin_builder import goathand
+
+    with guard():
+        config_path = coreflags.build_config(c, config)
+        hand = goathand.at_hand(commands.load(config_path), _choice(go, libc, arch, False),
+                                Console().for_prefix("go"))
+        close_all()
+        code = goathand.run(hand, coreflags.remainder(c))
+    raise SystemExit(code)
+
+
+@task(help={**_GO_HELP, "shell": "the shell's syntax: sh (also bash, zsh, dash) or fish"})
+def env(c, go=None, libc=None, arch=None, config=None, shell="sh"):
+    """Print the exports that give a shell the combination's go: eval "$(plugin-builder env)"."""
+    from plugin_builder import goathand
+
+    with guard():
+        goathand.require_shell(shell)
+        hand = goathand.at_hand(commands.load(coreflags.build_config(c, config)),
+                                _choice(go, libc, arch, False), Console().for_prefix("env"))
+        close_all()
+        print(goathand.exports(hand, shell), end="")
+
+
 # -- docker: base images, builder images, service images ------------------------------
 
 
@@ -317,5 +350,5 @@ def build_service_image(c, service=None, go=None, libc=None, arch=None, all=Fals
 
 
 ns = Collection(build_host, build_plugin, pipeline, verify, report, ci_matrix, list_, check,
-                new_plugin, doctor, clean, bootstrap_base, build_builder_image,
-                build_service_image)
+                new_plugin, doctor, clean, go_command, env, bootstrap_base,
+                build_builder_image, build_service_image)

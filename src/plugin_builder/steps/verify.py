@@ -47,7 +47,7 @@ from plugin_builder.verify import (
     to_dict,
 )
 from plugin_builder.verify.live import OK
-from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge
+from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge, project_view
 
 LIVE_TIMEOUT_S = 60.0
 
@@ -239,6 +239,7 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
                       plugins: Mapping[PluginTarget, Outcome]) -> list[Pair]:
     """Every plugin built for the combination with its service's host binary."""
     pairs = []
+    view = project_view(config) if plugins else None
     for target, plugin in plugins.items():
         plugin_type = config.plugin_types[target.type]
         service = config.host.services[plugin_type.service]
@@ -251,7 +252,7 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
         key = cache_key(host.sha256, plugin.sha256, contract, check)
         pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
                           combination.id, key, _recorded_fingerprints(host),
-                          _recorded_fingerprints(plugin)))
+                          _recorded_fingerprints(plugin), project=view))
     return pairs
 
 
