@@ -174,6 +174,23 @@ def test_every_key_of_the_model_is_explained_in_the_written_config(dragonfly) ->
     assert len(key_docs()) >= 40  # the table was read
 
 
+def test_every_explained_key_is_set_or_shows_its_example_commented_out(dragonfly) -> None:
+    """What the header says: the keys init fills in are set, the others show an example
+    commented out (README said "keys left at their default shown commented out", while
+    init set them)."""
+    written(dragonfly, "../myhost", "dragonfly")
+    lines = (dragonfly / "project" / "buildconfig.toml").read_text().splitlines()
+    assert "the keys init fills in are set, the others show an example commented out" in \
+        " ".join(line.removeprefix("# ") for line in lines[:8])
+    assignment = re.compile(r'^(# )?("[^"]+"|[A-Za-z0-9_.-]+) = ')
+    for row in key_docs():
+        [start] = [i for i, line in enumerate(lines) if line.startswith(f"# {row} (")]
+        end = start + 1
+        while lines[end].startswith("# ") and not assignment.match(lines[end]):
+            end += 1  # the explanation, wrapped
+        assert assignment.match(lines[end]), f"{row}: neither set nor shown: {lines[end]!r}"
+
+
 def test_the_written_config_is_commented_and_its_values_are_set(dragonfly) -> None:
     written(dragonfly, "../myhost", "dragonfly", libc=("glibc,musl",))
     text = (dragonfly / "project" / "buildconfig.toml").read_text()

@@ -2,8 +2,8 @@
 
 :func:`project` returns every file's text and the template folders to copy;
 :func:`config` is buildconfig.toml: valid, with each key init sets and, in the preset's
-"explained" style, every key of the config model explained where it stands and those
-left at their default shown commented out ("short": only what init sets, in generic
+"explained" style, every key of the config model explained where it stands, the keys
+init has no value for with their example commented out ("short": only what init sets, in generic
 words). The explanations come from the config model (``plugin_builder.config.key_docs``,
 which also makes docs/configuration.md's table), read by :func:`key_docs` alone, so the
 generated file and the reference cannot disagree.
@@ -125,8 +125,9 @@ def schema_directive(folder: Path) -> str:
 def _header(doc: Document, plan: Plan) -> None:
     preset, module = plan.preset, plan.facts.gomod.module
     doc.lines.append(schema_directive(plan.folder))
-    about = ("Every key is explained where it stands; keys left at their default are shown "
-             "commented out. The full reference is docs/configuration.md of plugin-builder "
+    about = ("Every key is explained where it stands: the keys init fills in are set, the "
+             "others show an example commented out. The full reference is "
+             "docs/configuration.md of plugin-builder "
              "(`plugin-builder docs` prints where it is installed).") if not doc.short else (
              "Only the keys init fills in are here; every other key, with its default and an "
              "example, is in docs/configuration.md of plugin-builder (`plugin-builder docs` "
