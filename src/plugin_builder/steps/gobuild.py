@@ -25,6 +25,7 @@ from plugin_builder.files import sha256_file
 from plugin_builder.golang import gojson, sources, sourcestate
 from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
+from plugin_builder.steps import compiler_output
 
 NEVER_BUILT = "not built yet"
 OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it
@@ -138,6 +139,9 @@ class GoBuild:
     # Run when the artifact is to be built, before compiling; raises to refuse the build
     # (an out-of-tree plugin whose module graph cannot agree with its host's).
     check: Callable[[GoBuild], None] | None = field(default=None, compare=False)
+    # The project root, which the compiler's file paths are shown relative to (None: as
+    # the compiler said them, relative to cwd).
+    root: Path | None = None
 
     def command(self, output: Path, *, list_packages: bool = False) -> list[str]:
         """argv with the output path; ``list_packages``: with -v, so go names each
@@ -203,9 +207,13 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         result = environment.run(build.command(staged, list_packages=True), cwd=build.cwd,
                                  env=env, on_stderr=compiling.line)
         if result.returncode != 0 or not staged.exists():
-            said = compiling.without_progress(result.stderr) + result.stdout
+            said, first = compiler_output.relative_to_project(
+                compiling.without_progress(result.stderr) + result.stdout, build.cwd,
+                build.root)
             raise BuildError(f"building {relative} for {environment.combination.id}",
-                             said or f"exit code {result.returncode}")
+                             said or f"exit code {result.returncode}",
+                             fix=compiler_output.fix_for(first, build.entry, build.cwd,
+                                                         environment.combination.flags))
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
@@ -247,7 +255,12 @@ def _sources_read(environment: BuildEnvironment,
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode != 0:
-        raise BuildError(f"listing the sources of {build.relative}", listed.output)
+        # stderr says why; stdout is the JSON of the packages it could list.
+        said, first = compiler_output.relative_to_project(listed.stderr or listed.output,
+                                                          build.cwd, build.root)
+        raise BuildError(f"listing the sources of {build.relative}", said,
+                         fix=compiler_output.fix_for(first, build.entry, build.cwd,
+                                                     environment.combination.flags))
     packages = frozenset(p.get("ImportPath", "") for p in
                          gojson.objects(listed.stdout, "go list -deps"))
     return sources.record(listed.stdout, gowork=build.env.get("GOWORK")), packages

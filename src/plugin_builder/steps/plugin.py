@@ -116,4 +116,5 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
         entry={"kind": "plugin", "type": target.type, "name": target.name,
                "in_tree": target.in_tree},
         check=partial(check_before_compiling, config, environment, store, target),
+        root=config.root,
     )
