@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import cimatrix, results
+from plugin_builder import artifact_index, cimatrix, results
 from plugin_builder import config as config_module
 from plugin_builder.artifacts import MARKER
 from plugin_builder.backends import Backend, backend_for
@@ -70,6 +70,9 @@ class Context:
             result = pipeline.run(job, through=through)
             self.reporter.end(combination.id, result.passed)
             outcomes.append(result)
+        if not request.dry_run and (request.build or any(o.built for r in outcomes
+                                                         for o in r.outcomes)):
+            artifact_index.publish(self.config, combinations)
         return outcomes
 
 
@@ -263,6 +266,8 @@ def clean(config_path: str | Path, choice: Choice | Combination | None = None, *
         if not dry_run:
             shutil.rmtree(folder)
         removed.append(folder)
+    if removed and not dry_run:
+        artifact_index.write_index(config)  # it names the combinations that are left
     return removed
 
 

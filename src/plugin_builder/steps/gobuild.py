@@ -297,10 +297,11 @@ def command_line(build: GoBuild, output: Path) -> str:
 
 def _buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:
     if info is None:
-        return {"go_version": None, "settings": {}, "deps": []}
+        return {"go_version": None, "settings": {}, "main": None, "deps": []}
     return {
         "go_version": info.go_version,
         "settings": dict(info.settings),
+        "main": {**_module(info.main), "package": info.path},  # for its SBOM
         "deps": [_module(m) for m in info.deps],
     }
 

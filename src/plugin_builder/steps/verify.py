@@ -278,6 +278,11 @@ def record(store: ArtifactStore, pairs: Sequence[Pair], results: Sequence[Plugin
                                 for pair, result in zip(pairs, results, strict=True)
                                 if result.verdict == Verdict.PASS and pair.cache_key
                                 and (result.live is not None or _runs_here(pair.host))}
+        # Each verdict with the pair it was given on: it holds while both binaries and
+        # the contract are unchanged (the artifacts index reports it only then).
+        manifest["verdicts"] = {Path(pair.plugin).name: {"verdict": str(result.verdict),
+                                                         "key": pair.cache_key}
+                                for pair, result in zip(pairs, results, strict=True)}
 
     store.update_manifest(change)
 
