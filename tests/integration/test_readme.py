@@ -12,16 +12,14 @@ or ``sudo``) runs where an engine answers, and with ``CI=true`` fails without on
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .projects import REPO
+from .readerenv import REPO, copy_repository, reader_env
 
 README = REPO / "README.md"
 BLOCK_TIMEOUT_S = 3600
@@ -79,32 +77,8 @@ class Reader:
     """A copy of the repository and a fresh virtual environment; the blocks run so far."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root / "plugin-builder"
-        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                                 "-z"], cwd=REPO, capture_output=True, check=True).stdout
-        for name in filter(None, listed.decode().split("\0")):
-            source, target = REPO / name, self.root / name
-            if source.is_file() and not source.is_symlink():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(source.read_bytes())
-                target.chmod(source.stat().st_mode)
-            elif source.is_symlink():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.symlink_to(os.readlink(source))
-        venv = root / "venv"
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        shims = root / "shims"
-        shims.mkdir()
-        if os.geteuid() == 0:  # root has no sudo to ask (a bare CI machine may lack it)
-            (shims / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
-            (shims / "sudo").chmod(0o755)
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PLUGIN_BUILDER_CONFIG")}
-        env.update(PATH=os.pathsep.join([str(venv / "bin"), str(shims), env["PATH"]]),
-                   VIRTUAL_ENV=str(venv), PIP_DISABLE_PIP_VERSION_CHECK="1",
-                   # CI installs exactly these versions; a reader gets the newest in range.
-                   PIP_CONSTRAINT=str(self.root / "constraints.txt"))
-        self.env = env
+        self.root = copy_repository(root / "plugin-builder")
+        self.env = reader_env(root, self.root)
         self.ran: set[int] = set()
 
     def run_through(self, target: Block) -> None:
