@@ -280,6 +280,7 @@ def go_command(c, go=None, libc=None, arch=None, config=None):
     from plugin_builder import goathand
 
     with guard():
+        coreflags.refuse_dry(c, "go")
         config_path = coreflags.build_config(c, config)
         hand = goathand.at_hand(commands.load(config_path), _choice(go, libc, arch, False),
                                 Console().for_prefix("go"))
@@ -294,6 +295,7 @@ def env(c, go=None, libc=None, arch=None, config=None, shell="sh"):
     from plugin_builder import goathand
 
     with guard():
+        coreflags.refuse_dry(c, "env")  # it provisions the toolchain on first use
         goathand.require_shell(shell)
         hand = goathand.at_hand(commands.load(coreflags.build_config(c, config)),
                                 _choice(go, libc, arch, False), Console().for_prefix("env"))

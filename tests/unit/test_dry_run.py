@@ -115,7 +115,7 @@ def test_new_plugin_dry_run_writes_nothing(project):
     assert snapshot(project) == before
 
 
-@pytest.mark.parametrize("task", ["init", "bootstrap-base"])
+@pytest.mark.parametrize("task", ["init", "bootstrap-base", "go", "env"])
 def test_a_task_without_a_dry_run_refuses_invokes_dry(project, task):
     before = snapshot(project)
     run = invoke(project, "--dry", task, program="plugin-builder")
