@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from plugin_builder.errors import BuildError
 from plugin_builder.steps.compiler_output import fix_for, relative_to_project
 
@@ -50,6 +52,19 @@ def test_a_host_build_names_the_service():
     assert fix_for(first, {"kind": "host", "service": "scheduler"}, host, FLAGS) == (
         "correct host/cmd/scheduler/main.go:9:2 in the host (service scheduler), then "
         f"invoke build-host {FLAGS}")
+
+
+@pytest.mark.parametrize("said", [
+    'github.com/google/uuid@v1.5.0: Get "https://proxy.golang.org/github.com/google/uuid/@v/'
+    'v1.5.0.zip": dial tcp: lookup proxy.golang.org: i/o timeout',
+    "missing go.sum entry for module providing package github.com/google/uuid",
+    "no required module provides package example.com/x; to add it: go get example.com/x",
+])
+def test_a_module_the_go_command_could_not_fetch_is_not_the_source_to_correct(said):
+    """go list names the importing file when a module download fails: the file is fine."""
+    text, first = relative_to_project(f"./resource.go:7:2: {said}\n", PLUGIN, ROOT)
+    assert text == f"plugins/scheduler/evaluator/resource.go:7:2: {said}\n"
+    assert fix_for(first, ENTRY, PLUGIN, FLAGS) is None
 
 
 def test_without_a_location_the_general_fix_reads_as_a_sentence():

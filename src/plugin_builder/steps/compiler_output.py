@@ -17,14 +17,21 @@ from pathlib import Path
 from typing import Any
 
 # A compiler (or cgo's C compiler) location at the start of a line: path:line[:column]:
-_LOCATION = re.compile(r"^(?P<path>[^\s:]+\.(?:go|c|h|s)):(?P<line>\d+)(?::(?P<column>\d+))?:",
-                       re.MULTILINE)
+_LOCATION = re.compile(r"^(?P<path>[^\s:]+\.(?:go|c|h|s)):(?P<line>\d+)(?::(?P<column>\d+))?:"
+                       r"(?P<said>[^\n]*)", re.MULTILINE)
+# What the go command says at an import's location when the source is not what is wrong:
+# a module it could not fetch or verify (the network, the proxy, go.sum, go.mod).
+_NOT_THE_SOURCE = re.compile(r"^\s*\S+@v\S*: |dial tcp|i/o timeout|connection refused|"
+                             r"Get \"https?://|go\.sum|missing go\.sum entry|"
+                             r"no required module provides|cannot find module|"
+                             r"go: updates to go\.mod needed")
 
 
 @dataclass(frozen=True)
 class Location:
     shown: str  # as the rewritten output shows it: plugins/x/main.go:3:1
     file: Path  # absolute
+    said: str = ""  # what the compiler said there
 
 
 def relative_to_project(output: str, cwd: Path, root: Path | None) -> tuple[str, Location | None]:
@@ -37,8 +44,8 @@ def relative_to_project(output: str, cwd: Path, root: Path | None) -> tuple[str,
         shown = _shown(absolute, root)
         place = ":".join(part for part in (shown, match["line"], match["column"]) if part)
         if not first:
-            first.append(Location(place, absolute))
-        return place + ":"
+            first.append(Location(place, absolute, match["said"].strip()))
+        return place + ":" + match["said"]
 
     return _LOCATION.sub(rewrite, output), (first[0] if first else None)
 
@@ -53,8 +60,8 @@ def fix_for(location: Location | None, entry: Mapping[str, Any], cwd: Path,
             flags: str) -> str | None:
     """"correct <file:line> in plugin T/N, then invoke build-plugin ..." when the output
     names a file; None: the BuildError's general fix."""
-    if location is None:
-        return None
+    if location is None or _NOT_THE_SOURCE.search(location.said):
+        return None  # the general fix: the output says what (a module, the network) is wrong
     if entry.get("kind") == "plugin":
         again = f"invoke build-plugin --type {entry['type']} --name {entry['name']} {flags}"
         inside = location.file.is_relative_to(cwd)
