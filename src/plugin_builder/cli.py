@@ -20,7 +20,7 @@ from pathlib import Path
 
 from invoke import Collection, Program, task
 
-from plugin_builder import __version__, links
+from plugin_builder import __version__, coreflags, links
 from plugin_builder import tasks as project_tasks
 from plugin_builder.console import guard
 from plugin_builder.errors import UsageError
@@ -49,6 +49,7 @@ NAME = "plugin-builder"
 def init(c, host=None, preset=None, go=None, libc=None, arch=None, folder=None, force=False):
     """Write buildconfig.toml, tasks.py and noxfile.py for a host module you have."""
     with guard():
+        coreflags.refuse_dry(c, "init")
         where = Path(folder or os.getcwd())
         matrix = {"go": tuple(go or ()), "libc": tuple(libc or ()), "arch": tuple(arch or ())}
         existing = land.existing_config(where)
@@ -182,13 +183,32 @@ def namespace() -> Collection:
     return collection
 
 
+class _Program(Program):
+    """invoke's Program, its core --config described as what it means here (see
+    :mod:`plugin_builder.coreflags`)."""
+
+    def core_args(self) -> list:
+        args = super().core_args()
+        for argument in args:
+            if "config" in argument.names:
+                argument.help = coreflags.CORE_CONFIG_HELP
+        return args
+
+
 def program() -> Program:
-    return Program(namespace=namespace(), version=__version__, name=NAME, binary=NAME)
+    return _Program(namespace=namespace(), version=__version__, name=NAME, binary=NAME)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script; ``argv`` (without the program name) for tests."""
-    program().run([NAME, *argv] if argv is not None else None)
+    if argv is None:
+        program().run()
+        return
+    coreflags.ARGV.append([NAME, *argv])
+    try:
+        program().run([NAME, *argv])
+    finally:
+        coreflags.ARGV.pop()
 
 
 if __name__ == "__main__":  # python -m plugin_builder.cli

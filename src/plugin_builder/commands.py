@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import cimatrix, results
+from plugin_builder import artifact_index, cimatrix, results
 from plugin_builder import config as config_module
 from plugin_builder.artifacts import MARKER
 from plugin_builder.backends import Backend, backend_for
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
-from plugin_builder.errors import PipelineError, UsageError
+from plugin_builder.errors import ConfigError, PipelineError, UsageError
 from plugin_builder.log import PrintReporter, Reporter
 from plugin_builder.selection import Choice, plugins_selected, services_named
 from plugin_builder.steps import verify as verify_step
@@ -65,11 +65,14 @@ class Context:
         for combination in combinations:
             job = Job.open(self.config, combination, self.backend, request,
                            self.reporter.for_prefix(combination.id))
-            if request.build:
+            if request.build and not request.dry_run:
                 job.store.sweep()  # what killed runs of ours left behind
             result = pipeline.run(job, through=through)
             self.reporter.end(combination.id, result.passed)
             outcomes.append(result)
+        if not request.dry_run and (request.build or any(o.built for r in outcomes
+                                                         for o in r.outcomes)):
+            artifact_index.publish(self.config, combinations)
         return outcomes
 
 
@@ -77,18 +80,20 @@ class Context:
 
 
 def build_host(context: Context, choice: Choice | Combination, *,
-               services: Sequence[str] | None = None) -> list[CombinationResult]:
-    request = Request(tuple(services_named(context.config, services)), ())
-    return _built(context.run(choice, request, through="host"))
+               services: Sequence[str] | None = None,
+               dry_run: bool = False) -> list[CombinationResult]:
+    request = Request(tuple(services_named(context.config, services)), (), dry_run=dry_run)
+    return require_built(context.run(choice, request, through="host"))
 
 
 def build_plugin(context: Context, choice: Choice | Combination, *, type_: str | None = None,
-                 name: str | None = None) -> list[CombinationResult]:
+                 name: str | None = None, dry_run: bool = False) -> list[CombinationResult]:
     targets = plugins_selected(context.config, type_=type_, name=name)
-    return _built(context.run(choice, Request((), tuple(targets)), through="plugins"))
+    request = Request((), tuple(targets), dry_run=dry_run)
+    return require_built(context.run(choice, request, through="plugins"))
 
 
-def _built(outcomes: list[CombinationResult]) -> list[CombinationResult]:
+def require_built(outcomes: list[CombinationResult]) -> list[CombinationResult]:
     """A build command ends with the first failure's own error (its exit code), after
     every combination was tried."""
     failure = next((r.failure for r in outcomes if r.failure is not None), None)
@@ -97,16 +102,18 @@ def _built(outcomes: list[CombinationResult]) -> list[CombinationResult]:
     return outcomes
 
 
-def pipeline(context: Context, choice: Choice | Combination) -> list[CombinationResult]:
+def pipeline(context: Context, choice: Choice | Combination, *,
+             dry_run: bool = False) -> list[CombinationResult]:
     """Build and verify each combination (one failing does not stop the others); write
-    results/<combination>.{json,xml}."""
+    results/<combination>.{json,xml} (a dry run: only say what it would do)."""
     request = Request.everything(context.config, images=context.backend.makes_images,
-                                 reuse_proofs=True)
+                                 reuse_proofs=True, dry_run=dry_run)
     outcomes = context.run(choice, request, through="images")
     for result in outcomes:
         if result.error:
             context.reporter.for_prefix(result.combination.id)(f"failed: {result.error}")
-        results.write(context.config.results, results.to_record(result))
+        if not dry_run:
+            results.write(context.config.results, results.to_record(result))
     return outcomes
 
 
@@ -123,7 +130,8 @@ def require_passed(outcomes: Sequence[CombinationResult]) -> None:
 
 
 def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
-           type_: str | None = None, name: str | None = None) -> list[PluginResult]:
+           type_: str | None = None, name: str | None = None,
+           dry_run: bool = False) -> list[PluginResult]:
     """Verify the chosen plugin targets of each combination against their services.
 
     A live verify first brings every artifact up to date (so it judges what the sources
@@ -133,7 +141,8 @@ def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
     targets = plugins_selected(context.config, type_=type_, name=name)
     services = tuple(dict.fromkeys(context.config.plugin_types[t.type].service
                                    for t in targets))
-    request = Request(services, tuple(targets), build=live, live=live, keep_going=True)
+    request = Request(services, tuple(targets), build=live, live=live, keep_going=True,
+                      dry_run=dry_run)
     outcomes = context.run(choice, request, through="verify")
     failure = next((r.failure for r in outcomes
                     if r.failure is not None and r.failed_step != "verify"), None)
@@ -183,11 +192,18 @@ def doctor(config_path: str | Path, *, backend: str | None = None) -> list:
     return run_checks(config, backend_name(config, backend))
 
 
-def new_plugin(config_path: str | Path, *, type_: str, name: str) -> Path:
-    """Scaffold plugins/<type>/<name> from the type's template and register the target."""
-    from plugin_builder.scaffold import new_plugin as scaffold
+def new_plugin(config_path: str | Path, *, type_: str, name: str,
+               dry_run: bool = False) -> tuple[Path, list[str]]:
+    """Scaffold plugins/<type>/<name> from the type's template and register the target;
+    the folder and the files it holds (a dry run: would hold, and nothing is written)."""
+    from plugin_builder import scaffold
 
-    return scaffold(config_path, type_, name)
+    if not dry_run:
+        folder = scaffold.new_plugin(config_path, type_, name)
+        return folder, sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                              if p.is_file())
+    planned = scaffold.plan(load(config_path), type_, name)
+    return planned.folder, sorted(scaffold.render(planned))
 
 
 def listing(config_path: str | Path) -> dict[str, Any]:
@@ -205,8 +221,36 @@ def listing(config_path: str | Path) -> dict[str, Any]:
     }
 
 
-def clean(config_path: str | Path, choice: Choice | Combination | None = None) -> list[Path]:
-    """Remove one combination's artifacts, or all of them; only folders the tool made."""
+@dataclass(frozen=True)
+class Checked:
+    """The config as every command loads it: what it holds, or why it cannot be loaded."""
+
+    path: Path
+    listing: dict[str, Any] | None
+    error: ConfigError | None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.error is None:
+            return {"config": str(self.path), "valid": True, **(self.listing or {})}
+        error = self.error
+        return {"config": str(self.path), "valid": False,
+                "error": {"message": error.message, "file": error.file, "key": error.key,
+                          "fix": error.fix, "exit_code": error.return_code}}
+
+
+def check(config_path: str | Path) -> Checked:
+    """Load the config as every command does (`invoke check`); its error is returned."""
+    path = Path(config_path).absolute()
+    try:
+        return Checked(path, listing(path), None)
+    except ConfigError as error:
+        return Checked(path, None, error)
+
+
+def clean(config_path: str | Path, choice: Choice | Combination | None = None, *,
+          dry_run: bool = False) -> list[Path]:
+    """Remove one combination's artifacts, or all of them; only folders the tool made (a
+    dry run: the folders it would remove)."""
     config = load(config_path)
     folders = ([config.artifact_dir(c) for c in Choice.of(choice).resolve(config)]
                if choice is not None else [config.artifacts])
@@ -219,8 +263,11 @@ def clean(config_path: str | Path, choice: Choice | Combination | None = None) -
                              f"file); not removing it",
                              fix="remove it yourself if it is yours to remove, or correct "
                                  "project.artifacts in buildconfig.toml")
-        shutil.rmtree(folder)
+        if not dry_run:
+            shutil.rmtree(folder)
         removed.append(folder)
+    if removed and not dry_run:
+        artifact_index.write_index(config)  # it names the combinations that are left
     return removed
 
 
@@ -240,29 +287,35 @@ def bootstrap_base(config_path: str | Path, *, force: bool = False,
 
 
 def build_builder_image(context: Context, choice: Choice | Combination, *,
-                        force: bool = False) -> list[str]:
-    """Build (or find up to date) the builder image of each selected combination."""
+                        force: bool = False, dry_run: bool = False) -> list[str]:
+    """Build (or find up to date) the builder image of each selected combination; a dry
+    run says which it would be, and returns the tags that are up to date."""
     from plugin_builder import dockerengine
-    from plugin_builder.backends.builder_image import ensure_builder_image
+    from plugin_builder.backends.builder_image import ensure_builder_image, planned_builder_image
 
     client = dockerengine.connect()
     tags = []
     for combination in context.combinations(choice):
-        ensure_builder_image(context.config, client, combination,
-                             context.reporter.for_prefix(combination.id), force=force)
+        log = context.reporter.for_prefix(combination.id)
+        if dry_run:
+            if planned_builder_image(context.config, client, combination, log, force=force):
+                tags.append(context.config.docker.builder_tag(combination))
+            continue
+        ensure_builder_image(context.config, client, combination, log, force=force)
         tags.append(context.config.docker.builder_tag(combination))
     return tags
 
 
 def build_service_image(context: Context, choice: Choice | Combination, *,
-                        services: list[str] | None = None) -> list[str]:
+                        services: list[str] | None = None, dry_run: bool = False) -> list[str]:
     """Each service's runtime image, after its host and plugins are up to date and
     verified: the whole pipeline, for these services."""
     chosen = services_named(context.config, services)
     targets = tuple(t for t in context.config.plugins
                     if context.config.plugin_types[t.type].service in chosen)
-    request = Request(tuple(chosen), targets, images=True, reuse_proofs=True)
-    outcomes = _built(context.run(choice, request, through="images"))
+    request = Request(tuple(chosen), targets, images=True, reuse_proofs=True,
+                      dry_run=dry_run)
+    outcomes = require_built(context.run(choice, request, through="images"))
     return [tag for result in outcomes for tag in result.images]
 
 

@@ -101,8 +101,9 @@ class BuildError(PluginBuilderError):
     def __init__(self, what: str, output: str, *, fix: str | None = None) -> None:
         tail = textwrap.indent(output.strip()[-4000:], "    ")
         super().__init__(f"{what} failed:\n{tail}",
-                         fix=fix or "correct the source or setting the output names, "
-                                    "then run the same command again")
+                         fix=fix or "correct what the output above names (a source "
+                                    "file, or a setting of buildconfig.toml), then run the "
+                                    "same command again")
 
 
 class CheckCommandError(PluginBuilderError):

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +43,15 @@ class Summary:
 
 def to_record(result: Any) -> dict[str, Any]:
     """The JSON record of one combination's pipeline run (a pipeline.CombinationResult)."""
+    finished = datetime.now(UTC)
     return {
         "schema": SCHEMA,
         "combination": result.combination.id,
         "status": PASSED if result.passed else FAILED,
         "error": result.error,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": (finished - timedelta(seconds=sum(step.seconds for step in result.steps))
+                       ).isoformat(timespec="seconds"),
+        "finished_at": finished.isoformat(timespec="seconds"),
         "steps": [_step(step, result) for step in result.steps],
         "artifacts": {o.relative: {"sha256": o.sha256, "size": o.entry.get("size")}
                       for o in result.outcomes},
@@ -83,23 +86,35 @@ def _xml_text(text: str | None) -> str | None:
 
 
 def junit(record: dict[str, Any]) -> str:
-    """JUnit XML: a test case per step and per plugin verified, failures with their cause."""
+    """JUnit XML: a test case per step and per plugin verified, failures with their cause.
+
+    One ``testsuite`` in a ``testsuites``, both with the counts (``tests``, ``failures``,
+    ``errors``, ``skipped``) and the ``time`` CI systems show; the suite's ``timestamp``
+    is when the run started; every case has its ``time`` (a plugin's: its live load).
+    """
     import xml.etree.ElementTree as ET  # only the pipeline writes JUnit: start-up stays lean
 
-    suite = ET.Element("testsuite", name=f"pipeline({record['combination']})")
-    cases = 0
-    failures = 0
+    name = f"pipeline({record['combination']})"
+    root = ET.Element("testsuites", name=name)
+    suite = ET.SubElement(root, "testsuite", name=name)
+    started = record.get("started_at") or record.get("finished_at")
+    if started:
+        suite.set("timestamp", started.split("+", 1)[0].removesuffix("Z"))
+    cases = failures = 0
+    seconds = 0.0
     for step in record["steps"]:
         case = ET.SubElement(suite, "testcase", classname=record["combination"],
                              name=step["name"], time=f"{step['seconds']:.3f}")
         cases += 1
+        seconds += step["seconds"]
         if step["status"] != PASSED:
             failures += 1
             ET.SubElement(case, "failure", message=_xml_text(record["error"]) or "failed"
                           ).text = _xml_text(record["error"])
     for plugin in record["verify"]["results"]:
+        live = (plugin.get("live") or {}).get("duration_s") or 0.0
         case = ET.SubElement(suite, "testcase", classname=f"{record['combination']}.verify",
-                             name=Path(plugin["plugin"]).name)
+                             name=Path(plugin["plugin"]).name, time=f"{live:.3f}")
         cases += 1
         if plugin["verdict"] == Verdict.FAIL:
             failures += 1
@@ -107,9 +122,14 @@ def junit(record: dict[str, Any]) -> str:
             ET.SubElement(case, "failure",
                           message=_NOT_XML.sub("\ufffd", messages[0]) if messages
                           else "did not load").text = _xml_text("\n".join(messages))
-    suite.set("tests", str(cases))
-    suite.set("failures", str(failures))
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+    # Every verify case's load ran inside the verify step: the total is the steps'.
+    for element in (root, suite):
+        element.set("tests", str(cases))
+        element.set("failures", str(failures))
+        element.set("errors", "0")  # a step that fails is a failure, with its message
+        element.set("skipped", "0")  # a run never skips a step or a plugin it was given
+        element.set("time", f"{seconds:.3f}")
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def read_all(folder: Path, only: list[str] | None = None) -> list[Summary]:

@@ -17,11 +17,13 @@ import json as json_module
 
 from invoke import Collection, task
 
-from plugin_builder import commands, results
+from plugin_builder import commands, coreflags, results
 from plugin_builder.console import Console, close_all, guard, print_verdicts
-from plugin_builder.project import default_config
+from plugin_builder.errors import UsageError
 from plugin_builder.selection import Choice
 from plugin_builder.status import Verdict
+
+coreflags.accept_build_config()  # `invoke --config buildconfig.toml TASK`
 
 CONFIG_HELP = ("the build config (default: $PLUGIN_BUILDER_CONFIG, else buildconfig.toml "
                "in this folder)")
@@ -33,27 +35,39 @@ _COMBINATION_HELP = {
     "backend": "where commands run: local or docker (default: project.backend)",
     "config": CONFIG_HELP,
     "verbose": "print every build command in full (environment and argv) before it runs",
+    "dry-run": "say what would be provisioned, built and verified, and why; do none of it "
+               "and write nothing (invoke's --dry means the same)",
 }
+DRY_RUN_DONE = "dry run: nothing was provisioned, built or written"
 
 
 def _choice(go: str | None, libc: str | None, arch: str | None, every: bool) -> Choice:
     return Choice(go=go, libc=libc, arch=arch, every=every)
 
 
-def _context(config: str | None, backend: str | None = None,
+def _context(c, config: str | None, backend: str | None = None,
              verbose: bool = False) -> commands.Context:
     """The command's context, its messages going to a console of this front end (closed
     by guard() when the task ends)."""
-    return commands.Context.open(config or default_config(), backend,
+    return commands.Context.open(coreflags.build_config(c, config), backend,
                                  Console(verbose=verbose))
+
+
+def _said_dry_run() -> None:
+    close_all()
+    print(DRY_RUN_DONE)
 
 
 @task(help=_COMBINATION_HELP)
 def build_host(c, go=None, libc=None, arch=None, all=False, backend=None, config=None,
-               verbose=False):
+               verbose=False, dry_run=False):
     """Build the host's services, dynamically linked."""
     with guard():
-        commands.build_host(_context(config, backend, verbose), _choice(go, libc, arch, all))
+        dry_run = coreflags.dry_run(c, dry_run)
+        commands.build_host(_context(c, config, backend, verbose), _choice(go, libc, arch, all),
+                            dry_run=dry_run)
+        if dry_run:
+            _said_dry_run()
 
 
 @task(help={
@@ -62,20 +76,29 @@ def build_host(c, go=None, libc=None, arch=None, all=False, backend=None, config
     **_COMBINATION_HELP,
 })
 def build_plugin(c, type_=None, name=None, go=None, libc=None, arch=None, all=False,
-                 backend=None, config=None, verbose=False):
+                 backend=None, config=None, verbose=False, dry_run=False):
     """Build plugin targets with the host's exact settings."""
     with guard():
-        commands.build_plugin(_context(config, backend, verbose), _choice(go, libc, arch, all),
-                              type_=type_, name=name)
+        dry_run = coreflags.dry_run(c, dry_run)
+        commands.build_plugin(_context(c, config, backend, verbose),
+                              _choice(go, libc, arch, all), type_=type_, name=name,
+                              dry_run=dry_run)
+        if dry_run:
+            _said_dry_run()
 
 
 @task(help=_COMBINATION_HELP)
 def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=None,
-             verbose=False):
+             verbose=False, dry_run=False):
     """Build host and plugins, verify, then summarise."""
     with guard():
-        context = _context(config, backend, verbose)
-        outcomes = commands.pipeline(context, _choice(go, libc, arch, all))
+        dry_run = coreflags.dry_run(c, dry_run)
+        context = _context(c, config, backend, verbose)
+        outcomes = commands.pipeline(context, _choice(go, libc, arch, all), dry_run=dry_run)
+        if dry_run:
+            commands.require_built(outcomes)
+            _said_dry_run()
+            return
         close_all()
         results.print_summary(context.config.results,
                               only=[r.combination.id for r in outcomes])
@@ -103,19 +126,27 @@ def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=N
 )
 def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, type_=None,
            name=None, host_check=False, json=False, static_only=False, image=None,
-           backend=None, config=None, verbose=False):
+           backend=None, config=None, verbose=False, dry_run=False):
     """Prove every plugin loads into its host, or say why not."""
     with guard():
+        dry_run = coreflags.dry_run(c, dry_run)
+        if dry_run and (image or host or plugin):
+            raise UsageError("--dry-run plans the targets of the config, not --image, "
+                             "--host or --plugin", fix="leave out --dry-run, or those flags")
         if image:
             _verify_images(image, json)
             return
-        context = _context(config, backend, verbose)
+        context = _context(c, config, backend, verbose)
         if host or plugin:
             verdicts = commands.verify_binaries(context, host, plugin or [], type_=type_,
                                                 host_check=host_check, live=not static_only)
         else:
             verdicts = commands.verify(context, _choice(go, libc, arch, all),
-                                       live=not static_only, type_=type_, name=name)
+                                       live=not static_only, type_=type_, name=name,
+                                       dry_run=dry_run)
+            if dry_run:
+                _said_dry_run()
+                return
         close_all()
         print_verdicts(verdicts, as_json=json)
         commands.require_loaded(verdicts)
@@ -135,7 +166,7 @@ def _verify_images(images: list[str], as_json: bool) -> None:
 def report(c, json=False, config=None):
     """Print the summary of the last pipeline runs."""
     with guard():
-        summaries = commands.report(config or default_config())
+        summaries = commands.report(coreflags.build_config(c, config))
         if json:
             print(json_module.dumps([results.summary_dict(s) for s in summaries], indent=2))
         else:
@@ -146,7 +177,7 @@ def report(c, json=False, config=None):
 def ci_matrix(c, config=None):
     """Print the GitHub Actions matrix of pipeline sessions."""
     with guard():
-        print(json_module.dumps(commands.ci_matrix(config or default_config()),
+        print(json_module.dumps(commands.ci_matrix(coreflags.build_config(c, config)),
                                 separators=(",", ":")))
 
 
@@ -154,7 +185,7 @@ def ci_matrix(c, config=None):
 def list_(c, json=False, config=None):
     """List the combinations and the plugin targets."""
     with guard():
-        listing = commands.listing(config or default_config())
+        listing = commands.listing(coreflags.build_config(c, config))
         if json:
             print(json_module.dumps(listing, indent=2))
             return
@@ -167,16 +198,43 @@ def list_(c, json=False, config=None):
                   f" -> {plugin['file']}")
 
 
+@task(help={"json": "print JSON for machines: the config's path, its combinations and "
+                    "targets, or the error with its file, key and fix",
+            "config": CONFIG_HELP})
+def check(c, json=False, config=None):
+    """Check the build config as every command loads it (exit 3 when it is invalid)."""
+    with guard():
+        checked = commands.check(coreflags.build_config(c, config))
+        if json:
+            print(json_module.dumps(checked.to_dict(), indent=2))
+            if checked.error is not None:
+                raise SystemExit(checked.error.return_code)
+            return
+        if checked.error is not None:
+            raise checked.error
+        listing = checked.listing or {}
+        print(f"{checked.path}: valid: {len(listing['combinations'])} combination(s), "
+              f"{len(listing['services'])} service(s), {len(listing['plugins'])} plugin "
+              f"target(s); default {listing['default']}")
+
+
 @task(help={"type": "plugin type of the new target (a [plugin_types] table)",
             "name": "name of the new target, following the type's naming rule",
-            "config": CONFIG_HELP})
-def new_plugin(c, type_, name, config=None):
+            "config": CONFIG_HELP,
+            "dry-run": "say what would be created and registered; write nothing"})
+def new_plugin(c, type_, name, config=None, dry_run=False):
     """Scaffold and register a new plugin target."""
     with guard():
-        path = config or default_config()
-        folder = commands.new_plugin(path, type_=type_, name=name)
-        print(f"created {folder}")
-        print(f"registered [[plugins]] {type_}/{name} in buildconfig.toml")
+        path = coreflags.build_config(c, config)
+        dry_run = coreflags.dry_run(c, dry_run)
+        folder, files = commands.new_plugin(path, type_=type_, name=name, dry_run=dry_run)
+        if dry_run:
+            print(f"would create {folder}: {', '.join(files)}")
+            print(f"would register [[plugins]] {type_}/{name} in {path}")
+            print("dry run: nothing was written")
+            return
+        print(f"created {folder}: {', '.join(files)}")
+        print(f"registered [[plugins]] {type_}/{name} in {path}")
         print(f"next: invoke build-plugin --type {type_} --name {name} && invoke verify")
 
 
@@ -188,7 +246,7 @@ def doctor(c, backend=None, json=False, config=None):
     with guard():
         from plugin_builder import doctor as doctor_module
 
-        checks = commands.doctor(config or default_config(), backend=backend)
+        checks = commands.doctor(coreflags.build_config(c, config), backend=backend)
         if json:
             print(doctor_module.to_json(checks))
         else:
@@ -196,13 +254,53 @@ def doctor(c, backend=None, json=False, config=None):
         doctor_module.require_ok(checks)
 
 
-@task(help={k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "config")})
-def clean(c, go=None, libc=None, arch=None, config=None):
+@task(help={**{k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "config")},
+            "dry-run": "say which folders would be removed; remove nothing"})
+def clean(c, go=None, libc=None, arch=None, config=None, dry_run=False):
     """Remove built artifacts (all, or some combinations)."""
     with guard():
+        dry_run = coreflags.dry_run(c, dry_run)
         choice = Choice(go=go, libc=libc, arch=arch, every=True) if go or libc or arch else None
-        for folder in commands.clean(config or default_config(), choice):
-            print(f"removed {folder}")
+        for folder in commands.clean(coreflags.build_config(c, config), choice,
+                                     dry_run=dry_run):
+            print(f"{'would remove' if dry_run else 'removed'} {folder}")
+        if dry_run:
+            print("dry run: nothing was removed")
+
+
+# -- the exact Go at hand ------------------------------------------------------------------
+
+
+_GO_HELP = {k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "config")}
+
+
+@task(name="go", help=_GO_HELP)
+def go_command(c, go=None, libc=None, arch=None, config=None):
+    """Run the combination's own go with the arguments after --: plugin-builder go -- mod tidy"""
+    from plugin_builder import goathand
+
+    with guard():
+        coreflags.refuse_dry(c, "go")
+        config_path = coreflags.build_config(c, config)
+        hand = goathand.at_hand(commands.load(config_path), _choice(go, libc, arch, False),
+                                Console().for_prefix("go"))
+        close_all()
+        code = goathand.run(hand, coreflags.remainder(c))
+    raise SystemExit(code)
+
+
+@task(help={**_GO_HELP, "shell": "the shell's syntax: sh (also bash, zsh, dash) or fish"})
+def env(c, go=None, libc=None, arch=None, config=None, shell="sh"):
+    """Print the exports that give a shell the combination's go: eval "$(plugin-builder env)"."""
+    from plugin_builder import goathand
+
+    with guard():
+        coreflags.refuse_dry(c, "env")  # it provisions the toolchain on first use
+        goathand.require_shell(shell)
+        hand = goathand.at_hand(commands.load(coreflags.build_config(c, config)),
+                                _choice(go, libc, arch, False), Console().for_prefix("env"))
+        close_all()
+        print(goathand.exports(hand, shell), end="")
 
 
 # -- docker: base images, builder images, service images ------------------------------
@@ -212,18 +310,26 @@ def clean(c, go=None, libc=None, arch=None, config=None):
 def bootstrap_base(c, force=False, config=None):
     """Make base images without a registry (as root)."""
     with guard():
-        for tag in commands.bootstrap_base(config or default_config(), force=force,
+        coreflags.refuse_dry(c, "bootstrap-base")
+        for tag in commands.bootstrap_base(coreflags.build_config(c, config), force=force,
                                            reporter=Console()):
             print(tag)
 
 
 @task(help={**{k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "all", "config")},
-            "force": "rebuild even when the image is up to date"})
-def build_builder_image(c, go=None, libc=None, arch=None, all=False, force=False, config=None):
+            "force": "rebuild even when the image is up to date",
+            "dry-run": "say which images would be built and why; build nothing"})
+def build_builder_image(c, go=None, libc=None, arch=None, all=False, force=False, config=None,
+                        dry_run=False):
     """Build the builder image of a combination."""
     with guard():
-        for tag in commands.build_builder_image(_context(config),
-                                                _choice(go, libc, arch, all), force=force):
+        dry_run = coreflags.dry_run(c, dry_run)
+        tags = commands.build_builder_image(_context(c, config), _choice(go, libc, arch, all),
+                                            force=force, dry_run=dry_run)
+        if dry_run:
+            _said_dry_run()
+            return
+        for tag in tags:
             print(tag)
 
 
@@ -231,15 +337,20 @@ def build_builder_image(c, go=None, libc=None, arch=None, all=False, force=False
             **_COMBINATION_HELP},
       iterable=["service"])
 def build_service_image(c, service=None, go=None, libc=None, arch=None, all=False,
-                        backend=None, config=None, verbose=False):
+                        backend=None, config=None, verbose=False, dry_run=False):
     """Build the runtime image of a service with its plugins."""
     with guard():
-        for tag in commands.build_service_image(_context(config, backend, verbose),
-                                                _choice(go, libc, arch, all),
-                                                services=service):
+        dry_run = coreflags.dry_run(c, dry_run)
+        tags = commands.build_service_image(_context(c, config, backend, verbose),
+                                            _choice(go, libc, arch, all), services=service,
+                                            dry_run=dry_run)
+        if dry_run:
+            _said_dry_run()
+            return
+        for tag in tags:
             print(tag)
 
 
-ns = Collection(build_host, build_plugin, pipeline, verify, report, ci_matrix, list_,
-                new_plugin, doctor, clean, bootstrap_base, build_builder_image,
-                build_service_image)
+ns = Collection(build_host, build_plugin, pipeline, verify, report, ci_matrix, list_, check,
+                new_plugin, doctor, clean, go_command, env, bootstrap_base,
+                build_builder_image, build_service_image)

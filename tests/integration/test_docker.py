@@ -24,6 +24,7 @@ from plugin_builder import dockerengine
 from plugin_builder.backends.docker import cache_volume
 from plugin_builder.errors import BuildError, EngineError, ImageError, VerifyError
 
+from ..unit.test_dry_run import snapshot
 from .projects import Project
 
 LIBCS = ["glibc", "musl"]
@@ -55,6 +56,20 @@ def test_bootstrap_base_makes_the_configured_bases_offline(docker_project, engin
     assert engine.images.get("plugin-builder/runtime:bookworm-glibc").attrs["Size"] < 5_000_000
     again = docker_project.invoke("bootstrap-base")
     assert again.stderr.count("up to date") == 5
+
+
+def test_a_docker_dry_run_builds_no_image_and_writes_nothing(docker_project, engine) -> None:
+    """The plan names the builder and service images; no image, container or file is made."""
+    before = snapshot(docker_project.root)
+    images = sorted(image.id for image in engine.images.list())
+    run = docker_project.invoke("pipeline", "--backend", "docker", "--libc", "musl",
+                                "--dry-run")
+    assert "dry run: nothing was provisioned, built or written" in run.stdout
+    assert "plugin-builder/builder:go1.26.6-musl-amd64" in run.stderr
+    assert "plugin-builder/scheduler:go1.26.6-musl-amd64" in run.stderr
+    assert snapshot(docker_project.root) == before
+    assert sorted(image.id for image in engine.images.list()) == images
+    assert not dockerengine.managed_containers(engine)
 
 
 @pytest.mark.parametrize("libc", LIBCS)

@@ -149,8 +149,15 @@ def test_a_failing_build_keeps_the_previous_artifact_and_manifest(tmp_path) -> N
     run = project.invoke("build-plugin", "--type", "scheduler", check=False)
 
     assert run.returncode == BuildError.return_code
-    assert "main.go" in run.stderr and "syntax error" in run.stderr
-    assert "Traceback" not in run.stderr
+    assert "syntax error" in run.stderr and "Traceback" not in run.stderr
+    # The compiler ran in the plugin's folder; its paths are the project's, and the fix
+    # names the file and the command that builds that plugin again.
+    line = int(re.search(r"plugins/scheduler/evaluator/main\.go:(\d+):\d+: syntax error",
+                         run.stderr)[1])
+    assert line == len(main_go.read_text().splitlines())
+    assert f"fix: correct plugins/scheduler/evaluator/main.go:{line}:" in run.stderr
+    assert "in plugin scheduler/evaluator, then invoke build-plugin --type scheduler --name " \
+           "evaluator --go 1.26.6 --libc glibc --arch amd64" in run.stderr
     assert (artifact.read_bytes(), project.manifest(combination)) == before
     assert [p.name for p in artifact.parent.iterdir()] == [artifact.name]
 

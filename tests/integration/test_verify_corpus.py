@@ -30,6 +30,7 @@ from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps.gobuild import GoBuild
 from plugin_builder.verify import RuleId
 
+from ..unit import fixcommands
 from . import gohelpers
 from .projects import REPO, Project
 
@@ -223,9 +224,11 @@ def test_each_failure_class_is_named_and_the_real_host_refuses(corpus: Corpus, n
     first = result["findings"][0]
     assert first["rule"] == case.rule, "the root cause comes first"
     assert "fix:" in first["message"]
-    assert "invoke build-" in first["message"] or "go mod edit -require" in first["message"]
+    assert "invoke build-" in first["message"] or "mod edit -require" in first["message"]
     assert result["live"]["status"] in case.live
-    if first["fix"].startswith("invoke "):  # a fix the user can paste: every flag parses
+    for finding in result["findings"]:  # fixes the user can paste: each parses, names
+        fixcommands.check(finding["fix"], corpus.config)  # only what the config has
+    if first["fix"].startswith("invoke "):
         corpus.project.invoke(*shlex.split(first["fix"])[1:], "--help")
 
 

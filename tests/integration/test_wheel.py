@@ -121,7 +121,7 @@ def test_the_wheel_carries_what_the_tool_reads(wheel) -> None:
                    "templates/scheduler/go.mod.tmpl", "presets/dragonfly.toml",
                    "presets/bifrost.toml", "presets/reference.toml", "presets/blank.toml",
                    "presets/templates/dragonfly/main.go.tmpl",
-                   "presets/templates/blank/go.mod.tmpl"):
+                   "presets/templates/blank/go.mod.tmpl", "config/buildconfig.schema.json"):
         assert f"plugin_builder/{needed}" in names, needed
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "plugin-builder = plugin_builder.cli:main" in \
@@ -152,6 +152,12 @@ def test_init_writes_a_config_and_thin_front_ends(user) -> None:
     config = (user / "buildconfig.toml").read_text()
     assert 'module = "../myhost"' in config and "allow_outside_paths = true" in config
     assert 'go = ["1.26.6"]' in config  # the host's toolchain line
+    # The line editors read the JSON Schema by: the copy the wheel installed.
+    directive = config.splitlines()[0]
+    assert directive.startswith("#:schema file:///"), directive
+    schema = Path(directive.removeprefix("#:schema file://"))
+    assert schema.name == "buildconfig.schema.json" and schema.is_file()
+    assert json.loads(schema.read_text())["title"]
 
 
 def test_init_twice_keeps_the_users_config(installed, user) -> None:

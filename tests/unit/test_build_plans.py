@@ -347,11 +347,12 @@ def test_a_version_a_dependency_pulls_up_is_refused_before_compiling(loaded) -> 
         "  github.com/google/uuid: the host has v1.5.0, the plugin v1.6.0; required through "
         "example.com/evaluator -> example.com/lib@v1.0.0 -> github.com/google/uuid@v1.6.0"]
     gowork = build.env["GOWORK"]
+    go = f"plugin-builder go --config {loaded.path} {COMBINATION.flags} --"
     assert fix == (
-        f"(cd {scheduler.source} && export GOWORK={gowork} GOTOOLCHAIN=local && "
-        f"{environment.go} get github.com/google/uuid@v1.5.0); or upgrade the host instead, "
-        f"(cd {loaded.host.module} && export GOWORK=off GOTOOLCHAIN=local && "
-        f"{environment.go} get github.com/google/uuid@v1.6.0), and rebuild it and every "
+        f"(cd {scheduler.source} && export GOWORK={gowork} && "
+        f"{go} get github.com/google/uuid@v1.5.0); or upgrade the host instead, "
+        f"(cd {loaded.host.module} && export GOWORK=off && "
+        f"{go} get github.com/google/uuid@v1.6.0), and rebuild it and every "
         "plugin")
     assert store.entry(build.relative) is None
 
@@ -381,8 +382,8 @@ def test_a_go_line_newer_than_the_combinations_go_is_refused_first(loaded) -> No
     assert raised.value.message == (
         f"{gomod} says go 1.27, newer than Go 1.26.6 of go1.26.6-glibc-amd64: "
         f"plugin {scheduler.id} was not compiled")
-    assert f"(cd {scheduler.source} && export GOWORK=off GOTOOLCHAIN=local && " \
-           f"{environment.go} mod edit -go=1.26.6)" in (raised.value.fix or "")
+    assert f"(cd {scheduler.source} && export GOWORK=off && plugin-builder go --config " \
+           f"{loaded.path} {COMBINATION.flags} -- mod edit -go=1.26.6)" in (raised.value.fix or "")
     assert environment.calls == []  # no go command ran
 
 

@@ -6,6 +6,7 @@ each preset writes, tests/integration/test_wheel.py does it from the installed w
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from plugin_builder import config as config_module
 from plugin_builder import init
+from plugin_builder.config.schema import SCHEMA_FILE
 from plugin_builder.errors import UsageError
 from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
@@ -172,12 +174,41 @@ def test_every_key_of_the_model_is_explained_in_the_written_config(dragonfly) ->
     assert len(key_docs()) >= 40  # the table was read
 
 
+def test_every_explained_key_is_set_or_shows_its_example_commented_out(dragonfly) -> None:
+    """What the header says: the keys init fills in are set, the others show an example
+    commented out (README said "keys left at their default shown commented out", while
+    init set them)."""
+    written(dragonfly, "../myhost", "dragonfly")
+    lines = (dragonfly / "project" / "buildconfig.toml").read_text().splitlines()
+    assert "the keys init fills in are set, the others show an example commented out" in \
+        " ".join(line.removeprefix("# ") for line in lines[:8])
+    assignment = re.compile(r'^(# )?("[^"]+"|[A-Za-z0-9_.-]+) = ')
+    for row in key_docs():
+        [start] = [i for i, line in enumerate(lines) if line.startswith(f"# {row} (")]
+        end = start + 1
+        while lines[end].startswith("# ") and not assignment.match(lines[end]):
+            end += 1  # the explanation, wrapped
+        assert assignment.match(lines[end]), f"{row}: neither set nor shown: {lines[end]!r}"
+
+
 def test_the_written_config_is_commented_and_its_values_are_set(dragonfly) -> None:
     written(dragonfly, "../myhost", "dragonfly", libc=("glibc,musl",))
     text = (dragonfly / "project" / "buildconfig.toml").read_text()
-    assert text.startswith("# buildconfig.toml of this project, written by `plugin-builder init")
+    directive, comment = text.splitlines()[:2]
+    assert comment.startswith("# buildconfig.toml of this project, written by `plugin-builder init")
     assert 'libc = ["glibc", "musl"]' in text
+    # What taplo (Even Better TOML) reads: the JSON Schema installed with the tool.
+    assert directive == f"#:schema {SCHEMA_FILE.resolve().as_uri()}"
+    assert json.loads(SCHEMA_FILE.read_text())["title"]
     assert "allow_outside_paths = true" in text  # the host is beside the project
+
+
+def test_the_schema_line_is_relative_when_the_tool_is_installed_in_the_project(tmp_path):
+    from plugin_builder.init.render import schema_directive
+
+    assert schema_directive(SCHEMA_FILE.parents[3]) == \
+        "#:schema ./src/plugin_builder/config/buildconfig.schema.json"
+    assert schema_directive(tmp_path).startswith("#:schema file:///")
 
 
 def test_thin_front_ends_import_the_tools_own(dragonfly) -> None:

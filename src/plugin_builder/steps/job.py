@@ -38,6 +38,9 @@ class Request:
     # so one broken plugin does not hide the others' verdicts.
     keep_going: bool = False
     images: bool = False  # end with each service's runtime image
+    # Say what would be provisioned, built, verified and why, and do none of it: no
+    # toolchain provisioned, no command run but read-only ones, nothing written.
+    dry_run: bool = False
 
     @classmethod
     def everything(cls, config: Config, **options: bool) -> Request:
@@ -73,9 +76,10 @@ class Job:
                    ArtifactStore(config.artifacts, combination))
 
     def prepared(self) -> BuildEnvironment:
-        """Where builds run; the backend prepares it on first use."""
+        """Where builds run; the backend prepares it on first use (a dry run: plans it)."""
         if self.environment is None:
-            self.environment = self.backend.prepare(self.combination, self.log)
+            prepare = self.backend.plan if self.request.dry_run else self.backend.prepare
+            self.environment = prepare(self.combination, self.log)
         return self.environment
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from plugin_builder.artifacts import ArtifactStore
-from plugin_builder.backends import BuildEnvironment
+from plugin_builder.backends import BuildEnvironment, PlannedEnvironment
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import BuildError, ModuleGraphError
 from plugin_builder.files import digest
@@ -91,13 +91,16 @@ def plan(config: Config, environment: BuildEnvironment, store: ArtifactStore,
 
 def _plugin_build(config: Config, environment: BuildEnvironment, store: ArtifactStore,
                   target: PluginTarget) -> GoBuild:
+    """The target's go build; an out-of-tree target's go.work is written (a dry run, which
+    writes nothing, only names where it would be)."""
     if target.in_tree:
         gowork, generated, host_modules = host_gowork(config.host), "", ""
     else:
         generated = workspace(config, environment, target)
         # Named by content: two configs building one target never clobber each other's.
         folder = store.scratch / f"{target.type}-{target.name}-{digest(generated)[:12]}"
-        gowork = str(write_workspace(config, folder, generated))
+        gowork = str(folder / "go.work" if isinstance(environment, PlannedEnvironment)
+                     else write_workspace(config, folder, generated))
         # The go.work names no versions: the host's module files decide them.
         host_modules = host_modules_digest(config)
     values = stamp_values(config, environment.combination, target.source, target=target)
@@ -113,4 +116,5 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
         entry={"kind": "plugin", "type": target.type, "name": target.name,
                "in_tree": target.in_tree},
         check=partial(check_before_compiling, config, environment, store, target),
+        root=config.root,
     )

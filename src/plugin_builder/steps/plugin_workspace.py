@@ -188,7 +188,7 @@ def check_before_compiling(config: Config, environment: BuildEnvironment,
     gomod = read_gomod(target.source)
     _refuse_newer_go_lines(config, environment, target)
     _refuse_unknown_godebug(environment, store, target, gomod)
-    linked = _linked_modules(environment, target, build)
+    linked = _linked_modules(config, environment, target, build)
     found = modgraph.disagreements(host_build_list(config, environment, store), linked)
     if found:
         chains = _with_chains(environment, build, gomod.module, found)
@@ -209,14 +209,14 @@ def _refuse_newer_go_lines(config: Config, environment: BuildEnvironment,
                 f"{path} says go {go}, newer than Go {release} of "
                 f"{environment.combination.id}: plugin {target.id} was not compiled",
                 fix=f"build with Go {go} or later (add it to matrix.go in buildconfig.toml), "
-                    f"or lower the go line: {_lower_go_line(environment, path)}")
+                    f"or lower the go line: {_lower_go_line(config, environment, path)}")
 
 
-def _lower_go_line(environment: BuildEnvironment, path: Path) -> str:
+def _lower_go_line(config: Config, environment: BuildEnvironment, path: Path) -> str:
     go_line = f"-go={environment.combination.go}"
     edit = ["mod", "edit", go_line] if path.name == "go.mod" \
         else ["work", "edit", go_line, path.name]
-    return go_fix(environment, path.parent, [edit])
+    return go_fix(config, environment, path.parent, [edit])
 
 
 def _refuse_unknown_godebug(environment: BuildEnvironment, store: ArtifactStore,
@@ -259,7 +259,7 @@ def _unknown_godebug(environment: BuildEnvironment, store: ArtifactStore,
     return unknown
 
 
-def _linked_modules(environment: BuildEnvironment, target: PluginTarget,
+def _linked_modules(config: Config, environment: BuildEnvironment, target: PluginTarget,
                     build: GoBuild) -> dict[str, Selected]:
     """The modules the plugin will link, as Go selects them in its workspace.
 
@@ -286,7 +286,7 @@ def _linked_modules(environment: BuildEnvironment, target: PluginTarget,
             f"plugin {target.id}'s go.mod replaces {conflict} otherwise than the host does: "
             f"a plugin must use the host's copy of every module both contain; nothing was "
             f"compiled",
-            fix=go_fix(environment, target.source,
+            fix=go_fix(config, environment, target.source,
                        [["mod", "edit", f"-dropreplace={conflict}"]]))
     raise BuildError(f"listing the packages of plugin {target.id} (go list -deps)",
                      listed.output)
@@ -309,10 +309,11 @@ def _refuse_disagreements(config: Config, environment: BuildEnvironment,
     details = "\n".join(f"  {_explain(d)}" for d in found)
     commands = modgraph.plugin_fix(found, read_gomod(target.source))
     upgrade = modgraph.host_upgrade(found)
-    fixes = [go_fix(environment, target.source, commands, gowork=build.env["GOWORK"])] \
-        if commands else []
+    fixes = [go_fix(config, environment, target.source, commands,
+                    gowork=build.env["GOWORK"])] if commands else []
     if upgrade:
-        host = go_fix(environment, config.host.module, upgrade, gowork=host_gowork(config.host))
+        host = go_fix(config, environment, config.host.module, upgrade,
+                      gowork=host_gowork(config.host))
         fixes.append(f"upgrade the host instead, {host}, and rebuild it and every plugin")
     fix = "; or ".join(fixes) or "give the plugin a module path the host does not require"
     raise ModuleGraphError(
@@ -335,16 +336,17 @@ def _explain(found: Disagreement) -> str:
     return text
 
 
-def go_fix(environment: BuildEnvironment, folder: Path, commands: Sequence[Sequence[str]], *,
-           gowork: str = "off") -> str:
-    """Go commands as the user types them: in ``folder``, with the combination's own go
-    (not the one on the PATH) and workspace, no toolchain switch.
+def go_fix(config: Config, environment: BuildEnvironment, folder: Path,
+           commands: Sequence[Sequence[str]], *, gowork: str = "off") -> str:
+    """Go commands as the user types them: in ``folder``, in the build's workspace, with
+    the combination's own go through ``plugin-builder go`` (the go on the PATH, if there
+    is one, may be another release; with docker, the build's go is in a container).
 
-    The one place a fix names the go command: a ``plugin-builder go`` front end can
-    take its place here.
+    The one place a fix names the go command.
     """
-    env = f"GOWORK={shlex.quote(gowork)} GOTOOLCHAIN=local"
-    go = shlex.quote(environment.go)
-    steps = [f"{go} {' '.join(shlex.quote(arg) for arg in command)}" for command in commands]
-    return f"(cd {shlex.quote(str(folder))} && export {env} && {' && '.join(steps)})"
+    go = ["plugin-builder", "go", "--config", str(config.path),
+          *environment.combination.flags.split(), "--"]
+    steps = [" ".join(shlex.quote(word) for word in [*go, *command]) for command in commands]
+    return (f"(cd {shlex.quote(str(folder))} && export GOWORK={shlex.quote(gowork)} && "
+            f"{' && '.join(steps)})")
 

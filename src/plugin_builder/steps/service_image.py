@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from plugin_builder import dockerengine as engine
@@ -45,6 +46,9 @@ def run(job: Job) -> list[Outcome]:
     from plugin_builder.verify.image import require_ok, verify_image
 
     client = engine.connect()
+    if job.request.dry_run:
+        plan(job, client)
+        return []
     for name in job.request.services:
         service = job.config.host.services[name]
         shipped = {t: job.plugins[t] for t in targets_of(job.config, name) if t in job.plugins}
@@ -57,10 +61,40 @@ def run(job: Job) -> list[Outcome]:
     return []
 
 
-def build_service_image(config: Config, client: Any, combination: Combination,
-                        service: Service, binary: Outcome,
-                        plugins: Mapping[PluginTarget, Outcome], log: Log) -> str:
-    """The image of one service from its built binary and plugins, unless up to date."""
+def plan(job: Job, client: Any) -> None:
+    """A dry run: which service images would be built (and run to prove them), and why."""
+    for name in job.request.services:
+        service = job.config.host.services[name]
+        tag = job.config.docker.service_tag(name, job.combination)
+        host = job.hosts.get(name)
+        shipped = {t: job.plugins[t] for t in targets_of(job.config, name) if t in job.plugins}
+        if host is None:
+            continue  # its build would fail first, as the plan above says
+        rebuilt = [o.relative for o in (host, *shipped.values()) if o.planned is not None]
+        if rebuilt:
+            job.log(f"would build {tag}: {', '.join(rebuilt)} would be built first")
+            continue
+        recipe = _recipe(job.config, client, job.combination, service, host, shipped)
+        if engine.up_to_date(client, tag, recipe.inputs):
+            job.log(f"up to date: {tag}; would run it to prove its plugins load")
+        else:
+            job.log(f"would build {tag} and run it to prove its plugins load: its base, "
+                    "binaries or settings changed, or it was never built")
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """What a service image is made from, and the digest of it all."""
+
+    runtime_base: str
+    platform: str
+    dockerfile: bytes
+    labels: dict[str, str]
+    inputs: str
+
+
+def _recipe(config: Config, client: Any, combination: Combination, service: Service,
+            binary: Outcome, plugins: Mapping[PluginTarget, Outcome]) -> _Recipe:
     libc = config.libcs[combination.libc]
     # Per arch: an arm64 combination's image is FROM an arm64 runtime base, whose platform
     # (linux/arm64) the image inherits.
@@ -80,7 +114,17 @@ def build_service_image(config: Config, client: Any, combination: Combination,
                              + "\" made by `invoke bootstrap-base`")
     dockerfile = render(config, service).encode()
     labels = _labels(config, combination, service, binary, plugins)
-    inputs = engine.digest(dockerfile.decode(), base.id, labels)
+    return _Recipe(runtime_base, platform, dockerfile, labels,
+                   engine.digest(dockerfile.decode(), base.id, labels))
+
+
+def build_service_image(config: Config, client: Any, combination: Combination,
+                        service: Service, binary: Outcome,
+                        plugins: Mapping[PluginTarget, Outcome], log: Log) -> str:
+    """The image of one service from its built binary and plugins, unless up to date."""
+    recipe = _recipe(config, client, combination, service, binary, plugins)
+    runtime_base, platform = recipe.runtime_base, recipe.platform
+    dockerfile, labels, inputs = recipe.dockerfile, recipe.labels, recipe.inputs
     tag = config.docker.service_tag(service.name, combination)
     if engine.up_to_date(client, tag, inputs):
         log(f"up to date: {tag}")

@@ -47,7 +47,7 @@ from plugin_builder.verify import (
     to_dict,
 )
 from plugin_builder.verify.live import OK
-from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge
+from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge, project_view
 
 LIVE_TIMEOUT_S = 60.0
 
@@ -69,6 +69,9 @@ class Loaders(Protocol):
 
 def run(job: Job) -> list[Outcome]:
     """Verify each plugin of the job against its service's binary; record the verdicts."""
+    if job.request.dry_run:
+        plan(job)
+        return []
     pairs = combination_pairs(job.config, job.combination, job.hosts, job.plugins)
     proven = passed_keys(job.store) if job.request.reuse_proofs else frozenset()
     loaders = _CombinationLoaders(job)
@@ -84,6 +87,28 @@ def run(job: Job) -> list[Outcome]:
     job.verdicts.extend(results)
     raise_unless_verified(results)
     return []
+
+
+def plan(job: Job) -> None:
+    """A dry run: which pairs would be verified, and how; nothing is loaded or read."""
+    proven = passed_keys(job.store) if job.request.reuse_proofs else frozenset()
+    for target in job.request.plugins:
+        plugin_type = job.config.plugin_types[target.type]
+        plugin, host = job.plugins.get(target), job.hosts.get(plugin_type.service)
+        if plugin is None or host is None:
+            continue  # its build would fail first, as the plan above says
+        check = job.config.check_command(plugin_type)
+        pair = f"{plugin.relative} against {host.relative}"
+        unchanged = plugin.planned is None and host.planned is None
+        if unchanged and cache_key(host.sha256, plugin.sha256, contract_of(plugin_type),
+                                   check) in proven:
+            job.log(f"proven before: {pair} (both binaries unchanged since it loaded)")
+            continue
+        how = ("static analysis only" if not job.request.live else
+               "static analysis, then a live load by the service's check command" if check
+               else "static analysis, then a live load by a stand-in loader")
+        stale = f"; taken as it is, though {plugin.stale}" if plugin.stale else ""
+        job.log(f"would verify {pair}: {how}{stale}")
 
 
 class _CombinationLoaders:
@@ -214,6 +239,7 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
                       plugins: Mapping[PluginTarget, Outcome]) -> list[Pair]:
     """Every plugin built for the combination with its service's host binary."""
     pairs = []
+    view = project_view(config) if plugins else None
     for target, plugin in plugins.items():
         plugin_type = config.plugin_types[target.type]
         service = config.host.services[plugin_type.service]
@@ -226,7 +252,7 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
         key = cache_key(host.sha256, plugin.sha256, contract, check)
         pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
                           combination.id, key, _recorded_fingerprints(host),
-                          _recorded_fingerprints(plugin)))
+                          _recorded_fingerprints(plugin), project=view))
     return pairs
 
 
@@ -252,6 +278,11 @@ def record(store: ArtifactStore, pairs: Sequence[Pair], results: Sequence[Plugin
                                 for pair, result in zip(pairs, results, strict=True)
                                 if result.verdict == Verdict.PASS and pair.cache_key
                                 and (result.live is not None or _runs_here(pair.host))}
+        # Each verdict with the pair it was given on: it holds while both binaries and
+        # the contract are unchanged (the artifacts index reports it only then).
+        manifest["verdicts"] = {Path(pair.plugin).name: {"verdict": str(result.verdict),
+                                                         "key": pair.cache_key}
+                                for pair, result in zip(pairs, results, strict=True)}
 
     store.update_manifest(change)
 

@@ -7,11 +7,13 @@ point, the fingerprint verdict); a :class:`Finding` is what one rule reports, un
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 
 from plugin_builder.binary.fingerprints import FingerprintVerdict
 from plugin_builder.binary.side import Side
+from plugin_builder.golang.goenv import fingerprint_flags
 from plugin_builder.status import Severity
 
 ERROR, WARNING = Severity
@@ -75,32 +77,139 @@ class Contract:
 
 
 @dataclass(frozen=True)
+class ProjectView:
+    """What the config has, so that a fix names only what exists: its plugin targets, the
+    combinations of its matrix, the host module it builds and the C compiler of each libc.
+    """
+
+    config: str  # the path of buildconfig.toml
+    targets: tuple[tuple[str, str], ...]  # ("type/name", the target's source folder)
+    combinations: frozenset[str]
+    default: tuple[str, str, str]  # (go, libc, arch) of matrix.default: what a flag left out is
+    host_module: str  # the module path of the host it builds
+    compilers: tuple[tuple[str, str], ...] = ()  # (libc, its cc on this machine's arch)
+
+    @property
+    def name(self) -> str:
+        return self.config.rsplit("/", 1)[-1]
+
+    def source_of(self, target: str) -> str | None:
+        return dict(self.targets).get(target)
+
+
+@dataclass(frozen=True)
 class RebuildHint:
-    """Where fixes point: the plugin target and the host's combination as detected."""
+    """Where fixes point: the plugin target and the host's combination as detected, and,
+    when known, what the project has (then a fix names only real targets and
+    combinations, or says the binary is not one of them and gives the go command)."""
 
     plugin_type: str
     plugin_name: str | None = None
     go_version: str | None = None  # "1.27.3", no "go" prefix
     libc: str | None = None
     arch: str | None = None
+    project: ProjectView | None = None
+    plugin_file: str = "the plugin"  # its file name
+    flags: tuple[str, ...] = ()  # the host's fingerprint flags (-trimpath, -tags=...)
+    host_main: str = ""  # the host's main package path
+    host_module: str = ""  # the host's main module path
 
     @classmethod
-    def for_host(cls, host: Side, plugin_type: str, plugin_name: str | None = None) -> RebuildHint:
-        go_version = host.buildinfo.base_go_version.removeprefix("go") if host.buildinfo else None
-        return cls(plugin_type, plugin_name, go_version or None, host.elf.libc, host.elf.goarch)
+    def for_host(cls, host: Side, plugin_type: str, plugin_name: str | None = None, *,
+                 project: ProjectView | None = None, plugin_file: str = "the plugin"
+                 ) -> RebuildHint:
+        info = host.buildinfo
+        go_version = info.base_go_version.removeprefix("go") if info else None
+        flags: tuple[str, ...] = ()
+        if info is not None:
+            flags = tuple(fingerprint_flags(trimpath=info.trimpath,
+                                            tags=[t for t in info.setting("-tags").split(",")
+                                                  if t],
+                                            gcflags=info.setting("-gcflags")))
+        return cls(plugin_type, plugin_name, go_version or None, host.elf.libc,
+                   host.elf.goarch, project, plugin_file, flags,
+                   info.path if info else "", info.main.path if info else "")
 
     def build_plugin_command(self, *, with_arch: bool = False) -> str:
-        words = ["invoke build-plugin", f"--type {self.plugin_type}"]
-        if self.plugin_name:
-            words.append(f"--name {self.plugin_name}")
-        return " ".join(words + self._combination_flags(self.libc, with_arch))
+        if self.project is None:
+            return self._invoke("build-plugin", self._target_flags(),
+                                self._legacy_flags(self.libc, with_arch))
+        combination = self._combination(self.libc)
+        target = f"{self.plugin_type}/{self.plugin_name}"
+        if combination is not None and self.project.source_of(target) is not None:
+            return self._invoke("build-plugin", self._target_flags(),
+                                self._flags(combination, with_arch))
+        build = ["build", "-buildmode=plugin", *self.flags, "-o", self.plugin_file, "."]
+        return (f"{self.go_command(build, self.libc)}  (in the plugin's module folder: "
+                f"{self.plugin_file} is not a plugin target of {self.project.name})")
 
-    def build_host_command(self, libc_fallback: str | None = None) -> str:
+    def build_host_command(self, libc_fallback: str | None = None, *,
+                           the_projects: bool = False) -> str:
+        """How to build the host again; ``the_projects``: the project's own host, whatever
+        binary was given as the host (one that cannot load plugins at all)."""
         # A static host's libc often cannot be told, so the caller offers the plugin's.
-        flags = self._combination_flags(self.libc or libc_fallback, with_arch=False)
-        return " ".join(["invoke build-host", *flags])
+        libc = self.libc or libc_fallback
+        if self.project is None:
+            return self._invoke("build-host", [], self._legacy_flags(libc, False))
+        combination = self._combination(libc) or \
+            (self.project.default if the_projects else None)
+        ours = the_projects or self.host_module in ("", self.project.host_module)
+        if combination is not None and ours:
+            return self._invoke("build-host", [], self._flags(combination, False))
+        name = self.host_main.rsplit("/", 1)[-1] or "HOST"
+        build = ["build", *self.flags, "-o", name, self.host_main or "./cmd/HOST"]
+        return (f"{self.go_command(build, libc)}  (in the host's module folder: it is not "
+                f"the host {self.project.name} builds)")
 
-    def _combination_flags(self, libc: str | None, with_arch: bool) -> list[str]:
+    def go_command(self, args: list[str], libc: str | None = None) -> str:
+        """A go command with the host's Go release: the project's own go through
+        ``plugin-builder go`` for a combination of its matrix, else go told to fetch that
+        release (``GOTOOLCHAIN``), with the libc's C compiler."""
+        words = [shlex.quote(arg) for arg in args]
+        combination = self._combination(libc or self.libc) if self.project else None
+        if self.project is not None and combination is not None:
+            flags = " ".join(self._flags(combination, True))
+            return (f"plugin-builder go --config {shlex.quote(self.project.config)} {flags} "
+                    f"-- {' '.join(words)}")
+        env = [f"GOTOOLCHAIN=go{self.go_version}"] if self.go_version else []
+        if args and args[0] == "build":
+            env += ["CGO_ENABLED=1", f"GOARCH={self.arch or 'amd64'}",
+                    f"CC={self._cc(libc or self.libc)}"]
+        return " ".join([*env, "go", *words])
+
+    def in_plugin_folder(self, command: str) -> str | None:
+        """``command`` run in the plugin target's source folder; None: not a target."""
+        if self.project is None:
+            return None
+        source = self.project.source_of(f"{self.plugin_type}/{self.plugin_name}")
+        return None if source is None else f"(cd {shlex.quote(source)} && {command})"
+
+    # -- the words --------------------------------------------------------------------
+
+    def _combination(self, libc: str | None) -> tuple[str, str, str] | None:
+        """(go, libc, arch) with the defaults a left-out flag takes, if the matrix has it."""
+        assert self.project is not None
+        go, default_libc, arch = self.project.default
+        chosen = (self.go_version or go, libc or default_libc, self.arch or arch)
+        return chosen if "go{}-{}-{}".format(*chosen) in self.project.combinations else None
+
+    def _flags(self, combination: tuple[str, str, str], with_arch: bool) -> list[str]:
+        assert self.project is not None
+        go, libc, arch = combination
+        flags = [f"--go {go}", f"--libc {libc}"]
+        if with_arch or arch != self.project.default[2]:
+            flags.append(f"--arch {arch}")
+        return flags
+
+    def _target_flags(self) -> list[str]:
+        return [f"--type {self.plugin_type}"] + \
+            ([f"--name {self.plugin_name}"] if self.plugin_name else [])
+
+    @staticmethod
+    def _invoke(task: str, target: list[str], flags: list[str]) -> str:
+        return " ".join([f"invoke {task}", *target, *flags])
+
+    def _legacy_flags(self, libc: str | None, with_arch: bool) -> list[str]:
         flags = [f"--go {self.go_version}"] if self.go_version else []
         if libc:
             flags.append(f"--libc {libc}")
@@ -108,6 +217,14 @@ class RebuildHint:
         if self.arch and (with_arch or self.arch != "amd64"):
             flags.append(f"--arch {self.arch}")
         return flags
+
+    def _cc(self, libc: str | None) -> str:
+        known = dict(self.project.compilers) if self.project else {}
+        return known.get(libc or "", _COMPILERS.get(libc or "", "gcc"))
+
+
+# Each libc's C compiler as Debian names it, for a go build line outside any project.
+_COMPILERS = {"glibc": "gcc", "musl": "musl-gcc"}
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def not_a_go_host(pair: Comparison) -> Iterator[Finding]:
         host_value="-buildmode=plugin" if info is not None else "no Go build information",
         plugin_value='needs a Go program that imports "plugin"',
         host_error="",
-        fix=pair.hint.build_host_command(pair.plugin.elf.libc),
+        fix=pair.hint.build_host_command(pair.plugin.elf.libc, the_projects=True),
         fix_action="verify against the Go program that loads the plugins (--host), "
                    "as built with",
         summary=f"host {pair.host.path} is {what}, so it cannot load Go plugins",

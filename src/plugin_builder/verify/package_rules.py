@@ -272,25 +272,30 @@ def _module_finding(
     path = host_module.path
     host_label = f"{DEVEL} (host main module)" if host_is_main else host_module.label
     plugin_label = f"{DEVEL} (plugin main module)" if plugin_is_main else plugin_module.label
+    commands = _module_fix(host_module, host_is_main, plugin_module)
+    fix = " && ".join(pair.hint.go_command(command) for command in commands)
+    in_folder = pair.hint.in_plugin_folder(fix)
     return Finding(
         rule=RuleId.MODULE_VERSION,
         subject=path,
         host_value=host_label,
         plugin_value=plugin_label,
         host_error=pair.package_error(path),
-        fix=_module_fix(host_module, host_is_main, plugin_module),
-        fix_action="in the plugin's module run",
+        fix=in_folder or fix,
+        fix_action="run" if in_folder else "in the plugin's module run",
         summary=f"plugin uses {path} {plugin_label}, host {host_label}",
     )
 
 
-def _module_fix(host_module: Module, host_is_main: bool, plugin_module: Module) -> str:
+def _module_fix(host_module: Module, host_is_main: bool,
+                plugin_module: Module) -> list[list[str]]:
+    """The go commands that give the plugin the host's entry of the module."""
     path = host_module.path
     if host_is_main or (host_module.version == DEVEL and host_module.replace is None):
         # The host compiled this module as a main/workspace module; only a go.work
         # `use` gives the plugin the same label, a `replace` never does.
-        drop = f"go mod edit -dropreplace={path} && " if plugin_module.replace else ""
-        return f"{drop}go work init . <directory of {path}>"
+        drop = [["mod", "edit", f"-dropreplace={path}"]] if plugin_module.replace else []
+        return [*drop, ["work", "init", ".", f"<directory of {path}>"]]
     edits = [f"-require={path}@{host_module.version}"]
     replace = host_module.replace
     if replace is None:
@@ -300,7 +305,7 @@ def _module_fix(host_module: Module, host_is_main: bool, plugin_module: Module) 
         edits.append(f"-replace={path}=<the host's {replace.path}>")
     else:
         edits.append(f"-replace={path}={replace.path}@{replace.version}")
-    return f"go mod edit {' '.join(edits)} && go mod tidy"
+    return [["mod", "edit", *edits], ["mod", "tidy"]]
 
 
 def exact_refusal(pair: Comparison) -> str:

@@ -9,6 +9,7 @@ was read and what a live load did into one :class:`PluginResult`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -20,11 +21,12 @@ from plugin_builder import __version__
 from plugin_builder.binary.fingerprints import Fingerprints
 from plugin_builder.binary.side import Side
 from plugin_builder.config import Config, PluginType, check_argv
-from plugin_builder.errors import BinaryError, UsageError
+from plugin_builder.errors import BinaryError, PluginBuilderError, UsageError
 from plugin_builder.files import digest
+from plugin_builder.golang.gomod import read_gomod
 from plugin_builder.selection import plugin_type_named
 from plugin_builder.status import Severity
-from plugin_builder.verify.findings import Contract, Finding, RebuildHint
+from plugin_builder.verify.findings import Contract, Finding, ProjectView, RebuildHint
 from plugin_builder.verify.live import LiveResult
 from plugin_builder.verify.report import HOST_CHECK, STAND_IN, PluginResult
 from plugin_builder.verify.rules import BY_ID, RULE_IDS, analyze, fingerprint_verdict
@@ -48,9 +50,28 @@ class Pair:
     # (None: verify reads them from the binary).
     host_fingerprints: Fingerprints | None = None
     plugin_fingerprints: Fingerprints | None = None
+    # What the config has, so fixes name only its targets and combinations (None: fixes
+    # name what the binaries say, unchecked).
+    project: ProjectView | None = None
 
     def check_argv(self) -> list[str]:
         return check_argv(self.check, self.host, self.plugin)
+
+
+def project_view(config: Config) -> ProjectView:
+    """What fixes may name: the config's targets, combinations, host and C compilers."""
+    default = config.matrix.default
+    try:
+        host_module = read_gomod(config.host.module).module
+    except PluginBuilderError:
+        host_module = ""  # the build of the host would say what is wrong with its go.mod
+    return ProjectView(
+        config=str(config.path),
+        targets=tuple((target.id, str(target.source)) for target in config.plugins),
+        combinations=frozenset(c.id for c in config.matrix.combinations),
+        default=(default.go, default.libc, default.arch),
+        host_module=host_module,
+        compilers=tuple((name, libc.cc) for name, libc in config.libcs.items()))
 
 
 def contract_of(plugin_type: PluginType) -> Contract:
@@ -78,7 +99,8 @@ def judge(pair: Pair, host: Side, plugin: Side, live: LiveResult | None) -> Plug
     loader (for a host without one) decides the contract only: that each symbol exists
     with the declared type. Its refusal for any other reason is not a verdict.
     """
-    hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name)
+    hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name,
+                                project=pair.project, plugin_file=pair.plugin.name)
     verdict = fingerprint_verdict(host, plugin)
     findings = tuple(analyze(host, plugin, pair.contract, hint, verdict))
     by = None
@@ -112,7 +134,9 @@ def explicit_pairs(config: Config, host: str | None, plugins: Sequence[str],
                          fix="invoke verify --host PATH --plugin PATH [--plugin PATH ...]")
     for path in (host, *plugins):
         _require_file(path)
-    return [_explicit_pair(config, Path(host), Path(plugin), type_, host_check)
+    view = project_view(config)
+    return [dataclasses.replace(_explicit_pair(config, Path(host), Path(plugin), type_,
+                                               host_check), project=view)
             for plugin in plugins]
 
 
