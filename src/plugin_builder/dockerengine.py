@@ -9,6 +9,7 @@ image builds, and names the labels every image and container of ours carries, so
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import tarfile
@@ -33,8 +34,16 @@ OWNER_HOST, OWNER_PID = f"{LABEL}.owner.host", f"{LABEL}.owner.pid"  # on our co
 IMAGES = Path(__file__).resolve().parent / "images"
 
 
+def _quiet_libraries() -> None:
+    """docker-py and urllib3 log every request at DEBUG; a host process that logs DEBUG
+    (nox does) would print them all. Their warnings still show."""
+    for name in ("docker", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def connect() -> Any:
     """A docker client for the engine DOCKER_HOST or the docker context names."""
+    _quiet_libraries()
     try:
         import docker  # imported here: the local backend never needs it
     except ModuleNotFoundError:
