@@ -31,6 +31,7 @@ from plugin_builder.verify.findings import (
     Finding,
     RebuildHint,
     ReturnCheck,
+    RuleId,
 )
 from plugin_builder.verify.live import INCOMPLETE, LiveResult
 from plugin_builder.verify.load_rules import exports
@@ -133,7 +134,7 @@ def judge(pair: Pair, host: Side, plugin: Side, evidence: Evidence = Evidence()
     static = tuple(analyze(host, plugin, pair.contract, hint, verdict)) + evidence.together
     explained = any(f.severity == Severity.ERROR for f in static)
     findings = static + _host_check_findings(evidence.host_check, explained, hint)
-    findings += _stand_in_findings(evidence, explained, hint)
+    findings += _stand_in_findings(pair.contract, evidence, explained, hint)
     findings += _unchecked_findings(pair.contract, evidence, explained)
     live, by = ((evidence.host_check, HOST_CHECK) if evidence.host_check is not None
                 else (evidence.stand_in, STAND_IN if evidence.stand_in else None))
@@ -159,8 +160,12 @@ def _host_check_findings(live: LiveResult | None, explained: bool,
     return ()
 
 
-def _stand_in_findings(evidence: Evidence, explained: bool,
+def _stand_in_findings(contract: Contract, evidence: Evidence, explained: bool,
                        hint: RebuildHint) -> tuple[Finding, ...]:
+    """A refusal at a step of the contract, a crash, a hang or an early end fail the
+    plugin; a refusal to open it that no static rule explains is no verdict on the host
+    (the loader is built like the host, not as it: the fingerprints decide packages),
+    only on the contract, which then went unchecked."""
     live = evidence.stand_in
     if evidence.loader_problem is not None:
         return (loader_not_built(evidence.loader_problem),)
@@ -170,9 +175,16 @@ def _stand_in_findings(evidence: Evidence, explained: bool,
         fooled = evidence.host_check is not None and evidence.host_check.ok
         return (load_incomplete(live, hint, host_check_fooled=fooled),)
     found = stand_in_finding(live, hint)
-    if BY_ID[found.rule].contract or not explained:
+    if BY_ID[found.rule].contract:
         return (found,)
-    return ()  # the loader met what a static rule already names
+    if explained:
+        return ()  # the loader met what a static rule already names
+    if found.rule == RuleId.LOAD_REFUSED:
+        symbols = (*contract.symbols, *contract.optional) or ("the plugin",)
+        return (contract_unchecked(contract, symbols, "the stand-in loader could not open "
+                                   f"the plugin ({live.error_line}), though no static rule "
+                                   "finds a reason the host would not"),)
+    return (found,)
 
 
 def _unchecked_findings(contract: Contract, evidence: Evidence,
@@ -219,6 +231,8 @@ def authorities(contract: Contract, verdict: FingerprintVerdict,
     if stand_in is None:
         contract_by = ("not decided: the stand-in loader was not built"
                        if evidence.loader_problem else "exported symbols (no live load)")
+    elif not stand_in.ok:
+        contract_by = f"the stand-in loader: {stand_in.status}: {stand_in.error_line}"
     elif not contract.asserts:
         contract_by = ("the stand-in loader: it loaded the plugin; symbols found, no type "
                        "declared (types not checked)")

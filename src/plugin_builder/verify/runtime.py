@@ -92,7 +92,7 @@ def contract_unchecked(contract: Contract, symbols: tuple[str, ...], why: str) -
     listed = ", ".join(symbols)
     return Finding(
         rule=RuleId.CONTRACT_UNCHECKED, subject=listed,
-        host_value=", ".join(f"{s}: {contract.type_of(s)}" for s in symbols),
+        host_value=", ".join(f"{s}: {contract.type_of(s) or 'looked up'}" for s in symbols),
         plugin_value="type not checked", host_error="",
         fix="verify against the host binary built from the config's host module "
             "(invoke verify without --host), or give the plugin type a check command",
