@@ -18,6 +18,7 @@ from plugin_builder.errors import UsageError
 from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
 from plugin_builder.init.render import key_docs
+from tests.unit.conftest import host_of_preset
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -103,25 +104,21 @@ def test_the_go_release_comes_from_the_toolchain_or_go_line(gomod, release) -> N
 
 @pytest.mark.parametrize("preset", presets.names())
 def test_every_preset_writes_a_valid_config_for_its_host(preset, tmp_path) -> None:
-    if preset == "reference":
-        shutil.copytree(REPO / "host", tmp_path / "host", ignore=shutil.ignore_patterns("go.work*"))
-        shutil.copytree(REPO / "plugins", tmp_path / "plugins")
-    elif preset == "dragonfly":
-        shutil.copytree(FIXTURES / "dragonfly", tmp_path / "host")
-    else:
-        shutil.copytree(FIXTURES / "bifrost" / "host", tmp_path / "host")
-        shutil.copytree(FIXTURES / "bifrost" / "plugins", tmp_path / "plugins")
+    host_of_preset(preset, tmp_path)
     (tmp_path / "project").mkdir()
     config = written(tmp_path, "../host", preset, go=("1.26.6",))
     expected_types = {"reference": {"resource", "scheduler", "manager"},
                       "dragonfly": {"resource", "scheduler", "manager"},
-                      "bifrost": {"hook"}, "blank": {"plugin"}}[preset]
+                      "bifrost": {"hook"}, "krakend": {"handler", "client", "modifier"},
+                      "tyk": {"middleware", "response"}, "blank": {"plugin"}}[preset]
     assert set(config.plugin_types) == expected_types
     targets = {p.id for p in config.plugins}
     assert targets == {"reference": {"resource/dfs", "scheduler/evaluator", "manager/searcher"},
                        "dragonfly": {"resource/dfs", "scheduler/evaluator",
                                      "manager/searcher"},
-                       "bifrost": {"hook/hello"}, "blank": set()}[preset]
+                       "bifrost": {"hook/hello"},
+                       "krakend": {"handler/hello", "client/echo", "modifier/stamp"},
+                       "tyk": {"middleware/hello"}, "blank": set()}[preset]
     assert config.matrix.default.id == "go1.26.6-glibc-amd64"
 
 
@@ -242,7 +239,7 @@ def test_a_preset_of_another_family_says_so(bifrost) -> None:
 
 
 def test_a_plugin_breaking_a_naming_rule_is_left_out_with_a_note(dragonfly) -> None:
-    plugin = dragonfly / "myhost" / "scheduler" / "evaluator" / "testdata" / "plugin"
+    plugin = dragonfly / "myhost" / "scheduler" / "scheduling" / "evaluator" / "testdata" / "plugin"
     source = plugin / "evaluator.go"
     source.write_text(source.read_text().replace('"name": "evaluator"', '"name": "ranker"'))
     plan = init.plan(options(dragonfly, "../myhost", "dragonfly"))

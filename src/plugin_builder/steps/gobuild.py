@@ -202,7 +202,9 @@ def _sources_read(environment: BuildEnvironment,
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode != 0:
-        raise BuildError(f"listing the sources of {build.relative}", listed.output)
+        # What went wrong is on stderr; stdout is the listing's JSON (noise, and long).
+        raise BuildError(f"listing the sources of {build.relative}",
+                         listed.stderr or listed.output)
     packages = frozenset(p.get("ImportPath", "") for p in
                          gojson.objects(listed.stdout, "go list -deps"))
     return sources.record(listed.stdout, gowork=build.env.get("GOWORK")), packages

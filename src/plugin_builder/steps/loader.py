@@ -201,13 +201,14 @@ def _config_error(error: BuildError, source: LoaderSource, config_name: str) -> 
     """The compiler's first complaint about a generated line, as a problem of the config
     key that line was written from; None when it is about no such line."""
     for match in _ERROR_LINE_RE.finditer(error.message):
-        key = source.key_at(match["file"], int(match["line"]))
-        if key is None:
+        found = source.key_at(match["file"], int(match["line"]))
+        if found is None:
             continue
-        what = key.rsplit(".", 1)[-1] if ".imports[" not in key else "the import"
+        key, value = found
+        what = (f"package {value} is not" if ".imports[" in key
+                else f"{value!r} does not compile") + " in the host's module graph"
         return ConfigError(
-            config_name, key,
-            f"{what} does not resolve in the host's module graph: {match['error'].strip()}",
+            config_name, key, f"{what}: {match['error'].strip()}",
             fix="name a type of a package of the host's build list (its module, its go.work's "
                 "modules or their dependencies), imported in the type's `imports`; a package "
                 "of the host's main package or an internal one cannot be named: write the "

@@ -165,9 +165,10 @@ class LoaderSource:
     """The loader's files, and which config key each generated line comes from."""
 
     files: dict[str, str]  # file name -> Go source
-    keys: dict[tuple[str, int], str] = field(default_factory=dict)  # (file, line) -> key
+    # (file, line) -> (the config key it is written from, the value written there)
+    keys: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
 
-    def key_at(self, file: str, line: int) -> str | None:
+    def key_at(self, file: str, line: int) -> tuple[str, str] | None:
         return self.keys.get((file, line))
 
 
@@ -176,7 +177,7 @@ def generate(contracts: Sequence[Contract]) -> LoaderSource:
     a plugin's contract by that index."""
     files = {"main.go": MAIN.replace(
         "func main() {", _registry(len(contracts)) + "\nfunc main() {", 1)}
-    keys: dict[tuple[str, int], str] = {}
+    keys: dict[tuple[str, int], tuple[str, str]] = {}
     for index, contract in enumerate(contracts):
         name = f"contract_{index}.go"
         writer = _Writer(name, keys)
@@ -193,13 +194,13 @@ def _registry(count: int) -> str:
 class _Writer:
     """Lines of one file, each remembering the config key it is written from."""
 
-    def __init__(self, name: str, keys: dict[tuple[str, int], str]) -> None:
+    def __init__(self, name: str, keys: dict[tuple[str, int], tuple[str, str]]) -> None:
         self.name, self.keys, self.lines = name, keys, []
 
-    def add(self, line: str, key: str | None = None) -> None:
+    def add(self, line: str, key: str | None = None, value: str = "") -> None:
         self.lines.append(line)
         if key:
-            self.keys[(self.name, len(self.lines))] = key
+            self.keys[(self.name, len(self.lines))] = (key, value)
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
@@ -216,7 +217,7 @@ def _contract_file(out: _Writer, index: int, contract: Contract) -> None:
         out.add("import (")
         for number, path in enumerate(contract.imports):
             out.add(f"\t{go_string(path)}",
-                    f"plugin_types.{contract.plugin_type}.imports[{number}]")
+                    f"plugin_types.{contract.plugin_type}.imports[{number}]", path)
         out.add(")")
         out.add("")
     out.add(f"func pbContract{index}(pbC *pbCheck) {{")
@@ -237,7 +238,7 @@ def _symbol(out: _Writer, contract: Contract, symbol: str, *, required: bool) ->
     call = contract.call if contract.call and contract.call.symbol == symbol else None
     value = "pbF" if call else "_"
     out.add(f"\tif pbS, pbFound := pbC.lookup({name}, {required_word}); pbFound {{")
-    out.add(f"\t\tif {value}, pbOK := pbS.({go_type}); !pbOK {{", key)
+    out.add(f"\t\tif {value}, pbOK := pbS.({go_type}); !pbOK {{", key, go_type)
     out.add(f"\t\t\tpbC.wrongType({name}, pbS, {go_string(go_type)})")
     if call:
         out.add("\t\t} else {")
@@ -257,10 +258,11 @@ def _call(out: _Writer, contract: Contract, call: ContractCall, go_type: str) ->
     invocation = f"pbF({', '.join(call.arguments)})"
     out.add(f"\t\t\tpbC.call({name}, func() {{")
     if values:
-        out.add(f"\t\t\t\t{', '.join(values)} := {invocation}", f"{where}.arguments")
+        out.add(f"\t\t\t\t{', '.join(values)} := {invocation}", f"{where}.arguments",
+                invocation)
         out.add(f"\t\t\t\t{', '.join('_' for _ in values)} = {', '.join(values)}")
     else:
-        out.add(f"\t\t\t\t{invocation}", f"{where}.arguments")
+        out.add(f"\t\t\t\t{invocation}", f"{where}.arguments", invocation)
     checks = list(enumerate(zip(call.returns, results, strict=True)))
     for number, (check, _) in checks:
         if check.is_nil is True:
@@ -280,7 +282,7 @@ def _returned(out: _Writer, contract: Contract, call: ContractCall, number: int,
         out.add(f"\t\t\t\tpbC.returnedValue({name}, {number + 1}, {value})")
     if check.implements:
         out.add(f"\t\t\t\tif _, pbOK := any({value}).({check.implements}); !pbOK {{",
-                f"{where}.implements")
+                f"{where}.implements", check.implements)
         out.add(f"\t\t\t\t\tpbC.notA({name}, {number + 1}, {value}, "
                 f"{go_string(check.implements)})")
         out.add("\t\t\t\t}")
@@ -288,7 +290,7 @@ def _returned(out: _Writer, contract: Contract, call: ContractCall, number: int,
         for entry, template in check.has:
             want = _template(template, contract.plugin_type)
             out.add(f"\t\t\t\tpbC.has({name}, {number + 1}, {value}, {go_string(entry)}, "
-                    f"{want})", f"{where}.has.{entry}")
+                    f"{want})", f"{where}.has.{entry}", template)
 
 
 def _template(template: str, plugin_type: str) -> str:

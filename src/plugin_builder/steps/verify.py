@@ -216,7 +216,8 @@ def _stand_in(host: Side, pairs: Sequence[Pair], log: Log,
         built = loaders.loader(host, contracts)
     except PluginBuilderError as problem:
         log(f"verify: no stand-in loader: {problem.message}")
-        return [Evidence(loader_problem=problem) for _ in pairs]
+        return [Evidence(loader_problem=problem, why_unchecked="no stand-in loader was built")
+                for _ in pairs]
     if built is None:
         why = ("no stand-in loader can be built like the host (it has no Go build "
                "information, or no libc this tool builds for)")

@@ -107,6 +107,6 @@ def loader_not_built(problem: PluginBuilderError) -> Finding:
     return Finding(
         rule=RuleId.LOADER_NOT_BUILT, subject=key or "stand-in loader",
         host_value="", plugin_value="", host_error="",
-        fix=problem.fix or "correct what the message names", fix_action="then verify again:",
+        fix=problem.fix or "correct what the message names", fix_action="then verify again",
         summary=f"the stand-in loader could not be built, so the contract was not checked: "
                 f"{problem.message}")
