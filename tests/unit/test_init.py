@@ -134,26 +134,46 @@ def test_the_dragonfly_preset_follows_dragonflys_conventions(dragonfly) -> None:
         assert kind.contract_symbols[0].go_type == \
             "func(map[string]string) (any, map[string]string, error)"
         assert kind.service == {"resource": "dfdaemon"}.get(name, name)
-    assert config.plugin_types["scheduler"].name_contains == "evaluator"
-    assert config.plugin_types["manager"].name_contains == "searcher"
+        # Dragonfly calls the entry, checks its metadata and asserts the value to the
+        # type's own interface, in its own package (the fixture has Dragonfly's paths).
+        call = kind.call
+        assert call is not None and call.symbol == "DragonflyPluginInit"
+        assert call.arguments == ({},)
+        assert [r.is_nil for r in call.returns] == [None, None, True]
+        assert dict(call.returns[1].has)["name"] == "{name}"
+    assert config.plugin_types["scheduler"].call.returns[0].implements == "evaluator.Evaluator"
+    assert config.plugin_types["scheduler"].imports == (
+        "d7y.io/dragonfly/v2/scheduler/scheduling/evaluator",)
+    # It loads exactly one name per type: evaluatorv2 would never be loaded.
+    assert config.plugin_types["scheduler"].names == ("evaluator",)
+    assert config.plugin_types["manager"].names == ("searcher",)
+    assert config.plugin_types["scheduler"].name_problem("evaluatorv2")
+    assert dict(config.plugin_types["resource"].call.returns[1].has)["scheme"] == "{name}"
     assert all(p.in_tree for p in config.plugins)  # Dragonfly's testdata/plugin folders
     assert dict(config.host.stamp) == {"d7y.io/dragonfly/v2/version.GitVersion": "{version}"}
-    # new-plugin renders the preset's template, copied into the project.
-    template = dragonfly / "project" / "templates" / "dragonfly"
+    # new-plugin renders the preset's template of each type, copied into the project.
+    template = dragonfly / "project" / "templates" / "dragonfly-scheduler"
     assert config.plugin_types["scheduler"].template == template
-    assert (template / "main.go.tmpl").is_file()
+    assert "evaluator.Evaluator" in (template / "main.go.tmpl").read_text()
 
 
 def test_the_bifrost_preset_declares_the_contract_and_a_json_plugins_config(bifrost) -> None:
     config = written(bifrost, "../host", "bifrost", go=("1.26.6",))
     hook = config.plugin_types["hook"]
     assert hook.file_name("hello") == "hello.so"
-    assert {s.name: s.go_type for s in hook.contract_symbols} == {
-        "GetName": "func() string", "Init": "func(any) error", "Cleanup": "func() error"}
-    # The fixture host has its own `check-plugin`: verify uses it.
+    # As Bifrost's loader has it: GetName and Cleanup required, Init optional.
+    assert {(s.name, s.go_type, s.required) for s in hook.contract_symbols} == {
+        ("GetName", "func() string", True), ("Cleanup", "func() error", True),
+        ("Init", "func(config any) error", False)}
+    # The fixture host has its own `check-plugin`: verify uses it (and its loader).
     assert config.host.services["bifrost"].check[1:] == ("check-plugin", "{plugin}")
+    # The hooks' types name Bifrost's schemas package, which this host's build list lacks:
+    # listed for reference, not declared (on Bifrost itself they are).
     text = (bifrost / "project" / "buildconfig.toml").read_text()
-    for hook_symbol in ("HTTPTransportPreHook", "HTTPTransportPostHook", "PreHook", "PostHook"):
+    assert "github.com/maximhq/bifrost/core/schemas" in text
+    for hook_symbol in ("HTTPTransportPreHook", "HTTPTransportStreamChunkHook", "PreLLMHook",
+                        "PostLLMHook", "PreHook", "PostHook", "PreMCPHook", "PostMCPHook",
+                        "Inject"):
         assert re.search(rf"^#\s+{hook_symbol} = \"func\(", text, re.M), hook_symbol
     plugins = (bifrost / "project" / "plugins.json").read_text()
     assert '"path": "/app/data/plugins/hello.so"' in plugins

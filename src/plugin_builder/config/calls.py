@@ -83,7 +83,8 @@ def _arguments(ctx: Context, where: str, symbol: str, params: tuple[str, ...],
         try:
             literal(go_type, value)
         except GoTypeError as error:
-            raise ctx.error(f"{where}.arguments[{index}]", str(error),
+            raise ctx.error(f"{where}.arguments[{index}]",
+                            f"argument {index + 1} of {symbol}: {error}",
                             fix=f"write a value a {go_type} parameter takes") from None
 
 
@@ -98,7 +99,7 @@ def _returns(ctx: Context, where: str, symbol: str, results: tuple[str, ...],
         if returned.has and normalized(go_type) != "map[string]string":
             raise ctx.error(f"{where}.returns[{index}].has", f"result {index + 1} of "
                                                               f"{symbol} is a {go_type}; "
-                                                              "`has` checks entries of a "
+                                                              "'has' checks entries of a "
                                                               "map[string]string",
                             fix="remove `has`, or put it on the map[string]string result")
         if returned.is_nil is True and (returned.has or returned.implements):
