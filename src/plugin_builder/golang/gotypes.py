@@ -73,7 +73,9 @@ def _closing(text: str, start: int) -> int:
 
 def _split(text: str) -> list[str]:
     """``text`` split at the commas outside brackets, each part stripped."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in _OPEN:
             depth += 1

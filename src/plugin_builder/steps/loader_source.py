@@ -195,7 +195,8 @@ class _Writer:
     """Lines of one file, each remembering the config key it is written from."""
 
     def __init__(self, name: str, keys: dict[tuple[str, int], tuple[str, str]]) -> None:
-        self.name, self.keys, self.lines = name, keys, []
+        self.name, self.keys = name, keys
+        self.lines: list[str] = []
 
     def add(self, line: str, key: str | None = None, value: str = "") -> None:
         self.lines.append(line)
