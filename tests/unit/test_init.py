@@ -118,7 +118,7 @@ def test_every_preset_writes_a_valid_config_for_its_host(preset, tmp_path) -> No
                                      "manager/searcher"},
                        "bifrost": {"hook/hello"},
                        "krakend": {"handler/hello", "client/echo", "modifier/stamp"},
-                       "tyk": {"middleware/hello"}, "blank": set()}[preset]
+                       "tyk": {"middleware/hello", "response/stamp"}, "blank": set()}[preset]
     assert config.matrix.default.id == "go1.26.6-glibc-amd64"
 
 

@@ -25,7 +25,7 @@ from plugin_builder.init import binaries, golist, hostscan, presets
 from plugin_builder.init import options as flags
 from plugin_builder.init.options import Options
 from plugin_builder.init.presets import LOADER, Preset, TypeRule
-from plugin_builder.scaffold import DEFAULT_HOST_VERSION
+from plugin_builder.scaffold import DEFAULT_HOST_VERSION, default_host_label
 
 GENERIC_FOLDERS = {"plugin", "plugins", "testdata", "src", "cmd", "main"}
 # A folder named after a version: v5, tyk-v5, tyk-v5-5-0, app-1.2 (not http2).
@@ -146,7 +146,7 @@ def _host_label(facts: hostscan.HostFacts) -> str:
     """The version the plugins found require the host module at (the label is part of
     every package's fingerprint, so a new plugin uses theirs)."""
     labels = Counter(p.host_version for p in facts.plugins if p.host_version)
-    return labels.most_common(1)[0][0] if labels else DEFAULT_HOST_VERSION
+    return labels.most_common(1)[0][0] if labels else default_host_label(facts.gomod.module)
 
 
 # -- services and plugin types ------------------------------------------------------------
