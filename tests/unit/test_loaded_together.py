@@ -272,6 +272,16 @@ def test_types_the_loader_could_not_import_are_said_unchecked() -> None:
         "found (type not checked: the standard library only)"
 
 
+def test_a_call_the_loader_could_not_make_is_said_unchecked() -> None:
+    result, findings = verdict_of(stand_in=loaded(), unchecked=("DragonflyPluginInit()",),
+                                  why_unchecked="the standard library only")
+    assert findings == [(RuleId.CONTRACT_UNCHECKED, WARNING)]
+    assert "the call of DragonflyPluginInit and its results not checked" in \
+        result.findings[-1].summary
+    assert dict(result.symbols)["DragonflyPluginInit"] == \
+        "asserted: func() error; not called (the standard library only)"
+
+
 def test_a_loader_the_config_keeps_from_building_ends_verify_with_that_config_error() -> None:
     problem = ConfigError("buildconfig.toml", "plugin_types.scheduler.symbols.X", "nope",
                           fix="name a type of the host's build list")

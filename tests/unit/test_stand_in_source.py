@@ -207,4 +207,4 @@ def test_without_the_host_source_only_standard_types_stay_asserted() -> None:
                                 "Handler": "func(http.ResponseWriter, *http.Request)"}
     assert kept.imports == ("net/http",)  # context was named by nothing kept
     kept, dropped = _standard_only(dragonfly())
-    assert dropped == () and kept.call is None  # the call's result names evaluator
+    assert dropped == ("DragonflyPluginInit()",) and kept.call is None  # it names evaluator

@@ -177,7 +177,8 @@ def _host_modules(config: Config) -> tuple[tuple[Path, ...], tuple[str, ...]]:
 
 def _standard_only(contract: Contract) -> tuple[Contract, tuple[str, ...]]:
     """The contract less every type that names a package outside the standard library
-    (the loader has no host module to find it in): those symbols are only looked up."""
+    (the loader has no host module to find it in): those symbols are only looked up, and
+    a call whose results name one is not made ("Symbol()" among what went unchecked)."""
     standard = [path for path in contract.imports if "." not in path.split("/")[0]]
     names = {name for path in standard for name in package_names(path)}
 
@@ -189,6 +190,7 @@ def _standard_only(contract: Contract) -> tuple[Contract, tuple[str, ...]]:
     call = contract.call
     if call is not None and (call.symbol in dropped or not all(
             assertable(r.implements) for r in call.returns if r.implements)):
+        dropped += () if call.symbol in dropped else (f"{call.symbol}()",)
         call = None
     used = {q for _, t in types for q in qualifiers(t)}
     used |= {q for r in (call.returns if call else ()) if r.implements

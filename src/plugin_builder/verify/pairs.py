@@ -112,7 +112,8 @@ class Evidence:
     together: tuple[Finding, ...] = ()  # the rules between the plugins its service loads
     host_check: LiveResult | None = None  # the host's own check command, when it ran
     stand_in: LiveResult | None = None  # the stand-in loader's outcome for this plugin
-    unchecked: tuple[str, ...] = ()  # symbols whose declared type it could not assert
+    # Symbols whose declared type it could not assert ("Symbol()": the call it did not make).
+    unchecked: tuple[str, ...] = ()
     why_unchecked: str = ""
     loader_problem: PluginBuilderError | None = None  # why no stand-in loader was built
     live_wanted: bool = False  # a live load was asked for (not --static-only)
@@ -214,7 +215,9 @@ def symbol_statuses(contract: Contract, plugin: Side,
             said = f"found (type not checked: {evidence.why_unchecked or 'no live load'})"
         else:
             said = f"asserted: {go_type}"
-            if contract.call and contract.call.symbol == symbol:
+            if f"{symbol}()" in evidence.unchecked:
+                said += f"; not called ({evidence.why_unchecked})"
+            elif contract.call and contract.call.symbol == symbol:
                 said += "; called, results checked"
         statuses.append((symbol, said))
     return tuple(statuses)

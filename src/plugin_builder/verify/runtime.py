@@ -88,16 +88,19 @@ def load_incomplete(live: LiveResult, hint: RebuildHint, *, host_check_fooled: b
 
 
 def contract_unchecked(contract: Contract, symbols: tuple[str, ...], why: str) -> Finding:
-    """Declared types that no load asserted: they are looked up, not checked."""
-    listed = ", ".join(symbols)
+    """Declared types that no load asserted: they are looked up, not checked ("S()": the
+    call of S the host makes, not made)."""
+    listed = ", ".join(f"the call of {s[:-2]} and its results" if s.endswith("()")
+                       else f"the declared type of {s}" for s in symbols)
     return Finding(
-        rule=RuleId.CONTRACT_UNCHECKED, subject=listed,
-        host_value=", ".join(f"{s}: {contract.type_of(s) or 'looked up'}" for s in symbols),
-        plugin_value="type not checked", host_error="",
+        rule=RuleId.CONTRACT_UNCHECKED, subject=", ".join(symbols),
+        host_value=", ".join(f"{s}: {contract.type_of(s) or 'looked up'}" for s in symbols
+                             if not s.endswith("()")),
+        plugin_value="not checked", host_error="",
         fix="verify against the host binary built from the config's host module "
             "(invoke verify without --host), or give the plugin type a check command",
         fix_action="for a verdict on these types",
-        summary=f"the declared type of {listed} was not asserted: {why}",
+        summary=f"{listed} not checked: {why}",
         severity=WARNING)
 
 
