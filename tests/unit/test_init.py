@@ -179,6 +179,52 @@ def test_the_bifrost_preset_declares_the_contract_and_a_json_plugins_config(bifr
     assert '"path": "/app/data/plugins/hello.so"' in plugins
 
 
+def test_the_krakend_preset_checks_each_kind_by_its_flag_in_luras_types(tmp_path) -> None:
+    host_of_preset("krakend", tmp_path)
+    (tmp_path / "project").mkdir()
+    config = written(tmp_path, "../host", "krakend", go=("1.26.6",))
+    assert config.host.services["krakend"].main == "./cmd/krakend-ce"
+    for kind, symbol, flag, package in (
+            ("handler", "HandlerRegisterer", "-s", "transport/http/server/plugin"),
+            ("client", "ClientRegisterer", "-c", "transport/http/client/plugin"),
+            ("modifier", "ModifierRegisterer", "-m", "proxy/plugin")):
+        plugin_type = config.plugin_types[kind]
+        assert plugin_type.service == "krakend"
+        assert dict(plugin_type.symbol_types) == {symbol: "plugin.Registerer"}
+        assert plugin_type.imports == (f"github.com/luraproject/lura/v2/{package}",)
+        assert plugin_type.check == ("{binary}", "test-plugin", flag, "{plugin}")
+
+
+def test_a_host_whose_build_list_lacks_the_contracts_package_looks_the_symbols_up(
+        tmp_path) -> None:
+    """A KrakenD fork that does not require lura: its types cannot compile in its module
+    graph, so init declares the registerers required (looked up) and lists their types."""
+    host_of_preset("krakend", tmp_path)
+    go_mod = tmp_path / "host" / "go.mod"
+    go_mod.write_text("module github.com/krakend/krakend-ce/v2\n\ngo 1.23\n")
+    (tmp_path / "project").mkdir()
+    config = written(tmp_path, "../host", "krakend", go=("1.26.6",))
+    handler = config.plugin_types["handler"]
+    assert handler.required_symbols == ("HandlerRegisterer",) and not handler.symbol_types
+    assert handler.imports == ()
+    text = (tmp_path / "project" / "buildconfig.toml").read_text()
+    assert "has no github.com/luraproject/lura/v2/transport/http/server/plugin" in text
+    assert '#   HandlerRegisterer = "plugin.Registerer"' in text
+
+
+def test_the_tyk_preset_builds_with_goplugin_and_asserts_what_its_check_ignores(
+        tmp_path) -> None:
+    host_of_preset("tyk", tmp_path)
+    (tmp_path / "project").mkdir()
+    config = written(tmp_path, "../host", "tyk", go=("1.26.6",))
+    assert config.host.tags == ("goplugin",)
+    middleware = config.plugin_types["middleware"]
+    assert dict(middleware.symbol_types) == {
+        "ProcessRequest": "func(http.ResponseWriter, *http.Request)"}
+    assert middleware.check[1:] == ("plugin", "load", "-f", "{plugin}", "-s",
+                                    "ProcessRequest")
+
+
 def test_every_key_of_the_model_is_explained_in_the_written_config(dragonfly) -> None:
     written(dragonfly, "../myhost", "dragonfly")
     text = (dragonfly / "project" / "buildconfig.toml").read_text()
