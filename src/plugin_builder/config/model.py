@@ -192,7 +192,7 @@ class Service:
         (), f"check = {CHECK}", "the service's own plugin check, run by `invoke verify`; "
         "placeholders `{binary}` `{plugin}` (required); a relative program path with a `/` "
         '(`"./tools/check"`) is resolved against this file\'s folder', c.check_command,
-        shown="`[]` (verify builds a stand-in loader)")
+        shown="`[]` (none: the stand-in loader alone)")
     healthcheck: tuple[str, ...] = key(
         (), 'healthcheck = ["{binary}", "healthcheck", "http://127.0.0.1:{port}/healthz"]',
         "HEALTHCHECK of the service image (exec form); placeholders `{binary}` `{port}`; "
