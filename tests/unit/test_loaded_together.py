@@ -217,7 +217,7 @@ def test_the_stand_in_loader_asserting_the_types_is_said() -> None:
     assert findings == [] and result.verdict == "pass"
     assert dict(result.symbols) == {"DragonflyPluginInit": "asserted: func() error"}
     assert result.authorities["contract"] == "the stand-in loader asserted the declared types"
-    assert result.authorities["host_check"] == "not run (no check command)"
+    assert result.authorities["host_check"] == "not run (no check command given)"
 
 
 def test_a_presence_only_contract_never_says_contract_ok() -> None:

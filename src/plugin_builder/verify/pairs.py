@@ -181,7 +181,7 @@ def _stand_in_findings(contract: Contract, evidence: Evidence, explained: bool,
     if explained:
         return ()  # the loader met what a static rule already names
     if found.rule == RuleId.LOAD_REFUSED:
-        symbols = (*contract.symbols, *contract.optional) or ("the plugin",)
+        symbols = (*contract.symbols, *contract.optional)
         return (contract_unchecked(contract, symbols, "the stand-in loader could not open "
                                    f"the plugin ({live.error_line}), though no static rule "
                                    "finds a reason the host would not"),)
@@ -240,13 +240,14 @@ def authorities(contract: Contract, verdict: FingerprintVerdict,
         contract_by = ("the stand-in loader: it loaded the plugin; symbols found, no type "
                        "declared (types not checked)")
     elif evidence.unchecked:
-        contract_by = ("the stand-in loader asserted the declared types it could; "
-                       f"{', '.join(evidence.unchecked)} only looked up")
+        contract_by = ("the stand-in loader asserted the declared types it could; not "
+                       "checked: " + ", ".join(f"the call of {s[:-2]}" if s.endswith("()")
+                                               else f"{s}'s type" for s in evidence.unchecked))
     else:
         contract_by = "the stand-in loader asserted the declared types" + (
             f" and called {contract.call.symbol}" if contract.call else "")
     if evidence.host_check is None:
-        host_check = "not run (no check command)"
+        host_check = "not run (no check command given)"
     elif evidence.host_check.ok:
         host_check = "the host's own check command loaded it"
         if stand_in is not None and stand_in.status == INCOMPLETE:

@@ -91,9 +91,9 @@ def contract_unchecked(contract: Contract, symbols: tuple[str, ...], why: str) -
     """Declared types that no load asserted: they are looked up, not checked ("S()": the
     call of S the host makes, not made)."""
     listed = ", ".join(f"the call of {s[:-2]} and its results" if s.endswith("()")
-                       else f"the declared type of {s}" for s in symbols)
+                       else f"the declared type of {s}" for s in symbols) or "the live load"
     return Finding(
-        rule=RuleId.CONTRACT_UNCHECKED, subject=", ".join(symbols),
+        rule=RuleId.CONTRACT_UNCHECKED, subject=", ".join(symbols) or "live load",
         host_value=", ".join(f"{s}: {contract.type_of(s) or 'looked up'}" for s in symbols
                              if not s.endswith("()")),
         plugin_value="not checked", host_error="",
