@@ -172,7 +172,7 @@ PLUGINS: dict[str, Build] = {
                     "plugins/krakend-version-int", "plugins/krakend-wrong-method",
                     "plugins/caller-ok", "plugins/caller-wrong-name",
                     "plugins/caller-not-evaluator", "plugins/caller-error",
-                    "plugins/exit-in-init")},
+                    "plugins/exit-in-init", "plugins/panic-in-init")},
     # Plugins importing the greeter host's own package, built beside its module.
     **{name.removeprefix("plugins/"): Build(name, flags=("-buildmode=plugin",),
                                             workspace="greeter")

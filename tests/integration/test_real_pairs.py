@@ -207,6 +207,10 @@ CASES: dict[str, Case] = {
     # -- a plugin whose init ends the process: the host (and its check) exits 0 silently ---
     "init-exits-the-process": Case(
         "check", "exit-in-init", EXITED, "", decided_by=("host_check", "overruled")),
+    # Without a check command, the stand-in loader's crash is a failure, not a warning.
+    "init-panics-no-check-command": Case(
+        "check", "panic-in-init", CRASHED, "panic: panic-in-init", None,
+        decided_by=("contract", "the stand-in loader: crashed")),
     # -- plugins loaded together: the first one loaded defines a package the host lacks ---
     "plugins-share-a-package-the-host-lacks-v1.0.0-first": Case(
         "check", ("leaf-v1.0.0-alone", "leaf-v1.1.0-alone"), REFUSED, differs("example.com/leaf")),
