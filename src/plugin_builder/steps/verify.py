@@ -117,15 +117,21 @@ class _CombinationLoaders:
     def __init__(self, job: Job, contracts: Sequence[Contract]) -> None:
         self.job = job
         self.contracts = list(dict.fromkeys(contracts))
-        self.built: loader.Loader | None = None
+        self.built: loader.Loader | PluginBuilderError | None = None
 
     def loader(self, host: Side, contracts: Sequence[Contract]) -> loader.Loader | None:
         if host.buildinfo is None:
             return None
         if self.built is None:
-            self.built = loader.build_loader(
-                self.job.prepared(), self.job.store, loader.HostGraph.of_config(self.job.config),
-                self.contracts, self.job.config.path.name, self.job.log)
+            try:
+                self.built = loader.build_loader(
+                    self.job.prepared(), self.job.store,
+                    loader.HostGraph.of_config(self.job.config), self.contracts,
+                    self.job.config.path.name, self.job.log)
+            except PluginBuilderError as problem:
+                self.built = problem  # every service meets the same problem, said once
+        if isinstance(self.built, PluginBuilderError):
+            raise self.built
         return self.built
 
     def emulator_prefix(self, elf: ElfFacts) -> str:
