@@ -68,6 +68,10 @@ def test_every_plugin_type_of_the_preset_loads_its_fixture(preset, tmp_path) -> 
     assert {p.id for p in config.plugins} == EXPECTED[preset]
     assert {p.type for p in config.plugins} == set(config.plugin_types)  # every type
 
+    if preset == "blank":  # its first command: verify builds, then checks plugin.Open alone
+        report = json.loads(run("invoke", "verify", "--json", cwd=project).stdout)
+        assert [r["verdict"] for r in report["results"]] == ["pass"], report
+        assert "types not checked" in report["results"][0]["authority"]["contract"]
     run("invoke", "pipeline", cwd=project)
     result = json.loads((project / "results" / f"{COMBINATION}.json").read_text())
     assert result["status"] == "passed", result.get("error")
