@@ -112,3 +112,27 @@ def test_scaffolded_dragonfly_plugins_pass_verify_and_load_into_dragonflys_servi
                                  str(built / "plugins"), *args], capture_output=True,
                                 text=True, timeout=60)
         assert loaded.returncode == 0 and "loaded" in loaded.stdout, loaded.stderr
+
+
+def test_a_type_the_hosts_module_graph_lacks_is_a_config_error_naming_its_key(
+        tmp_path) -> None:
+    """verify builds its stand-in loader in the host's module graph: a declared type that
+    does not resolve there ends verify with a config error naming the key and the type,
+    after the static findings were reported (never a build error of a generated file)."""
+    host_of_preset("krakend", tmp_path)
+    project = tmp_path / "project"
+    project.mkdir()
+    run("plugin_builder.cli", "init", "--host", "../host", "--preset", "krakend", "--go", GO,
+        "--libc", "glibc", cwd=project)
+    config = project / "buildconfig.toml"
+    config.write_text(config.read_text().replace(
+        'HandlerRegisterer = "plugin.Registerer"', 'HandlerRegisterer = "plugin.Handler"'))
+    verify = subprocess.run([sys.executable, "-m", "invoke", "verify"], cwd=project,
+                            capture_output=True, text=True, timeout=1800)
+    assert verify.returncode == config_module.ConfigError.return_code, verify.stderr
+    assert "Traceback" not in verify.stderr
+    assert ("buildconfig.toml: plugin_types.handler.symbols.HandlerRegisterer: "
+            "'plugin.Handler' does not compile in the host's module graph: undefined: "
+            "plugin.Handler") in verify.stderr
+    assert "contract_0.go" not in verify.stderr.split("error:")[-1]
+    assert "loader-not-built" in verify.stdout and "plugin verification" in verify.stdout
