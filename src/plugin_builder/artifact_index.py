@@ -124,12 +124,32 @@ def _verdict(config: Config, store: ArtifactStore, manifest: dict[str, Any], rel
     if not isinstance(host, dict) or not store.intact(host_relative, host):
         return None
     key = cache_key(host["sha256"], entry["sha256"], contract_of(plugin_type),
-                    config.check_command(plugin_type))
+                    config.check_command(plugin_type),
+                    _loaded_before(config, manifest, plugin_type.service, relative))
     name = PurePosixPath(relative).name
     recorded = manifest.get("verdicts", {}).get(name)
     if isinstance(recorded, dict) and recorded.get("key") == key:
         return str(recorded.get("verdict"))
     return "pass" if manifest.get("verified", {}).get(name) == key else None
+
+
+def _loaded_before(config: Config, manifest: dict[str, Any], service: str,
+                   relative: str) -> tuple[str, ...]:
+    """The sha256 of the plugins the service loads before this one (config order), as
+    the verify step keys its proofs."""
+    from plugin_builder.steps.plugin import plugin_path
+
+    before = []
+    for target in config.plugins:
+        if config.plugin_types[target.type].service != service:
+            continue
+        path = plugin_path(config, target)
+        if path == relative:
+            break
+        entry = manifest["artifacts"].get(path)
+        if isinstance(entry, dict):
+            before.append(entry["sha256"])
+    return tuple(before)
 
 
 def _sbom_sums(root: Path, combinations: dict[str, Any]) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ is rewritten with tomlkit (comments and formatting kept), then loaded again to p
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import string
 import tempfile
@@ -100,7 +101,16 @@ def host_version(config: Config, host_module: str) -> str:
     required = (read_gomod(p.source).required_version(host_module) for p in config.plugins
                 if not p.in_tree)  # an in-tree plugin has no go.mod: it is the host's
     labels = Counter(label for label in required if label is not None)
-    return labels.most_common(1)[0][0] if labels else DEFAULT_HOST_VERSION
+    return labels.most_common(1)[0][0] if labels else default_host_label(host_module)
+
+
+def default_host_label(module: str) -> str:
+    """The label a plugin requires a host module at when none is known: v0.0.0, or the
+    major version a /vN module path (d7y.io/dragonfly/v2) or gopkg.in's .vN must have."""
+    major = re.search(r"(?:/|\.)v([0-9]+)$", module)
+    if major and int(major[1]) >= 2:
+        return f"v{major[1]}.0.0"
+    return DEFAULT_HOST_VERSION
 
 
 def render(scaffold: Scaffold) -> dict[str, str]:

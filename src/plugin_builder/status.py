@@ -32,6 +32,9 @@ class LiveStatus(StrEnum):
     REFUSED = "refused"
     CRASHED = "crashed"
     TIMED_OUT = "timed_out"
+    # Ended without the completion signal a stand-in loader prints after every check
+    # (a plugin's init that exits the process): whatever its exit code, nothing passed.
+    INCOMPLETE = "incomplete"
 
 
 class StepStatus(StrEnum):

@@ -69,6 +69,9 @@ class Build:
     # The main module's path; None: example.com/<name>, with the name's dots made dashes
     # (the linker escapes a dot in the path's last element: example.com/p%2ev2.Probe).
     module: str | None = None
+    # A HOSTS entry whose module the program is built beside, in a go.work that uses
+    # both (a plugin importing the host's own packages, as Bifrost's plugins do).
+    workspace: str | None = None
 
     def but(self, **changes) -> Build:
         """This build with some settings changed: a variant differs by exactly those."""
@@ -111,6 +114,13 @@ HOSTS: dict[str, Build] = {
     # Hosts with no check command: they load and assert typed symbols.
     "gateway": Build("hosts/gateway"),
     "krakend": Build("hosts/krakend"),
+    # Hosts whose contract names their own packages, or calls the plugin.
+    "greeter": Build("hosts/greeter", module="example.com/greeterhost"),
+    "caller": Build("hosts/caller", module="example.com/callerhost"),
+    # Its check command ignores types; its start-up asserts them.
+    "tyk": Build("hosts/tyk", flags=("-tags=goplugin",)),
+    # Links neither leaf nor net/http: plugins define those packages for each other.
+    "check": CHECK_HOST,
 }
 
 # -- the catalogue: plugins -------------------------------------------------------------
@@ -179,7 +189,26 @@ PLUGINS: dict[str, Build] = {
        for name in ("plugins/bifrost-complete", "plugins/bifrost-nohook",
                     "plugins/bifrost-cleanup-noerror", "plugins/bifrost-hook-wrongtype",
                     "plugins/bifrost-no-getname", "plugins/krakend-ok",
-                    "plugins/krakend-version-int", "plugins/krakend-wrong-method")},
+                    "plugins/krakend-version-int", "plugins/krakend-wrong-method",
+                    "plugins/caller-ok", "plugins/caller-wrong-name",
+                    "plugins/caller-not-evaluator", "plugins/caller-error",
+                    "plugins/exit-in-init", "plugins/panic-in-init")},
+    # Plugins importing the greeter host's own package, built beside its module.
+    **{name.removeprefix("plugins/"): Build(name, flags=("-buildmode=plugin",),
+                                            workspace="greeter")
+       for name in ("plugins/greeter-ok", "plugins/greeter-func", "plugins/greeter-hook-ok",
+                    "plugins/greeter-hook-wrong")},
+    **{name.removeprefix("plugins/"): Build(name, flags=("-buildmode=plugin", "-tags=goplugin"))
+       for name in ("plugins/tyk-ok", "plugins/tyk-wrong")},
+    # Two plugins with one package the host lacks, at two versions.
+    "leaf-v1.0.0-alone": PROBE.but(uses=("leaf",), requires=("example.com/leaf v1.0.0",)),
+    "leaf-v1.1.0-alone": PROBE.but(uses=("leaf",), requires=("example.com/leaf v1.1.0",)),
+    # Two plugins with one plugin path (their main packages' import path).
+    "same-path-a": PROBE.but(module="example.com/plugins/same"),
+    "same-path-b": PROBE.but(uses=("leaf",), requires=("example.com/leaf v1.0.0",),
+                             module="example.com/plugins/same"),
+    # Another patch release of the check host's, sharing no package that changed.
+    "probe-1.26.6": PROBE.but(go="1.26.6"),
 }
 
 
@@ -230,6 +259,13 @@ class PairBuilder:
     def host(self, name: str) -> Path:
         return self.build(f"host-{name}", HOSTS[name], self.root / "hosts" / name)
 
+    def host_module(self, name: str) -> Path:
+        """The folder of a host's module (written if no build wrote it yet)."""
+        module = self.root / "src" / f"host-{name}"
+        if not (module / "go.mod").is_file():
+            self.write_module(f"host-{name}", HOSTS[name])
+        return module
+
     def plugin(self, name: str) -> Path:
         return self.build(f"plugin-{name}", PLUGINS[name], self.root / "plugins" / f"{name}.so")
 
@@ -238,6 +274,8 @@ class PairBuilder:
             return output
         module = self.write_module(module_name, build)
         env = self.environment(build)
+        if build.workspace:
+            env["GOWORK"] = str(self.write_workspace(module, build.workspace))
         if build.requires:
             self.go(build, ["mod", "tidy"], module, env)
         flags = ["-trimpath"] if build.trimpath else []
@@ -262,6 +300,15 @@ class PairBuilder:
         (module / "go.mod").write_text("\n".join(lines) + "\n")
         (module / "go.sum").write_text(KNOWN_SUMS)
         return module
+
+    def write_workspace(self, module: Path, host: str) -> Path:
+        """A go.work beside the program's module: it and the host's module, as a user of
+        a host like Bifrost builds a plugin (`make setup-workspace`)."""
+        work = self.root / "work" / module.name / "go.work"
+        work.parent.mkdir(parents=True, exist_ok=True)
+        work.write_text(f"go {GO_LINE}\n\nuse (\n\t{json.dumps(str(module))}\n"
+                        f"\t{json.dumps(str(self.host_module(host)))}\n)\n")
+        return work
 
     def environment(self, build: Build) -> dict[str, str]:
         """A clean go environment: nothing from the machine's GO* settings leaks in."""

@@ -120,7 +120,8 @@ def test_the_wheel_carries_what_the_tool_reads(wheel) -> None:
                    "docs/troubleshooting.md", "docs/configuration.md",
                    "templates/scheduler/go.mod.tmpl", "presets/dragonfly.toml",
                    "presets/bifrost.toml", "presets/reference.toml", "presets/blank.toml",
-                   "presets/templates/dragonfly/main.go.tmpl",
+                   "presets/templates/dragonfly-scheduler/main.go.tmpl", "presets/krakend.toml",
+                   "presets/tyk.toml", "presets/templates/tyk-middleware/main.go.tmpl",
                    "presets/templates/blank/go.mod.tmpl", "config/buildconfig.schema.json"):
         assert f"plugin_builder/{needed}" in names, needed
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

@@ -10,6 +10,28 @@ import pytest
 import tomlkit
 
 REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def host_of_preset(preset: str, root: Path) -> None:
+    """A host of the preset's family as root/host, with what it needs beside it (its
+    plugins; lura for the KrakenD gateway, whose go.mod replaces it by ../lura)."""
+    ignore = shutil.ignore_patterns("go.work*", "*.so")
+    if preset == "reference":
+        shutil.copytree(REPO / "host", root / "host", ignore=ignore)
+        shutil.copytree(REPO / "plugins", root / "plugins", ignore=ignore)
+    elif preset == "dragonfly":
+        shutil.copytree(FIXTURES / "dragonfly", root / "host", ignore=ignore)
+    elif preset == "krakend":
+        shutil.copytree(FIXTURES / "krakend" / "krakend-ce", root / "host", ignore=ignore)
+        shutil.copytree(FIXTURES / "krakend" / "lura", root / "lura", ignore=ignore)
+        shutil.copytree(FIXTURES / "krakend" / "plugins", root / "plugins", ignore=ignore)
+    elif preset == "tyk":
+        shutil.copytree(FIXTURES / "tyk" / "gateway", root / "host", ignore=ignore)
+        shutil.copytree(FIXTURES / "tyk" / "plugins", root / "plugins", ignore=ignore)
+    else:  # bifrost, and blank on the Bifrost-style host
+        shutil.copytree(FIXTURES / "bifrost" / "host", root / "host", ignore=ignore)
+        shutil.copytree(FIXTURES / "bifrost" / "plugins", root / "plugins", ignore=ignore)
 
 
 class Project:

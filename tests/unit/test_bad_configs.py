@@ -514,6 +514,69 @@ CONTRACTS = [
          "plugin_types.resource.check[1]", "unknown placeholder {port}"),
 ]
 
+# [plugin_types.<type>.call]: a declared function, its arguments, what its results are.
+TYPED = put(f"{R}/symbols", {"DragonflyPluginInit": ENTRY_TYPE})
+GOOD_RETURNS = [{"implements": "any"}, {"has": {"type": "{type}"}}, {"is_nil": True}]
+
+
+def call(**table: Any) -> Change:
+    return both(TYPED, put(f"{R}/call", {"symbol": "DragonflyPluginInit", "arguments": [{}],
+                                          "returns": GOOD_RETURNS, **table}))
+
+
+CALLS = [
+    case("call-symbol-undeclared", both(TYPED, put(f"{R}/call", {"symbol": "Init"})),
+         "plugin_types.resource.call.symbol", "Init is not a symbol", "declare it"),
+    case("call-symbol-missing", both(TYPED, put(f"{R}/call", {"arguments": [{}]})),
+         "plugin_types.resource.call.symbol", "missing required key"),
+    case("call-symbol-a-variable",
+         both(put(f"{R}/symbols", {"Version": "*string"}),
+              put(f"{R}/call", {"symbol": "Version"})),
+         "plugin_types.resource.call.symbol", "not a function type"),
+    case("call-symbol-variadic",
+         both(put(f"{R}/symbols", {"Init": "func(args ...string) error"}),
+              put(f"{R}/call", {"symbol": "Init", "arguments": [[]]})),
+         "plugin_types.resource.call.symbol", "variadic"),
+    case("call-too-few-arguments", call(arguments=[]), "plugin_types.resource.call.arguments",
+         "takes 1 parameter(s) (map[string]string), and 0 argument(s) are given"),
+    case("call-argument-of-another-kind", call(arguments=["x"]),
+         "plugin_types.resource.call.arguments[0]", "argument 1 of DragonflyPluginInit",
+         "'x' is not a table of strings"),
+    case("call-argument-map-of-integers", call(arguments=[{"a": 1}]),
+         "plugin_types.resource.call.arguments[0]", "1 is not a string"),
+    case("call-argument-not-an-array", call(arguments={"a": "b"}),
+         "plugin_types.resource.call.arguments", "expected an array"),
+    case("call-argument-integer-overflows",
+         both(put(f"{R}/symbols", {"Init": "func(int8) error"}),
+              put(f"{R}/call", {"symbol": "Init", "arguments": [300],
+                                 "returns": [{"is_nil": True}]})),
+         "plugin_types.resource.call.arguments[0]", "300 does not fit a int8"),
+    case("call-argument-unsupported-type",
+         both(put(f"{R}/symbols", {"Init": "func(chan int) error"}),
+              put(f"{R}/call", {"symbol": "Init", "arguments": [1],
+                                 "returns": [{"is_nil": True}]})),
+         "plugin_types.resource.call.arguments[0]", "no argument can be written"),
+    case("call-argument-with-a-newline", call(arguments=[{"a": "b\nc"}]),
+         "plugin_types.resource.call.arguments[0].a", "line feed"),
+    case("call-too-few-returns", call(returns=[{}]), "plugin_types.resource.call.returns",
+         "returns 3 value(s)", "and 1 are described"),
+    case("call-has-on-a-non-map", call(returns=[{"has": {"a": "b"}}, {}, {}]),
+         "plugin_types.resource.call.returns[0].has", "checks entries of a map[string]string"),
+    case("call-has-unknown-placeholder", call(returns=[{}, {"has": {"a": "{kind}"}}, {}]),
+         "plugin_types.resource.call.returns[1].has.a", "unknown placeholder {kind}"),
+    case("call-nil-with-a-type", call(returns=[{"is_nil": True, "implements": "any"}, {}, {}]),
+         "plugin_types.resource.call.returns[0]", "must be nil"),
+    case("call-implements-not-a-type", call(returns=[{"implements": "x; y"}, {}, {}]),
+         "plugin_types.resource.call.returns[0].implements", "';'"),
+    case("call-implements-needs-import",
+         call(returns=[{"implements": "evaluator.Evaluator"}, {}, {}]),
+         "plugin_types.resource.imports", "'evaluator'", "not imported"),
+    case("call-returns-unknown-key", call(returns=[{"implement": "any"}, {}, {}]),
+         "plugin_types.resource.call.returns[0].implement", "did you mean 'implements'"),
+    case("call-is-nil-not-bool", call(returns=[{"is_nil": "yes"}, {}, {}]),
+         "plugin_types.resource.call.returns[0].is_nil", "expected true or false"),
+]
+
 SOURCES = [
     case("source-without-go-mod-outside-host", put("plugins/0/source", "plugins/loose"),
          "plugins[0].source", "no go.mod", "go mod init", "in-tree",
@@ -715,7 +778,7 @@ UNTRUSTED = [
 ]
 
 CASES = (STRINGS + FLAGS_AND_PACKAGES + CONFINEMENT + COLLISIONS + TEMPLATES + LINKER + NAMES
-         + CONTRACTS + SOURCES + MATRIX + UNKNOWN_KEYS + WRONG_TYPES + UNTRUSTED)
+         + CONTRACTS + CALLS + SOURCES + MATRIX + UNKNOWN_KEYS + WRONG_TYPES + UNTRUSTED)
 
 
 def assert_one_clear_error(error: ConfigError, key: str | None, words: tuple[str, ...]) -> None:
@@ -882,6 +945,16 @@ def test_name_pattern_and_names_rules(project: Project) -> None:
     assert "characters" in (scheduler.name_problem("e" * 101) or "")
     assert scheduler.names == ("evaluator",)
     assert "containing 'evaluator'" in scheduler.name_rule
+
+
+def test_a_call_contract_loads(project: Project) -> None:
+    call(arguments=[{"region": "eu\u00e9"}])(project.data)
+    kind = project.load().plugin_types["resource"]
+    assert kind.call.symbol == "DragonflyPluginInit"
+    assert kind.call.arguments == ({"region": "eu\u00e9"},)
+    assert [r.is_nil for r in kind.call.returns] == [None, None, True]
+    assert dict(kind.call.returns[1].has) == {"type": "{type}"}
+    assert project.load().plugin_types["scheduler"].call is None  # none: no call
 
 
 def test_typed_contracts_load(project: Project) -> None:

@@ -146,5 +146,6 @@ def test_on_a_terminal_init_asks_for_what_is_missing(capsys, tmp_path, monkeypat
     code, _, err = run(capsys, "init", "--folder", "project")
     assert code == 0, err
     assert questions == ["Folder of the host's Go module (its go.mod): ",
-                         "Preset (reference, dragonfly, bifrost, blank) [dragonfly]: "]
+                         "Preset (reference, dragonfly, bifrost, krakend, tyk, blank) "
+                         "[dragonfly]: "]
     assert "[plugin_types.scheduler]" in (tmp_path / "project" / "buildconfig.toml").read_text()

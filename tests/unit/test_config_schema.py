@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tomllib
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from plugin_builder import init
 from plugin_builder.config import schema
 from plugin_builder.init import presets, render
+from tests.unit.conftest import host_of_preset
 from tests.unit.test_bad_configs import base
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,14 +57,7 @@ def test_the_bad_config_corpus_base_validates() -> None:
 
 @pytest.mark.parametrize("preset", presets.names())
 def test_every_preset_writes_a_config_that_validates(preset: str, tmp_path: Path) -> None:
-    if preset == "reference":
-        shutil.copytree(REPO / "host", tmp_path / "host", ignore=shutil.ignore_patterns("go.work*"))
-        shutil.copytree(REPO / "plugins", tmp_path / "plugins")
-    elif preset == "dragonfly":
-        shutil.copytree(FIXTURES / "dragonfly", tmp_path / "host")
-    else:
-        shutil.copytree(FIXTURES / "bifrost" / "host", tmp_path / "host")
-        shutil.copytree(FIXTURES / "bifrost" / "plugins", tmp_path / "plugins")
+    host_of_preset(preset, tmp_path)
     plan = init.plan(init.Options(folder=tmp_path / "project", host=tmp_path / "host",
                                   preset=preset, go=("1.26.6",), libc=("glibc,musl",)))
     VALIDATOR.validate(tomllib.loads(render.project(plan).files["buildconfig.toml"]))

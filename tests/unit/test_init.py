@@ -20,6 +20,7 @@ from plugin_builder.errors import UsageError
 from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
 from plugin_builder.init.render import key_docs
+from tests.unit.conftest import host_of_preset
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -105,25 +106,21 @@ def test_the_go_release_comes_from_the_toolchain_or_go_line(gomod, release) -> N
 
 @pytest.mark.parametrize("preset", presets.names())
 def test_every_preset_writes_a_valid_config_for_its_host(preset, tmp_path) -> None:
-    if preset == "reference":
-        shutil.copytree(REPO / "host", tmp_path / "host", ignore=shutil.ignore_patterns("go.work*"))
-        shutil.copytree(REPO / "plugins", tmp_path / "plugins")
-    elif preset == "dragonfly":
-        shutil.copytree(FIXTURES / "dragonfly", tmp_path / "host")
-    else:
-        shutil.copytree(FIXTURES / "bifrost" / "host", tmp_path / "host")
-        shutil.copytree(FIXTURES / "bifrost" / "plugins", tmp_path / "plugins")
+    host_of_preset(preset, tmp_path)
     (tmp_path / "project").mkdir()
     config = written(tmp_path, "../host", preset, go=("1.26.6",))
     expected_types = {"reference": {"resource", "scheduler", "manager"},
                       "dragonfly": {"resource", "scheduler", "manager"},
-                      "bifrost": {"hook"}, "blank": {"plugin"}}[preset]
+                      "bifrost": {"hook"}, "krakend": {"handler", "client", "modifier"},
+                      "tyk": {"middleware", "response"}, "blank": {"plugin"}}[preset]
     assert set(config.plugin_types) == expected_types
     targets = {p.id for p in config.plugins}
     assert targets == {"reference": {"resource/dfs", "scheduler/evaluator", "manager/searcher"},
                        "dragonfly": {"resource/dfs", "scheduler/evaluator",
                                      "manager/searcher"},
-                       "bifrost": {"hook/hello"}, "blank": set()}[preset]
+                       "bifrost": {"hook/hello"},
+                       "krakend": {"handler/hello", "client/echo", "modifier/stamp"},
+                       "tyk": {"middleware/hello", "response/stamp"}, "blank": set()}[preset]
     assert config.matrix.default.id == "go1.26.6-glibc-amd64"
 
 
@@ -139,29 +136,95 @@ def test_the_dragonfly_preset_follows_dragonflys_conventions(dragonfly) -> None:
         assert kind.contract_symbols[0].go_type == \
             "func(map[string]string) (any, map[string]string, error)"
         assert kind.service == {"resource": "dfdaemon"}.get(name, name)
-    assert config.plugin_types["scheduler"].name_contains == "evaluator"
-    assert config.plugin_types["manager"].name_contains == "searcher"
+        # Dragonfly calls the entry, checks its metadata and asserts the value to the
+        # type's own interface, in its own package (the fixture has Dragonfly's paths).
+        call = kind.call
+        assert call is not None and call.symbol == "DragonflyPluginInit"
+        assert call.arguments == ({},)
+        assert [r.is_nil for r in call.returns] == [None, None, True]
+        assert dict(call.returns[1].has)["name"] == "{name}"
+    assert config.plugin_types["scheduler"].call.returns[0].implements == "evaluator.Evaluator"
+    assert config.plugin_types["scheduler"].imports == (
+        "d7y.io/dragonfly/v2/scheduler/scheduling/evaluator",)
+    # It loads exactly one name per type: evaluatorv2 would never be loaded.
+    assert config.plugin_types["scheduler"].names == ("evaluator",)
+    assert config.plugin_types["manager"].names == ("searcher",)
+    assert config.plugin_types["scheduler"].name_problem("evaluatorv2")
+    assert dict(config.plugin_types["resource"].call.returns[1].has)["scheme"] == "{name}"
     assert all(p.in_tree for p in config.plugins)  # Dragonfly's testdata/plugin folders
     assert dict(config.host.stamp) == {"d7y.io/dragonfly/v2/version.GitVersion": "{version}"}
-    # new-plugin renders the preset's template, copied into the project.
-    template = dragonfly / "project" / "templates" / "dragonfly"
+    # new-plugin renders the preset's template of each type, copied into the project.
+    template = dragonfly / "project" / "templates" / "dragonfly-scheduler"
     assert config.plugin_types["scheduler"].template == template
-    assert (template / "main.go.tmpl").is_file()
+    assert "evaluator.Evaluator" in (template / "main.go.tmpl").read_text()
 
 
 def test_the_bifrost_preset_declares_the_contract_and_a_json_plugins_config(bifrost) -> None:
     config = written(bifrost, "../host", "bifrost", go=("1.26.6",))
     hook = config.plugin_types["hook"]
     assert hook.file_name("hello") == "hello.so"
-    assert {s.name: s.go_type for s in hook.contract_symbols} == {
-        "GetName": "func() string", "Init": "func(any) error", "Cleanup": "func() error"}
-    # The fixture host has its own `check-plugin`: verify uses it.
+    # As Bifrost's loader has it: GetName and Cleanup required, Init optional.
+    assert {(s.name, s.go_type, s.required) for s in hook.contract_symbols} == {
+        ("GetName", "func() string", True), ("Cleanup", "func() error", True),
+        ("Init", "func(config any) error", False)}
+    # The fixture host has its own `check-plugin`: verify uses it (and its loader).
     assert config.host.services["bifrost"].check[1:] == ("check-plugin", "{plugin}")
+    # The hooks' types name Bifrost's schemas package, which this host's build list lacks:
+    # listed for reference, not declared (on Bifrost itself they are).
     text = (bifrost / "project" / "buildconfig.toml").read_text()
-    for hook_symbol in ("HTTPTransportPreHook", "HTTPTransportPostHook", "PreHook", "PostHook"):
+    assert "github.com/maximhq/bifrost/core/schemas" in text
+    for hook_symbol in ("HTTPTransportPreHook", "HTTPTransportStreamChunkHook", "PreLLMHook",
+                        "PostLLMHook", "PreHook", "PostHook", "PreMCPHook", "PostMCPHook",
+                        "Inject"):
         assert re.search(rf"^#\s+{hook_symbol} = \"func\(", text, re.M), hook_symbol
     plugins = (bifrost / "project" / "plugins.json").read_text()
     assert '"path": "/app/data/plugins/hello.so"' in plugins
+
+
+def test_the_krakend_preset_checks_each_kind_by_its_flag_in_luras_types(tmp_path) -> None:
+    host_of_preset("krakend", tmp_path)
+    (tmp_path / "project").mkdir()
+    config = written(tmp_path, "../host", "krakend", go=("1.26.6",))
+    assert config.host.services["krakend"].main == "./cmd/krakend-ce"
+    for kind, symbol, flag, package in (
+            ("handler", "HandlerRegisterer", "-s", "transport/http/server/plugin"),
+            ("client", "ClientRegisterer", "-c", "transport/http/client/plugin"),
+            ("modifier", "ModifierRegisterer", "-m", "proxy/plugin")):
+        plugin_type = config.plugin_types[kind]
+        assert plugin_type.service == "krakend"
+        assert dict(plugin_type.symbol_types) == {symbol: "plugin.Registerer"}
+        assert plugin_type.imports == (f"github.com/luraproject/lura/v2/{package}",)
+        assert plugin_type.check == ("{binary}", "test-plugin", flag, "{plugin}")
+
+
+def test_a_host_whose_build_list_lacks_the_contracts_package_looks_the_symbols_up(
+        tmp_path) -> None:
+    """A KrakenD fork that does not require lura: its types cannot compile in its module
+    graph, so init declares the registerers required (looked up) and lists their types."""
+    host_of_preset("krakend", tmp_path)
+    go_mod = tmp_path / "host" / "go.mod"
+    go_mod.write_text("module github.com/krakend/krakend-ce/v2\n\ngo 1.23\n")
+    (tmp_path / "project").mkdir()
+    config = written(tmp_path, "../host", "krakend", go=("1.26.6",))
+    handler = config.plugin_types["handler"]
+    assert handler.required_symbols == ("HandlerRegisterer",) and not handler.symbol_types
+    assert handler.imports == ()
+    text = (tmp_path / "project" / "buildconfig.toml").read_text()
+    assert "has no github.com/luraproject/lura/v2/transport/http/server/plugin" in text
+    assert '#   HandlerRegisterer = "plugin.Registerer"' in text
+
+
+def test_the_tyk_preset_builds_with_goplugin_and_asserts_what_its_check_ignores(
+        tmp_path) -> None:
+    host_of_preset("tyk", tmp_path)
+    (tmp_path / "project").mkdir()
+    config = written(tmp_path, "../host", "tyk", go=("1.26.6",))
+    assert config.host.tags == ("goplugin",)
+    middleware = config.plugin_types["middleware"]
+    assert dict(middleware.symbol_types) == {
+        "ProcessRequest": "func(http.ResponseWriter, *http.Request)"}
+    assert middleware.check[1:] == ("plugin", "load", "-f", "{plugin}", "-s",
+                                    "ProcessRequest")
 
 
 def test_every_key_of_the_model_is_explained_in_the_written_config(dragonfly) -> None:
@@ -273,7 +336,7 @@ def test_a_preset_of_another_family_says_so(bifrost) -> None:
 
 
 def test_a_plugin_breaking_a_naming_rule_is_left_out_with_a_note(dragonfly) -> None:
-    plugin = dragonfly / "myhost" / "scheduler" / "evaluator" / "testdata" / "plugin"
+    plugin = dragonfly / "myhost" / "scheduler" / "scheduling" / "evaluator" / "testdata" / "plugin"
     source = plugin / "evaluator.go"
     source.write_text(source.read_text().replace('"name": "evaluator"', '"name": "ranker"'))
     plan = init.plan(options(dragonfly, "../myhost", "dragonfly"))

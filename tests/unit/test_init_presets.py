@@ -77,7 +77,7 @@ def test_a_new_preset_file_is_recognised_without_python(acme) -> None:
 
 
 def test_the_presets_are_listed_in_their_order() -> None:
-    assert presets.names() == ("reference", "dragonfly", "bifrost", "blank")
+    assert presets.names() == ("reference", "dragonfly", "bifrost", "krakend", "tyk", "blank")
 
 
 @pytest.mark.parametrize("module, symbols, expected", [
@@ -86,6 +86,9 @@ def test_the_presets_are_listed_in_their_order() -> None:
     ("github.com/maximhq/bifrost/transports", set(), "bifrost"),  # a substring
     ("example.com/fork", {"DragonflyPluginInit"}, "dragonfly"),  # reference: module only
     ("example.com/gw", {"GetName"}, "bifrost"),
+    ("github.com/krakend/krakend-ce/v2", set(), "krakend"),
+    ("example.com/gw", {"HandlerRegisterer"}, "krakend"),
+    ("github.com/TykTechnologies/tyk", set(), "tyk"),
     ("example.com/gw", {"Other"}, "blank"),  # the fallback
 ])
 def test_the_guess_is_a_loop_over_the_presets_marks(module, symbols, expected) -> None:

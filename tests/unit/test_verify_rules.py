@@ -148,12 +148,16 @@ def test_rule_ids_are_stable():
         "module-version",
         "package-fingerprint",
         "entry-symbol",
+        "plugin-path",
+        "plugin-conflict",
         "contract",
         "plugin-error",
         "file-name",
         "load-refused",
         "load-crashed",
+        "load-incomplete",
         "contract-unchecked",
+        "loader-not-built",
         "not-built",
         "stale-artifact",
     )
@@ -664,7 +668,7 @@ def test_json_has_stable_fields_and_verdicts():
     assert report["summary"] == {"total": 3, "pass": 1, "warn": 1, "fail": 1}
     failed = report["results"][1]
     assert set(failed) == {"plugin", "host", "combination", "verdict", "findings", "live",
-                           "fingerprints", "authority"}
+                           "loads", "symbols", "fingerprints", "authority"}
     assert set(failed["authority"]) == {"packages", "contract"}
     assert set(failed["findings"][0]) == {
         "rule",

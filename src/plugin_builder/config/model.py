@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import product
 from pathlib import Path
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from plugin_builder.combination import Combination
+from plugin_builder.config import calls, flags
 from plugin_builder.config import checks as c
-from plugin_builder.config import flags
 from plugin_builder.config import targets as t
 from plugin_builder.config.parse import MAX_NAME, REQUIRED, key, label, show
 from plugin_builder.config.pattern import compile_pattern
@@ -194,7 +194,7 @@ class Service:
         (), f"check = {CHECK}", "the service's own plugin check, run by `invoke verify`; "
         "placeholders `{binary}` `{plugin}` (required); a relative program path with a `/` "
         '(`"./tools/check"`) is resolved against this file\'s folder', c.check_command,
-        shown="`[]` (verify builds a stand-in loader)")
+        shown="`[]` (none: the stand-in loader alone)")
     healthcheck: tuple[str, ...] = key(
         (), 'healthcheck = ["{binary}", "healthcheck", "http://127.0.0.1:{port}/healthz"]',
         "HEALTHCHECK of the service image (exec form); placeholders `{binary}` `{port}`; "
@@ -251,6 +251,45 @@ class Host:
         c.project_path, c.uses_the_host, shown="none (`GOWORK=off`)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Returned:
+    """[[plugin_types.<type>.call.returns]]: what the host checks of one returned value."""
+
+    implements: str | None = key(
+        None, 'implements = "evaluator.Evaluator"', "the value must be of this Go type (an "
+        "interface it implements, or the type itself), as the host asserts it; a package it "
+        "names is in `imports`", calls.returned_type)
+    is_nil: bool | None = key(
+        None, "is_nil = false", "`true`: the value must be nil (an error the call returns); "
+        "`false`: it must not be", shown="none (not checked)")
+    has: Mapping[str, str] = key(
+        {}, 'has = { type = "{type}", name = "{name}" }', "for a `map[string]string` value: "
+        "the entries it must hold; placeholders `{type}` (the plugin type) and `{name}` (the "
+        "plugin's name, as its file name gives it)", calls.has_entries,
+        shown="`{}` (none)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """[plugin_types.<type>.call]: the host calls a function of the plugin and checks what
+    it returns (Dragonfly calls DragonflyPluginInit with an option map)."""
+
+    symbol: str = key(
+        REQUIRED, 'symbol = "DragonflyPluginInit"', "the function the host calls: a symbol of "
+        "`symbols` or `optional_symbols` with a `func` type (an optional one is called when "
+        "present)", calls.exported)
+    arguments: tuple[Any, ...] = key(
+        (), "arguments = [{}]", "what the host passes, one TOML value per parameter, written "
+        "as Go literals of the parameter's type: string, bool, integer and float types, "
+        "`any` (tables become `map[string]any`, arrays `[]any`, integers `int64`), "
+        "`map[string]string`, `map[string]any`, `[]string`, `[]any`; strings are always "
+        "quoted data, never code")
+    returns: tuple[Returned, ...] = key(
+        (), "", "what the host checks of each returned value, one table per result in order "
+        "(`{}`: not checked); values that must be nil are checked first, as a host returns "
+        "early on an error", each="returned value")
+
+
 class Symbol(NamedTuple):
     """A symbol of a plugin contract, with the Go type the host asserts it to."""
 
@@ -261,7 +300,7 @@ class Symbol(NamedTuple):
 
 @dataclass(frozen=True, kw_only=True)
 class PluginType:
-    CHECKS: ClassVar = (t.imports_used, t.names_follow_rules)
+    CHECKS: ClassVar = (calls.call_fits, t.imports_used, t.names_follow_rules)
     name: str = label(c.target_name)
     service: str = key(REQUIRED, 'service = "scheduler"', "the service that loads plugins of "
                        "this type", c.one_of(lambda ctx: ctx.open[""]["host"].services,
@@ -310,6 +349,19 @@ class PluginType:
         "plugins of this type, instead of its service's (a host that checks each kind with "
         "another flag); same rules as `host.services.<name>.check`", c.check_command,
         shown="`[]` (the service's `check`)")
+    call: Call | None = key(
+        None, "", "the function the host calls, what it passes and what it checks of the "
+        "results; the stand-in loader calls it as the host does", shown="none (no call)")
+
+    @property
+    def declared_types(self) -> tuple[tuple[str, str], ...]:
+        """(what, Go type) of every type the contract names: each symbol's, and each
+        type a returned value of the call must have."""
+        symbols = {**self.symbol_types, **self.optional_symbols}.items()
+        returned = [] if self.call is None else [
+            (f"{self.call.symbol}'s result {index + 1}", value.implements)
+            for index, value in enumerate(self.call.returns) if value.implements]
+        return tuple(symbols) + tuple(returned)
 
     @property
     def typed_symbols(self) -> tuple[Symbol, ...]:

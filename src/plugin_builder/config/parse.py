@@ -112,8 +112,9 @@ def is_table(cls: Any) -> bool:
 
 
 def _shape(hint: Any, meta: Key) -> tuple[str, type | None]:
-    """string, bool, integer, strings, table of strings, table, tables (named by you),
-    array of tables; anything else (a Path, a Combination) is written as a string."""
+    """string, bool, integer, strings, values (an array of any TOML data), table of
+    strings, table, tables (named by you), array of tables; anything else (a Path, a
+    Combination) is written as a string."""
     args = typing.get_args(hint)
     if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
         return _shape(next(a for a in args if a is not type(None)), meta)
@@ -125,6 +126,8 @@ def _shape(hint: Any, meta: Key) -> tuple[str, type | None]:
     item = args[1] if origin is Mapping else args[0] if origin is tuple else None
     if item is str:
         return ("table of strings" if origin is Mapping else "strings"), None
+    if item is Any and origin is tuple:
+        return "values", None
     if is_table(item):
         named = origin is Mapping or (meta.each or "").startswith("<")
         return ("tables" if named else "array of tables"), item
@@ -162,7 +165,10 @@ def build(ctx: Context, cls: type, data: Any, where: str, section: str,
     values = dict(known)
     for item in keys:
         at = _join(where, item.toml)
-        if item.toml in table or item.shape == "table" and item.default is not REQUIRED:
+        # A table with a default table is built from {} when absent; one whose default
+        # is None (an optional table) stays None.
+        if item.toml in table or item.shape == "table" and item.default not in (REQUIRED,
+                                                                                  None):
             value = _convert(ctx, at, table.get(item.toml, {}), item, child_section(section, item))
         elif item.default is REQUIRED:
             continue
@@ -196,6 +202,9 @@ def _convert(ctx: Context, where: str, value: Any, item: Field, section: str) ->
             if not isinstance(part, str):
                 raise ctx.error(f"{where}[{index}]", f"expected a string, got {describe(part)}",
                                 fix="quote it: every item of this array is a string")
+        return tuple(value)
+    if shape == "values":  # data, bounded by plain_data; what it must be, a check says
+        _expect(ctx, where, value, list, "an array", f"write it as {_EXAMPLES['array']}")
         return tuple(value)
     if shape == "array of tables":
         _expect(ctx, where, value, list, "an array of tables",

@@ -25,7 +25,7 @@ TABLE_END = "<!-- end of keys -->"
 # you, "[]" for an item of an array of tables).
 SCHEMA: dict[str, tuple[str, ...]] = {
     section: tuple(item.toml for item in keys) for section, _, keys in sections(Config)}
-_KINDS = {"strings": "array of strings", "tables": "table"}
+_KINDS = {"strings": "array of strings", "tables": "table", "values": "array"}
 
 
 class KeyDoc(NamedTuple):
@@ -100,6 +100,7 @@ def _property(item: Field) -> dict[str, Any]:
     shape = {
         "string": text, "bool": {"type": "boolean"}, "integer": {"type": "integer"},
         "strings": {"type": "array", "maxItems": MAX_ITEMS, "items": text},
+        "values": {"type": "array", "maxItems": MAX_ITEMS},
         "table of strings": {"type": "object", "additionalProperties": text},
         "table": child, "tables": {"type": "object", "additionalProperties": child},
         "array of tables": {"type": "array", "maxItems": MAX_ITEMS, "items": child},

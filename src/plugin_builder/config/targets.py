@@ -82,7 +82,7 @@ def symbol_types(ctx: Context, key: str, table: Mapping[str, str]) -> Mapping[st
                                                "identifier",
                             fix="plugin.Lookup finds only exported names: start it with an "
                                 "upper-case letter, e.g. \"Init\"")
-        problem = _go_type_problem(go_type)
+        problem = go_type_problem(go_type)
         if problem:
             raise ctx.error(f"{key}.{symbol}", f"{show(go_type)} is not a Go type: {problem}",
                             fix=f"write the type the host asserts the symbol to, {example}")
@@ -104,13 +104,13 @@ def imports_used(ctx: Context, key: str, kind: PluginType) -> PluginType:
     """Every package a symbol type names is imported, and every import is used: the
     contract's types are compiled into Go code, and Go refuses an unused import."""
     key = f"{key}.imports"
-    offered = {name: path for path in kind.imports for name in _package_names(path)}
+    offered = {name: path for path in kind.imports for name in package_names(path)}
     used: set[str] = set()
-    for symbol, go_type in {**kind.symbol_types, **kind.optional_symbols}.items():
-        for qualifier in set(_QUALIFIER_RE.findall(go_type)):
+    for what, go_type in kind.declared_types:
+        for qualifier in qualifiers(go_type):
             if qualifier not in offered:
                 guess = _KNOWN_IMPORTS.get(qualifier, f"<import path of {qualifier}>")
-                raise ctx.error(key, f"the type of {symbol} names package '{qualifier}', "
+                raise ctx.error(key, f"the type of {what} names package '{qualifier}', "
                                      "which is not imported",
                                 fix=f"add it: imports = [\"{guess}\"]")
             used.add(offered[qualifier])
@@ -118,7 +118,8 @@ def imports_used(ctx: Context, key: str, kind: PluginType) -> PluginType:
         if path not in used:
             raise ctx.error(f"{key}[{index}]", f"'{path}' is imported, but no symbol type "
                                                "names it",
-                            fix="remove it, or use it in a type of symbols / optional_symbols")
+                            fix="remove it, or use it in a type of symbols / optional_symbols "
+                                "/ call.returns")
     return kind
 
 
@@ -307,7 +308,7 @@ _BRACKETS = {")": "(", "]": "[", "}": "{"}
 _QUALIFIER_RE = re.compile(r"(?<![A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_]*)\.[A-Za-z_]")
 
 
-def _go_type_problem(value: str) -> str | None:
+def go_type_problem(value: str) -> str | None:
     """Why value cannot be a Go type written on one line, or None."""
     if not value.strip():
         return "it is empty"
@@ -325,7 +326,12 @@ def _go_type_problem(value: str) -> str | None:
     return f"'{stack[-1]}' is not closed" if stack else None
 
 
-def _package_names(import_path: str) -> set[str]:
+def qualifiers(go_type: str) -> set[str]:
+    """The package names a Go type qualifies names with (``http`` of ``*http.Request``)."""
+    return set(_QUALIFIER_RE.findall(go_type))
+
+
+def package_names(import_path: str) -> set[str]:
     """The names a package of this import path is likely to have: its last element, less a
     major-version element (/v2), a gopkg.in suffix (.v3) or a go- prefix."""
     elements = import_path.split("/")

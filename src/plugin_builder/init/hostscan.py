@@ -77,6 +77,11 @@ class GoPackage:
     # The build tags of each of its files that imports "plugin" (empty: no constraint).
     plugin_imports: tuple[frozenset[str], ...] = ()
 
+    @property
+    def exports(self) -> frozenset[str]:
+        """What a host can look up in it: functions and variables (KrakenD's registerers)."""
+        return self.functions | self.variables
+
 
 @dataclass(frozen=True)
 class MainPackage:
@@ -130,7 +135,7 @@ def scan(host: Path, marks: Iterable[str], elsewhere: Iterable[Path] = ()) -> Ho
     for folder, package in sorted(packages.items()):
         if package.name != "main":
             continue
-        if marks & package.functions:
+        if marks & package.exports:
             plugins.append(_plugin(package, own_module=False))
         elif "main" in package.functions:
             mains.append(_main(host, package, _closure(package, by_path, gomod.module),
@@ -167,7 +172,7 @@ def _read(host: Path, elsewhere: Iterable[Path], marks: frozenset[str],
                 packages[package.folder] = package
             elif package.folder.is_relative_to(host) and root != host:
                 continue  # the host's, read from the host's own walk
-            elif package.name == "main" and marks & package.functions:
+            elif package.name == "main" and marks & package.exports:
                 candidates.append(package)
     return packages, candidates
 
@@ -428,7 +433,7 @@ def _plugin(package: GoPackage, *, own_module: bool, host_module: str = "") -> F
     meta_type = _META_TYPE.search(text)
     meta_name = _META_NAME.search(text) or _CONST_NAME.search(text)
     return FoundPlugin(folder=package.folder, own_module=own_module,
-                       functions=package.functions,
+                       functions=package.exports,
                        meta_type=(meta_type[1] or meta_type[2].lower()) if meta_type else None,
                        meta_name=meta_name[1] if meta_name else None,
                        host_version=_required(package.folder, host_module) if own_module

@@ -13,16 +13,19 @@ import json
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from plugin_builder.config import TARGET_NAME_RE
+from plugin_builder.config.pattern import compile_pattern
+from plugin_builder.config.targets import package_names, qualifiers
 from plugin_builder.errors import UsageError
+from plugin_builder.golang.gomod import parse_gowork, read_gomod
 from plugin_builder.init import binaries, golist, hostscan, presets
 from plugin_builder.init import options as flags
 from plugin_builder.init.options import Options
 from plugin_builder.init.presets import LOADER, Preset, TypeRule
-from plugin_builder.scaffold import DEFAULT_HOST_VERSION
+from plugin_builder.scaffold import DEFAULT_HOST_VERSION, default_host_label
 
 GENERIC_FOLDERS = {"plugin", "plugins", "testdata", "src", "cmd", "main"}
 # A folder named after a version: v5, tyk-v5, tyk-v5-5-0, app-1.2 (not http2).
@@ -90,8 +93,9 @@ def plan(options: Options, *, lister: golist.Lister = golist.go_list) -> Plan:
         facts, asked = golist.find_loaders(facts, go[0], (), lister)
         notes.append(asked)
     services, types, more = _services_and_types(preset, facts)
+    types = [(_fit(rule, _known_modules(facts)), service) for rule, service in types]
     targets, found = _targets(folder, facts, types)
-    tags = _tags(services, facts)
+    tags = tuple(sorted({*_tags(services, facts), *preset.tags}))
     notes += more + list(facts.notes) + found + _tag_notes(tags, services, facts)
     version, version_reason = _version(preset, facts)
     return Plan(options=options, preset=preset, facts=facts, go=go, go_reason=go_reason,
@@ -142,7 +146,7 @@ def _host_label(facts: hostscan.HostFacts) -> str:
     """The version the plugins found require the host module at (the label is part of
     every package's fingerprint, so a new plugin uses theirs)."""
     labels = Counter(p.host_version for p in facts.plugins if p.host_version)
-    return labels.most_common(1)[0][0] if labels else DEFAULT_HOST_VERSION
+    return labels.most_common(1)[0][0] if labels else default_host_label(facts.gomod.module)
 
 
 # -- services and plugin types ------------------------------------------------------------
@@ -276,6 +280,56 @@ def _tag_notes(tags: tuple[str, ...], services: list[Service],
             f"\"plugin\" only in files built with -tags {','.join(tags)}"]
 
 
+# -- contracts in the host's packages -------------------------------------------------------
+
+
+def _known_modules(facts: hostscan.HostFacts) -> tuple[str, ...]:
+    """The module paths of the host's build list init can see: its own, what its go.mod
+    requires, and the modules of a go.work beside it."""
+    modules = [facts.gomod.module, *(path for path, _ in facts.gomod.requires)]
+    if facts.workspace is not None:
+        work = parse_gowork(facts.workspace.read_text(encoding="utf-8"), str(facts.workspace))
+        for use in work.uses:
+            folder = (facts.workspace.parent / use).resolve()
+            if (folder / "go.mod").is_file():
+                modules.append(read_gomod(folder).module)
+    return tuple(modules)
+
+
+def _resolvable(path: str, modules: tuple[str, ...]) -> bool:
+    if "." not in path.split("/")[0]:
+        return True  # the standard library
+    return any(path == module or path.startswith(module + "/") for module in modules)
+
+
+def _fit(rule: TypeRule, modules: tuple[str, ...]) -> TypeRule:
+    """The rule as this host can hold it: a type naming a package its build list lacks
+    (the real host's, on a host of the family that is not it) is not declared, since
+    verify's stand-in loader could not compile it; its symbols are still required."""
+    missing = tuple(path for path in rule.imports if not _resolvable(path, modules))
+    if not missing:
+        return rule
+    lacking = {name for path in missing for name in package_names(path)}
+
+    def fits(go_type: str) -> bool:
+        return not qualifiers(go_type) & lacking
+
+    symbols = {s: t for s, t in rule.symbols.items() if fits(t)}
+    hooks = {s: t for s, t in rule.hooks.items() if fits(t)}
+    unasserted = {s: t for s, t in {**rule.symbols, **rule.hooks}.items() if not fits(t)}
+    call = rule.call
+    if call and (call.get("symbol") in unasserted or not all(
+            fits(str(r.get("implements", ""))) for r in call.get("returns", ()))):
+        call = {}
+    returned = [str(r.get("implements", "")) for r in call.get("returns", ())] if call else []
+    used = {q for t in (*symbols.values(), *hooks.values(), *returned) for q in qualifiers(t)}
+    imports = tuple(path for path in rule.imports
+                    if path not in missing and package_names(path) & used)
+    presence = tuple(s for s in rule.symbols if s not in symbols)
+    return replace(rule, symbols=symbols, hooks=hooks, call=call, imports=imports,
+                   presence=presence, unasserted=unasserted, missing_imports=missing)
+
+
 # -- plugin targets -------------------------------------------------------------------------
 
 
@@ -326,6 +380,10 @@ def _plugin_name(plugin: hostscan.FoundPlugin) -> str:
 def _name_problem(rule: TypeRule, name: str) -> str | None:
     if not TARGET_NAME_RE.fullmatch(name):
         return f"'{name}' is not a valid plugin name"
+    if rule.names and name not in rule.names:
+        return f"'{name}' breaks the {rule.name} naming rule (one of {', '.join(rule.names)})"
+    if rule.name_pattern and not compile_pattern(rule.name_pattern).fullmatch(name):
+        return f"'{name}' breaks the {rule.name} naming rule (matches {rule.name_pattern})"
     if rule.name_contains and rule.name_contains not in name:
         return f"'{name}' breaks the {rule.name} naming rule (contains '{rule.name_contains}')"
     return None

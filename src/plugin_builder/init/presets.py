@@ -62,11 +62,20 @@ class TypeRule:
     entry_symbol: str | None = None
     symbols: dict[str, str] = field(default_factory=dict)
     hooks: dict[str, str] = field(default_factory=dict)  # optional symbols, Go types
+    imports: tuple[str, ...] = ()  # the packages the types name (the host's own, too)
+    call: dict[str, Any] = field(default_factory=dict)  # [plugin_types.<t>.call], as TOML
+    check: tuple[str, ...] = ()  # the type's own check command (a flag per kind)
+    names: tuple[str, ...] = ()  # the only names a plugin of the type may have
+    name_pattern: str | None = None
     name_contains: str | None = None
     template: str | None = None  # <preset folder>/templates/<this>, copied into the project
     packaged_template: str | None = None  # a template packaged with the tool
     words: tuple[str, ...] = ()  # path words that say a found plugin is of this type
     example_symbols: dict[str, str] = field(default_factory=dict)  # shown commented out
+    # Filled in for a host (init.planning): what the host's build list cannot assert.
+    presence: tuple[str, ...] = ()  # required symbols whose type names no package it has
+    unasserted: dict[str, str] = field(default_factory=dict)  # such symbols, their types
+    missing_imports: tuple[str, ...] = ()  # the packages its build list lacks
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class Preset:
     services: tuple[ServiceRule, ...]
     types: tuple[TypeRule, ...]
     version: str = "0.0.0"
+    tags: tuple[str, ...] = ()  # build tags the host loads plugins with (Tyk's goplugin)
     plugins_json: str | None = None  # file name of a JSON plugins config to write
     order: int = 100  # where it is listed (then by name)
     fallback: bool = False  # guessed when no preset's marks match the host
@@ -160,7 +170,7 @@ def _load_file(path: Path) -> Preset:
     reader = _Reader(path)
     data = reader.data
     reader.only(data, "", ("summary", "plugin_dir", "marks", "services", "types", "version",
-                           "plugins_json", "order", "fallback", "style"))
+                           "tags", "plugins_json", "order", "fallback", "style"))
     style = reader.text(data, "style", "explained")
     if style not in STYLES:
         reader.fail("style", f"{style!r} is not one of {', '.join(STYLES)}")
@@ -171,7 +181,7 @@ def _load_file(path: Path) -> Preset:
                        for name, value in reader.table(data, "services").items()),
         types=tuple(_type(reader, name, value)
                     for name, value in reader.table(data, "types", required=True).items()),
-        version=reader.text(data, "version", "0.0.0"),
+        version=reader.text(data, "version", "0.0.0"), tags=reader.words(data, "tags"),
         plugins_json=reader.text(data, "plugins_json", None),
         order=reader.typed(data, "order", int, 100),
         fallback=reader.typed(data, "fallback", bool, False), style=style)
@@ -201,6 +211,7 @@ def _type(reader: _Reader, name: str, value: Any) -> TypeRule:
     where = f"types.{name}"
     value = reader.as_table(value, where)
     reader.only(value, where, ("about", "service", "file", "entry_symbol", "symbols", "hooks",
+                               "imports", "call", "check", "names", "name_pattern",
                                "name_contains", "template", "packaged_template", "words",
                                "example_symbols"))
     def text(key: str, default: Any = None) -> Any:
@@ -210,7 +221,12 @@ def _type(reader: _Reader, name: str, value: Any) -> TypeRule:
         name=name, about=text("about", _REQUIRED), service=text("service", _REQUIRED),
         file=text("file", _REQUIRED), entry_symbol=text("entry_symbol"),
         symbols=reader.strings(value, f"{where}.symbols"),
-        hooks=reader.strings(value, f"{where}.hooks"), name_contains=text("name_contains"),
+        hooks=reader.strings(value, f"{where}.hooks"),
+        imports=reader.words(value, f"{where}.imports"),
+        call=reader.table(value, f"{where}.call"),
+        check=reader.words(value, f"{where}.check"),
+        names=reader.words(value, f"{where}.names"), name_pattern=text("name_pattern"),
+        name_contains=text("name_contains"),
         template=text("template"), packaged_template=text("packaged_template"),
         words=reader.words(value, f"{where}.words"),
         example_symbols=reader.strings(value, f"{where}.example_symbols"))

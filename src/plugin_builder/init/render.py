@@ -258,7 +258,22 @@ def _types(doc: Document, plan: Plan) -> None:
             doc.explain("plugin_types.<type>.symbols")
             doc.comment("what the template's plugin exports: name those your host looks up")
             doc.lines.append(f"# symbols = {value(rule.example_symbols)}")
-        _hooks(doc, rule)
+        if rule.presence:
+            doc.set("plugin_types.<type>.required_symbols", "required_symbols",
+                    list(rule.presence))
+        if rule.hooks:
+            doc.set("plugin_types.<type>.optional_symbols", "optional_symbols", rule.hooks)
+        _unasserted(doc, rule)
+        if rule.imports:
+            doc.set("plugin_types.<type>.imports", "imports", list(rule.imports),
+                    "the host's own packages too: verify builds its loader in the host's "
+                    "module graph")
+        if rule.check:
+            doc.set("plugin_types.<type>.check", "check", list(rule.check))
+        if rule.names:
+            doc.set("plugin_types.<type>.names", "names", list(rule.names))
+        if rule.name_pattern:
+            doc.set("plugin_types.<type>.name_pattern", "name_pattern", rule.name_pattern)
         if rule.name_contains:
             doc.set("plugin_types.<type>.name_contains", "name_contains", rule.name_contains)
         template = (f"templates/{rule.template}" if rule.template
@@ -267,21 +282,34 @@ def _types(doc: Document, plan: Plan) -> None:
             where = "in this folder" if rule.template else "packaged with the tool"
             doc.set("plugin_types.<type>.template", "template", template,
                     f"what `invoke new-plugin` renders ({where})")
-        doc.rest("plugin_types.<type>", "plugin_types.<type>")
+        doc.rest("plugin_types.<type>", "plugin_types.<type>",
+                 skip=("call",) if rule.call else ())
+        if rule.call:
+            _call(doc, rule)
 
 
-def _hooks(doc: Document, rule: TypeRule) -> None:
-    checked = {s: t for s, t in rule.hooks.items() if not _names_other_packages(t)}
-    if checked:
-        doc.set("plugin_types.<type>.optional_symbols", "optional_symbols", checked)
-    listed = {s: t for s, t in rule.hooks.items() if s not in checked}
-    if listed:
-        doc.comment("Hooks a plugin may export, with the type the host asserts each to. "
-                    "Their types name the host's own packages, which verify's stand-in "
-                    "loader cannot import, so they are listed here, not declared: a "
-                    "service `check` command (the host's own loader) proves them.")
-        for symbol, go_type in listed.items():
-            doc.lines.append(f"#   {symbol} = {value(go_type)}")
+def _unasserted(doc: Document, rule: TypeRule) -> None:
+    if not rule.unasserted:
+        return
+    doc.comment(f"The host's build list has no {', '.join(rule.missing_imports)}, which the "
+                f"{rule.name} contract's types name, so they are not declared (verify's "
+                "loader compiles every declared type in the host's module graph); "
+                "required symbols are still looked up. With the real host's module:")
+    for symbol, go_type in rule.unasserted.items():
+        doc.lines.append(f"#   {symbol} = {value(go_type)}")
+
+
+def _call(doc: Document, rule: TypeRule) -> None:
+    """The function the host calls and what it checks of the results, as a table."""
+    doc.section(f"[plugin_types.{rule.name}.call]", "What the host does with the entry "
+                "symbol: it calls it with these arguments and checks what it returns; "
+                "verify's stand-in loader does the same.")
+    for name, item in rule.call.items():
+        if name == "returns":
+            for row in ("implements", "is_nil", "has"):
+                doc.explain(f"plugin_types.<type>.call.returns[].{row}")
+        doc.set(f"plugin_types.<type>.call.{name}", name, item)
+    doc.rest("plugin_types.<type>.call", "plugin_types.<type>.call")
 
 
 def _targets(doc: Document, plan: Plan) -> None:
@@ -319,14 +347,6 @@ def _plugin_modules(plan: Plan) -> str:
             "That version is never downloaded: plugin-builder builds each plugin in a "
             "go.work where the host's folder stands for it, and every module both use comes "
             "at the host's version (a plugin requiring a newer one is refused).")
-
-
-_STANDARD = {"context", "http", "url", "io", "fs", "json", "time", "slog", "sql", "net",
-             "os", "fmt", "errors", "bytes", "strings", "sync"}
-
-
-def _names_other_packages(go_type: str) -> bool:
-    return any(q not in _STANDARD for q in re.findall(r"\b([a-z][a-z0-9_]*)\.[A-Z]", go_type))
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -1,122 +1,218 @@
-"""A stand-in loader for hosts that have no plugin check command of their own.
+"""The stand-in loader: a Go program built like the host, in the host's module graph,
+that loads a service's plugins together and asserts exactly what the host asserts.
 
-It is built with the host's exact Go release, libc and fingerprint-relevant settings,
+It is built with the host's exact Go release, libc, arch and fingerprint settings,
 through the same build path as every other binary (a GoBuild landed in the
-combination's artifact folder, skipped when up to date), so it loads a plugin exactly
-as far as the host's runtime and standard library would. It cannot see the host's own
-modules; the static analysis compares those.
+combination's artifact folder, skipped when up to date). Its module sits in a
+generated go.work beside the host module (and every module of the host's own go.work,
+with its replaces), so a declared type may name any package of the host's build list:
+``*greeter.Greeter``, Bifrost's hook signatures, KrakenD's registerer interfaces. A
+type that does not resolve there is a ConfigError naming its key, mapped back from the
+compiler's line. With no host source at hand (``verify --host`` of a host built from
+another module) it is built alone, and only standard-library types can be asserted.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import BuildEnvironment
 from plugin_builder.binary.buildinfo import BuildInfo
+from plugin_builder.config import Config
+from plugin_builder.config.targets import package_names, qualifiers
+from plugin_builder.errors import BuildError, ConfigError
 from plugin_builder.files import digest, write_atomically
 from plugin_builder.golang.goenv import fingerprint_flags
+from plugin_builder.golang.gomod import parse_gowork, read_gomod
 from plugin_builder.log import Log
-from plugin_builder.steps.gobuild import OUTPUT, GoBuild, build_env, go_build
-from plugin_builder.verify import Contract
+from plugin_builder.steps.gobuild import OUTPUT, GoBuild, build_env, go_build, shared_flags
+from plugin_builder.steps.loader_source import GO_MOD, LoaderSource, generate
+from plugin_builder.verify.findings import Contract
 
-LOADER_HEAD = """\
-// A stand-in for a host that has no check command: it loads one plugin and asserts each
-// symbol the host looks up to the very type the host asserts it to. Exit 1 with the
-// first difference, worded as the reference host words it ("check-plugin: plugin P:
-// STEP: ...") so the verifier reads it the same way.
-package main
-
-import (
-	"fmt"
-	"os"
-	"plugin"
-%s)
-
-var path string
-
-func fail(step, format string, args ...any) {
-	why := fmt.Sprintf(format, args...)
-	fmt.Fprintf(os.Stderr, "check-plugin: plugin %%s: %%s: %%s\\n", path, step, why)
-	os.Exit(1)
-}
-
-func lookup(p *plugin.Plugin, name string, required bool) (plugin.Symbol, bool) {
-	s, err := p.Lookup(name)
-	if err != nil {
-		if required {
-			fail("lookup", "%%v", err)
-		}
-		return nil, false
-	}
-	return s, true
-}
-
-func main() {
-	path = os.Args[1]
-	p, err := plugin.Open(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "check-plugin:", err)
-		os.Exit(1)
-	}
-"""
-LOADER_TAIL = """\
-\tfmt.Println("ok: loaded", path)
-}
-"""
-GO_MOD = "module plugin-builder.dev/loader\n\ngo 1.21\n"  # any: needs generics-era syntax
+# "./contract_0.go:12:22: undefined: greeter.Nope", as go build and go list say it.
+_ERROR_LINE_RE = re.compile(r"^\s*(?:\./)?(?P<file>(?:main|contract_[0-9]+)\.go):(?P<line>[0-9]+)"
+                            r":(?:[0-9]+:)? (?P<error>.+)$", re.M)
 
 
-def loader_argv(environment: BuildEnvironment, store: ArtifactStore, host: BuildInfo,
-                plugin: Path, contract: Contract, log: Log) -> list[str]:
-    """The command that loads ``plugin`` as a host built like ``host`` would."""
-    outcome = go_build(environment, store, plan(environment, store, host, contract), log)
-    return [str(outcome.path), str(plugin)]
+@dataclass(frozen=True)
+class HostGraph:
+    """How to build like the host: its fingerprint flags and environment, and the
+    modules of its build list (none: the standard library only)."""
+
+    flags: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()  # GOEXPERIMENT, as the host had it
+    modules: tuple[Path, ...] = ()  # the host module, then its go.work's other modules
+    replaces: tuple[str, ...] = ()  # the host go.work's replace lines, paths absolute
+    why_no_source: str = ""  # why it has no modules, for what it cannot assert
+
+    @property
+    def has_host_source(self) -> bool:
+        return bool(self.modules)
+
+    @classmethod
+    def of_config(cls, config: Config) -> HostGraph:
+        """A combination's host: the config's settings and module graph."""
+        modules, replaces = _host_modules(config)
+        return cls(tuple(shared_flags(config.host)), (), modules, replaces)
+
+    @classmethod
+    def of_binary(cls, config: Config, host: BuildInfo) -> HostGraph:
+        """A host given by path: its recorded settings; the config's host module when
+        the binary was built from it (the same module path), else none."""
+        flags = fingerprint_flags(trimpath=host.trimpath, tags=host.tags, gcflags=host.gcflags)
+        if host.race:
+            flags.append("-race")
+        env = (("GOEXPERIMENT", host.goexperiment),) if host.goexperiment else ()
+        module = read_gomod(config.host.module).module if (config.host.module / "go.mod"
+                                                            ).is_file() else None
+        if module is None or module != host.main.path:
+            why = (f"the host binary was built from module {host.main.path or '(unknown)'}, "
+                   f"not from the config's host module {module or config.host.module}, so the "
+                   "stand-in loader has the standard library only")
+            return cls(tuple(flags), env, why_no_source=why)
+        modules, replaces = _host_modules(config)
+        return cls(tuple(flags), env, modules, replaces)
 
 
-def plan(environment: BuildEnvironment, store: ArtifactStore, host: BuildInfo,
-         contract: Contract) -> GoBuild:
-    """The loader's build, with the host's fingerprint flags, from generated sources."""
-    flags = fingerprint_flags(trimpath=host.trimpath, tags=host.tags)
-    source = loader_source(contract)
-    name = digest(source, flags)[:16]
-    folder = _sources(store.scratch / "loaders" / name, source)
+@dataclass(frozen=True)
+class Loader:
+    """A built stand-in loader, and what it could not assert."""
+
+    path: Path
+    contracts: tuple[Contract, ...]  # as built: index i is contract_<i>.go
+    # Per plugin type: symbols whose declared type names a package the loader could not
+    # import (no host source): looked up, their type not asserted; and why.
+    unchecked: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    why_standard_only: str = ""
+
+    def unchecked_of(self, plugin_type: str) -> tuple[str, ...]:
+        return dict(self.unchecked).get(plugin_type, ())
+
+    def index_of(self, plugin_type: str) -> int:
+        """Which contract file checks plugins of this type (the loader's TYPE word)."""
+        return [c.plugin_type for c in self.contracts].index(plugin_type)
+
+
+def build_loader(environment: BuildEnvironment, store: ArtifactStore, graph: HostGraph,
+                 contracts: Sequence[Contract], config_name: str, log: Log) -> Loader:
+    """The loader for these contracts, built like the host (skipped when up to date).
+
+    Raises ConfigError when a declared type does not resolve in the host's module graph
+    (naming its key), BuildError for anything else that stops the build.
+    """
+    built, unchecked = [], []
+    for contract in contracts:
+        kept, dropped = (contract, ()) if graph.has_host_source else _standard_only(contract)
+        built.append(kept)
+        if dropped:
+            unchecked.append((contract.plugin_type, dropped))
+    source = generate(built)
+    build = plan(environment, store, graph, source)
+    try:
+        outcome = go_build(environment, store, build, log)
+    except BuildError as error:
+        raise _config_error(error, source, config_name) or error from None
+    return Loader(outcome.path, tuple(built), tuple(unchecked), graph.why_no_source)
+
+
+def plan(environment: BuildEnvironment, store: ArtifactStore, graph: HostGraph,
+         source: LoaderSource) -> GoBuild:
+    """The loader's build, in its own folder of the scratch space, named by content."""
+    gowork = _gowork(environment, graph)
+    name = digest(source.files, gowork, graph.flags, graph.env)[:16]
+    folder = store.scratch / "loaders" / name
+    files = {"go.mod": GO_MOD, **source.files}
+    if gowork:
+        files["go.work"] = gowork
+    for file, text in files.items():
+        path = folder / file
+        if not path.is_file() or path.read_text() != text:
+            write_atomically(path, text)
+    env = build_env(environment, gowork=str(folder / "go.work") if gowork else "off")
+    env.update(graph.env)
     return GoBuild(
         relative=f"loaders/loader-{name}",
-        argv=[environment.go, "build", *flags, "-o", OUTPUT, "."],
+        argv=[environment.go, "build", *graph.flags, "-o", OUTPUT, "."],
         cwd=folder,
-        env=build_env(environment, gowork="off"),
-        digest_parts={"source": source},
-        entry={"kind": "loader", "contract": contract.plugin_type},
+        env=env,
+        digest_parts={"source": source.files, "go.work": gowork},
+        entry={"kind": "loader"},
     )
 
 
-def loader_source(contract: Contract) -> str:
-    """main.go of the loader for this contract: one lookup (and assertion) per symbol."""
-    imports = "".join(f"\t{json.dumps(package)}\n" for package in contract.imports)
-    checks = [_check(symbol, contract.type_of(symbol), required=True)
-              for symbol in contract.symbols]
-    checks += [_check(symbol, contract.type_of(symbol), required=False)
-               for symbol in contract.optional]
-    return LOADER_HEAD % imports + "".join(checks) + LOADER_TAIL
+def _gowork(environment: BuildEnvironment, graph: HostGraph) -> str:
+    """The loader's workspace: the loader and the host's modules (which import each other
+    without require lines), with the host go.work's replaces; "" without host source."""
+    if not graph.has_host_source:
+        return ""
+    lines = [f"go {environment.combination.go}", "", "use (", '\t"."']
+    lines += [f"\t{json.dumps(str(module))}" for module in graph.modules]
+    lines += [")", "", *graph.replaces]
+    return "\n".join(lines) + "\n"
 
 
-def _check(symbol: str, go_type: str | None, *, required: bool) -> str:
-    """Go statements that look ``symbol`` up and assert it as the host does."""
-    name = json.dumps(symbol)
-    if go_type is None:
-        return f"\tlookup(p, {name}, {str(required).lower()})\n"
-    return (f"\tif s, found := lookup(p, {name}, {str(required).lower()}); found {{\n"
-            f"\t\tif _, ok := s.({go_type}); !ok {{\n"
-            f"\t\t\tfail(\"signature\", \"symbol %s is %T; the host asserts %s\", {name}, s, "
-            f"{json.dumps(go_type)})\n"
-            f"\t\t}}\n\t}}\n")
+def _host_modules(config: Config) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """The host module and the other modules of its go.work, with that go.work's replace
+    lines (a directory target made absolute: the loader's go.work lies elsewhere)."""
+    workspace = config.host.workspace
+    if workspace is None:
+        return (config.host.module,), ()
+    work = parse_gowork(workspace.read_text(encoding="utf-8"), str(workspace))
+    uses = [(workspace.parent / use).resolve() for use in work.uses]
+    replaces = []
+    for rule in work.replaces:
+        old = f"{rule.path} {rule.version}" if rule.version else rule.path
+        if rule.is_directory:
+            new = json.dumps(str((workspace.parent / rule.target).resolve()))
+        else:
+            new = f"{rule.target} {rule.target_version}"
+        replaces.append(f"replace {old} => {new}")
+    return tuple(dict.fromkeys([config.host.module, *uses])), tuple(replaces)
 
 
-def _sources(folder: Path, source: str) -> Path:
-    for name, text in (("go.mod", GO_MOD), ("main.go", source)):
-        path = folder / name
-        if not path.is_file() or path.read_text() != text:
-            write_atomically(path, text)
-    return folder
+def _standard_only(contract: Contract) -> tuple[Contract, tuple[str, ...]]:
+    """The contract less every type that names a package outside the standard library
+    (the loader has no host module to find it in): those symbols are only looked up, and
+    a call whose results name one is not made ("Symbol()" among what went unchecked)."""
+    standard = [path for path in contract.imports if "." not in path.split("/")[0]]
+    names = {name for path in standard for name in package_names(path)}
+
+    def assertable(go_type: str) -> bool:
+        return qualifiers(go_type) <= names
+
+    types = tuple((s, t) for s, t in contract.types if assertable(t))
+    dropped = tuple(s for s, t in contract.types if not assertable(t))
+    call = contract.call
+    if call is not None and (call.symbol in dropped or not all(
+            assertable(r.implements) for r in call.returns if r.implements)):
+        dropped += () if call.symbol in dropped else (f"{call.symbol}()",)
+        call = None
+    used = {q for _, t in types for q in qualifiers(t)}
+    used |= {q for r in (call.returns if call else ()) if r.implements
+             for q in qualifiers(r.implements)}
+    imports = tuple(path for path in standard if package_names(path) & used)
+    return replace(contract, types=types, imports=imports, call=call), dropped
+
+
+def _config_error(error: BuildError, source: LoaderSource, config_name: str) -> ConfigError | None:
+    """The compiler's first complaint about a generated line, as a problem of the config
+    key that line was written from; None when it is about no such line."""
+    for match in _ERROR_LINE_RE.finditer(error.message):
+        found = source.key_at(match["file"], int(match["line"]))
+        if found is None:
+            continue
+        key, value = found
+        what = (f"package {value} is not" if ".imports[" in key
+                else f"{value!r} does not compile") + " in the host's module graph"
+        return ConfigError(
+            config_name, key, f"{what}: {match['error'].strip()}",
+            fix="name a type of a package of the host's build list (its module, its go.work's "
+                "modules or their dependencies), imported in the type's `imports`; a package "
+                "of the host's main package or an internal one cannot be named: write the "
+                "interface literally, e.g. \"interface{ Greet(string) string }\"")
+    return None

@@ -1,11 +1,15 @@
 """Step: prove that every plugin of a combination loads into the service that loads it.
 
-Each pair gets both checks: the static analysis predicts the cause and the fix without
-running anything; the live check loads the plugin for real, in a child process, through
-the service's own check command or, for a host without one, a stand-in loader built
-with the host's exact toolchain and settings. The pairs come from the outcomes of the
-host and plugin steps, never from re-reading the manifest; the manifest only keeps the
-proofs of earlier runs, so an unchanged pair is not loaded again by the pipeline.
+Each service's plugins are judged together, in the order it loads them (config order),
+by three authorities, each deciding only what it knows and each named in the report:
+the static analysis (fingerprints, build info, and the rules between the plugins) predicts
+the cause and the fix without running anything; a stand-in loader, built like the host
+in the host's module graph, loads them all into one process and asserts each declared
+type, call and result, passing a plugin only on its completion signal; the host's own
+check command, where there is one, loads each plugin for real too. The pairs come from
+the outcomes of the host and plugin steps, never from re-reading the manifest; the
+manifest only keeps the proofs of earlier runs, so an unchanged service is not loaded
+again by the pipeline.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from plugin_builder import emulation
 from plugin_builder.artifacts import ArtifactStore
@@ -39,26 +43,39 @@ from plugin_builder.steps.gobuild import Outcome
 from plugin_builder.steps.job import Job
 from plugin_builder.verify import (
     WARNING,
+    Contract,
     Finding,
     LiveResult,
     PluginResult,
+    RebuildHint,
     RuleId,
     run_check,
     to_dict,
 )
 from plugin_builder.verify.live import OK
-from plugin_builder.verify.pairs import Pair, cache_key, contract_of, judge, project_view
+from plugin_builder.verify.pairs import (
+    Evidence,
+    Pair,
+    cache_key,
+    contract_of,
+    judge,
+    project_view,
+)
+from plugin_builder.verify.standin import Entry, load_together
+from plugin_builder.verify.together import Loaded, together
 
 LIVE_TIMEOUT_S = 60.0
+T = TypeVar("T")
 
 
 class Loaders(Protocol):
-    """How a pair with no check command of its own gets loaded for real, and where an
-    emulator finds the libraries of a binary of another arch."""
+    """How a service's plugins get loaded by a stand-in loader built like its host, and
+    where an emulator finds the libraries of a binary of another arch."""
 
-    def argv(self, host: Side, pair: Pair) -> list[str] | None:
-        """The stand-in loader's argv for this pair; None: none can be built like the host
-        (no Go build info, or a libc we cannot build for)."""
+    def loader(self, host: Side, contracts: Sequence[Contract]) -> loader.Loader | None:
+        """The stand-in loader for these contracts, built like ``host``; None when none
+        can be (no Go build information, or a libc we cannot build for). Raises the
+        PluginBuilderError that kept it from being built."""
         ...
 
     def emulator_prefix(self, elf: ElfFacts) -> str:
@@ -68,16 +85,21 @@ class Loaders(Protocol):
 
 
 def run(job: Job) -> list[Outcome]:
-    """Verify each plugin of the job against its service's binary; record the verdicts."""
+    """Verify each service's plugins against its binary; record the verdicts."""
     if job.request.dry_run:
         plan(job)
         return []
     pairs = combination_pairs(job.config, job.combination, job.hosts, job.plugins)
     proven = passed_keys(job.store) if job.request.reuse_proofs else frozenset()
-    loaders = _CombinationLoaders(job)
-    results = [_already_passed(pair, job.log) if pair.cache_key in proven
-               else verify_pair(pair, job.log, live=job.request.live, loaders=loaders)
-               for pair in pairs]
+    loaders = _CombinationLoaders(job, [pair.contract for pair in pairs])
+    verdicts: dict[int, PluginResult] = {}
+    for group in services(pairs):
+        if all(pair.cache_key in proven for pair in group):
+            judged = [_already_passed(pair, job.log) for pair in group]
+        else:
+            judged = verify_together(group, job.log, live=job.request.live, loaders=loaders)
+        verdicts.update(zip(map(id, group), judged, strict=True))
+    results = [verdicts[id(pair)] for pair in pairs]
     if job.request.live and any(pair.cache_key not in proven for pair in pairs):
         record(job.store, pairs, results)  # only a new proof changes the record
     # combination_pairs keeps the order of job.plugins: one pair per target.
@@ -92,6 +114,7 @@ def run(job: Job) -> list[Outcome]:
 def plan(job: Job) -> None:
     """A dry run: which pairs would be verified, and how; nothing is loaded or read."""
     proven = passed_keys(job.store) if job.request.reuse_proofs else frozenset()
+    before: dict[str, list[str]] = {}  # service -> the plugins it loads first
     for target in job.request.plugins:
         plugin_type = job.config.plugin_types[target.type]
         plugin, host = job.plugins.get(target), job.hosts.get(plugin_type.service)
@@ -100,8 +123,11 @@ def plan(job: Job) -> None:
         check = job.config.check_command(plugin_type)
         pair = f"{plugin.relative} against {host.relative}"
         unchanged = plugin.planned is None and host.planned is None
-        if unchanged and cache_key(host.sha256, plugin.sha256, contract_of(plugin_type),
-                                   check) in proven:
+        loaded = before.setdefault(plugin_type.service, [])
+        key = cache_key(host.sha256, plugin.sha256, contract_of(plugin_type), check,
+                        tuple(loaded)) if unchanged else None
+        loaded.append(plugin.sha256 if unchanged else "")
+        if key in proven:
             job.log(f"proven before: {pair} (both binaries unchanged since it loaded)")
             continue
         how = ("static analysis only" if not job.request.live else
@@ -111,24 +137,50 @@ def plan(job: Job) -> None:
         job.log(f"would verify {pair}: {how}{stale}")
 
 
+def services(pairs: Sequence[Pair]) -> list[list[Pair]]:
+    """The pairs of each host binary (a service), each in load order (the pairs' order)."""
+    groups: dict[Path, list[Pair]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.host, []).append(pair)
+    return list(groups.values())
+
+
 class _CombinationLoaders:
-    """Stand-in loaders built in the job's own environment (prepared on first need)."""
+    """One stand-in loader for every service of the combination, built on first need in
+    the job's own environment, in the config's host module graph, with its settings:
+    the services share the host module, so one loader holds every type's contract."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, contracts: Sequence[Contract]) -> None:
         self.job = job
+        self.contracts = list(dict.fromkeys(contracts))
+        self.built: loader.Loader | PluginBuilderError | None = None
 
-    def argv(self, host: Side, pair: Pair) -> list[str] | None:
+    def loader(self, host: Side, contracts: Sequence[Contract]) -> loader.Loader | None:
         if host.buildinfo is None:
             return None
-        return loader.loader_argv(self.job.prepared(), self.job.store, host.buildinfo,
-                                  pair.plugin, pair.contract, self.job.log)
+        if self.built is None:
+            try:
+                self.built = loader.build_loader(
+                    self.job.prepared(), self.job.store,
+                    loader.HostGraph.of_config(self.job.config), self.contracts,
+                    self.job.config.path.name, self.job.log)
+            except PluginBuilderError as problem:
+                self.built = problem  # every service meets the same problem, said once
+        if isinstance(self.built, PluginBuilderError):
+            raise self.built
+        return self.built
 
     def emulator_prefix(self, elf: ElfFacts) -> str:
         return _emulator_prefix(self.job.config, self.job.combination.libc, elf.goarch)
 
 
 def raise_unless_verified(results: Sequence[PluginResult]) -> None:
+    """A VerifyError naming each failed plugin; the config problem itself when that is
+    what kept a stand-in loader from being built (its key and the fix, its exit code)."""
     failed = [result for result in results if result.verdict == Verdict.FAIL]
+    config_error = next((r.config_error for r in failed if r.config_error is not None), None)
+    if config_error is not None:
+        raise config_error
     if failed:
         raise VerifyError(f"{len(failed)} of {len(results)} plugin(s) would not load: "
                           + "; ".join(_first_cause(result) for result in failed),
@@ -137,9 +189,11 @@ def raise_unless_verified(results: Sequence[PluginResult]) -> None:
 
 def verify_explicit(config: Config, backend: Backend, pairs: Sequence[Pair], log: Log, *,
                     live: bool = True) -> list[PluginResult]:
-    """Verify binaries named on the command line; a loader is built per host combination."""
+    """Verify binaries named on the command line, loaded together in the order given; a
+    loader is built per host combination."""
     loaders = _ExplicitLoaders(config, backend, log)
-    return [verify_pair(pair, log, live=live, loaders=loaders) for pair in pairs]
+    return [result for group in services(pairs)
+            for result in verify_together(group, log, live=live, loaders=loaders)]
 
 
 class _ExplicitLoaders:
@@ -150,7 +204,7 @@ class _ExplicitLoaders:
         self.config, self.backend, self.log = config, backend, log
         self.environments: dict[Combination, tuple[BuildEnvironment, ArtifactStore]] = {}
 
-    def argv(self, host: Side, pair: Pair) -> list[str] | None:
+    def loader(self, host: Side, contracts: Sequence[Contract]) -> loader.Loader | None:
         combination = _combination_of(self.config, host)
         if combination is None or host.buildinfo is None:
             return None
@@ -158,26 +212,80 @@ class _ExplicitLoaders:
             self.environments[combination] = (self.backend.prepare(combination, self.log),
                                               ArtifactStore(self.config.artifacts, combination))
         environment, store = self.environments[combination]
-        return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
-                                  pair.contract, self.log)
+        graph = loader.HostGraph.of_binary(self.config, host.buildinfo)
+        return loader.build_loader(environment, store, graph, contracts,
+                                   self.config.path.name, self.log)
 
     def emulator_prefix(self, elf: ElfFacts) -> str:
         return _emulator_prefix(self.config, elf.libc, elf.goarch)
 
 
-def verify_pair(pair: Pair, log: Log, *, live: bool, loaders: Loaders) -> PluginResult:
-    log.status("verifying plugins", pair.plugin.name)
-    host = Side.read(pair.host, pair.host_fingerprints, lookups=False)
-    plugin = Side.read(pair.plugin, pair.plugin_fingerprints)
-    argv = (pair.check_argv() if pair.check else loaders.argv(host, pair)) if live else None
-    if live and argv is None:
-        log(f"verify {pair.plugin.name}: no live check (the host has no check command and "
-            f"no stand-in loader can be built like it); the static analysis decides")
-    if argv:
-        argv = runnable(argv, pair.plugin.name, log, loaders.emulator_prefix)
-    result = judge(pair, host, plugin, _live_check(pair, argv, log) if argv else None)
-    log(f"verify {pair.plugin.name}: {result.verdict}")
-    return result
+def verify_together(pairs: Sequence[Pair], log: Log, *, live: bool,
+                    loaders: Loaders) -> list[PluginResult]:
+    """The verdicts on the plugins one host loads, judged together in load order."""
+    host = Side.read(pairs[0].host, pairs[0].host_fingerprints, lookups=False)
+    plugins = []
+    for pair in pairs:
+        log.status("verifying plugins", pair.plugin.name)
+        plugins.append(Side.read(pair.plugin, pair.plugin_fingerprints))
+    hints = [RebuildHint.for_host(host, p.contract.plugin_type, p.plugin_name) for p in pairs]
+    between = together(host, [Loaded(side, hint) for side, hint in zip(plugins, hints,
+                                                                        strict=True)])
+    stand_in = _stand_in(host, pairs, log, loaders) if live else [Evidence()] * len(pairs)
+    results = []
+    for pair, plugin, found, evidence in zip(pairs, plugins, between, stand_in, strict=True):
+        check = _host_check(pair, log, loaders) if live and pair.check else None
+        evidence = dataclasses.replace(evidence, together=found, host_check=check,
+                                       live_wanted=live)
+        result = judge(pair, host, plugin, evidence)
+        log(f"verify {pair.plugin.name}: {result.verdict}")
+        results.append(result)
+    return results
+
+
+def _host_check(pair: Pair, log: Log, loaders: Loaders) -> LiveResult | None:
+    """The host's own check command on this plugin, when it can run here."""
+    argv = runnable(pair.check_argv(), pair.plugin.name, log, loaders.emulator_prefix)
+    return _timed(pair.plugin.name, "host check", log,
+                  lambda: run_check(argv, LIVE_TIMEOUT_S)) if argv else None
+
+
+def _stand_in(host: Side, pairs: Sequence[Pair], log: Log,
+              loaders: Loaders) -> list[Evidence]:
+    """Each plugin's evidence from one stand-in loader that loads them all, in order."""
+    contracts = list(dict.fromkeys(pair.contract for pair in pairs))
+    try:
+        built = loaders.loader(host, contracts)
+    except PluginBuilderError as problem:
+        log(f"verify: no stand-in loader: {problem.message}")
+        return [Evidence(loader_problem=problem, why_unchecked="no stand-in loader was built")
+                for _ in pairs]
+    if built is None:
+        why = ("no stand-in loader can be built like the host (it has no Go build "
+               "information, or no libc this tool builds for)")
+        log(f"verify: {why}; the static analysis decides")
+        return [Evidence(why_unchecked=why) for _ in pairs]
+    argv = runnable([str(built.path)], "the stand-in loader", log, loaders.emulator_prefix)
+    if argv is None:
+        return [Evidence(why_unchecked="no emulator runs the host's arch here") for _ in pairs]
+    entries = [Entry(built.index_of(p.contract.plugin_type), p.plugin_name or "",
+                     str(p.plugin)) for p in pairs]
+    outcomes = _timed(f"{len(pairs)} plugin(s)", "stand-in loader", log,
+                      lambda: load_together(argv, entries, _run_with_token))
+    return [Evidence(stand_in=outcome, unchecked=built.unchecked_of(p.contract.plugin_type),
+                     why_unchecked=built.why_standard_only)
+            for p, outcome in zip(pairs, outcomes, strict=True)]
+
+
+def _run_with_token(argv: list[str], token: str) -> LiveResult:
+    return run_check(argv, LIVE_TIMEOUT_S, stdin=f"{token}\n".encode())
+
+
+def _timed(what: str, who: str, log: Log, work: Callable[[], T]) -> T:
+    started = time.monotonic()
+    outcome = work()
+    log(f"{who} of {what}: {time.monotonic() - started:.2f}s")
+    return outcome
 
 
 def runnable(argv: list[str], plugin: str, log: Log,
@@ -209,14 +317,6 @@ def _emulator_prefix(config: Config, libc: str | None, arch: str | None) -> str:
     return entry.emulator_prefix if entry is not None else ""
 
 
-def _live_check(pair: Pair, argv: list[str], log: Log) -> LiveResult:
-    started = time.monotonic()
-    outcome = run_check(argv, LIVE_TIMEOUT_S)
-    log(f"live check of {pair.plugin.name}: {outcome.status} in "
-        f"{time.monotonic() - started:.2f}s")
-    return outcome
-
-
 def _combination_of(config: Config, host: Side) -> Combination | None:
     """The combination a host binary was built for, as its loader must be; None when
     it has none we can build for (a static host has no libc to match)."""
@@ -237,19 +337,23 @@ def _already_passed(pair: Pair, log: Log) -> PluginResult:
 
 def combination_pairs(config: Config, combination: Combination, hosts: Mapping[str, Outcome],
                       plugins: Mapping[PluginTarget, Outcome]) -> list[Pair]:
-    """Every plugin built for the combination with its service's host binary."""
+    """Every plugin built for the combination with its service's host binary, in the
+    order of ``plugins`` (config order: the order each service loads its plugins in)."""
     pairs = []
     view = project_view(config) if plugins else None
+    before: dict[str, list[str]] = {}  # service -> the plugins it loads first
     for target, plugin in plugins.items():
         plugin_type = config.plugin_types[target.type]
-        service = config.host.services[plugin_type.service]
-        host = hosts.get(service.name)
+        service = plugin_type.service
+        host = hosts.get(service)
         if host is None:
-            raise UsageError(f"service {service.name} is not built for {combination.id}",
+            raise UsageError(f"service {service} is not built for {combination.id}",
                              fix=f"invoke build-host {combination.flags}")
         contract = contract_of(plugin_type)
         check = config.check_command(plugin_type)
-        key = cache_key(host.sha256, plugin.sha256, contract, check)
+        loaded = before.setdefault(service, [])
+        key = cache_key(host.sha256, plugin.sha256, contract, check, tuple(loaded))
+        loaded.append(plugin.sha256)
         pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
                           combination.id, key, _recorded_fingerprints(host),
                           _recorded_fingerprints(plugin), project=view))

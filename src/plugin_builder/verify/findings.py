@@ -40,16 +40,39 @@ class RuleId(StrEnum):
     MODULE_VERSION = "module-version"
     PACKAGE_FINGERPRINT = "package-fingerprint"
     ENTRY_SYMBOL = "entry-symbol"
+    # Between the plugins a service loads together.
+    PLUGIN_PATH = "plugin-path"
+    PLUGIN_CONFLICT = "plugin-conflict"
     # Only a live load reports these.
     CONTRACT = "contract"
     PLUGIN_ERROR = "plugin-error"
     FILE_NAME = "file-name"
     LOAD_REFUSED = "load-refused"
     LOAD_CRASHED = "load-crashed"
+    LOAD_INCOMPLETE = "load-incomplete"
     CONTRACT_UNCHECKED = "contract-unchecked"
+    LOADER_NOT_BUILT = "loader-not-built"
     # The verify step reports these about the artifacts it was given.
     NOT_BUILT = "not-built"
     STALE_ARTIFACT = "stale-artifact"
+
+
+@dataclass(frozen=True)
+class ReturnCheck:
+    """What the host checks of one value its call returns."""
+
+    implements: str | None = None  # the Go type the value is asserted to
+    is_nil: bool | None = None  # True: must be nil; False: must not be; None: unchecked
+    has: tuple[tuple[str, str], ...] = ()  # map entries, values with {type} and {name}
+
+
+@dataclass(frozen=True)
+class ContractCall:
+    """A function the host calls, what it passes and what it checks of the results."""
+
+    symbol: str
+    arguments: tuple[str, ...]  # Go literals, one per parameter
+    returns: tuple[ReturnCheck, ...]  # one per result, in order
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,8 @@ class Contract:
     ``types`` holds, for the symbols whose type is declared, exactly the Go type the
     host asserts the looked-up symbol to (``func() error``, ``*string`` for a variable,
     ``interface{ M() }`` for a variable whose pointer must implement it); ``optional``
-    symbols may be missing, but when present must have their declared type.
+    symbols may be missing, but when present must have their declared type. ``call``:
+    the function the host calls and what it checks of the results.
     """
 
     plugin_type: str
@@ -67,6 +91,7 @@ class Contract:
     optional: tuple[str, ...] = ()
     types: tuple[tuple[str, str], ...] = ()  # (symbol, Go type) for the declared ones
     imports: tuple[str, ...] = ()  # packages the Go types name
+    call: ContractCall | None = None
 
     @classmethod
     def entry(cls, plugin_type: str, symbol: str = "DragonflyPluginInit") -> Contract:
@@ -74,6 +99,16 @@ class Contract:
 
     def type_of(self, symbol: str) -> str | None:
         return dict(self.types).get(symbol)
+
+    @property
+    def asserts(self) -> bool:
+        """Whether a load checks more than that the symbols exist."""
+        return bool(self.types) or self.call is not None
+
+    def key_of(self, symbol: str) -> str:
+        """The config key that declares ``symbol``'s type."""
+        table = "optional_symbols" if symbol in self.optional else "symbols"
+        return f"plugin_types.{self.plugin_type}.{table}.{symbol}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ temporary file (a child that floods its output cannot fill a pipe or our memory)
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import errno
 import os
@@ -28,7 +29,7 @@ from plugin_builder.errors import BinaryError, CheckCommandError
 from plugin_builder.processes import kill_group, watched
 from plugin_builder.status import LiveStatus
 
-OK, REFUSED, CRASHED, TIMED_OUT = LiveStatus
+OK, REFUSED, CRASHED, TIMED_OUT, INCOMPLETE = LiveStatus
 
 TAIL_LINES = 20
 OUTPUT_LINES = 2000  # a check that floods its output is cut here, and says so
@@ -58,17 +59,22 @@ class LiveResult:
 
 
 def run_check(
-    argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None
+    argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> LiveResult:
     """Run ``argv`` (no shell) and classify how it ended; never raises for what the child does.
 
-    ``env`` is the child's whole environment (None: ours). A command that cannot be
-    started at all is a PluginBuilderError naming it.
+    ``env`` is the child's whole environment (None: ours). ``stdin``: bytes the child
+    reads from a pipe, then end of file (None: /dev/null); a pipe, so once read they are
+    gone (a stand-in loader's token). A command that cannot be started at all is a
+    PluginBuilderError naming it.
     """
     argv = tuple(os.fspath(arg) for arg in argv)
     started = time.monotonic()
     with tempfile.TemporaryFile() as output:
-        process = _start(argv, env, output)
+        process = _start(argv, env, output, piped=stdin is not None)
+        if stdin is not None:
+            _feed(process, stdin)
         with watched(process.pid):  # a hung check never outlives a killed verifier
             timed_out = _wait(process, timeout_s)
         duration = time.monotonic() - started
@@ -78,8 +84,19 @@ def run_check(
     return dataclasses.replace(result, output=whole)
 
 
+def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
+    """Write ``data`` to the child's stdin and close it; a few bytes fit the pipe's
+    buffer, so this never waits for the child (which may have died already)."""
+    assert process.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.write(data)
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.close()
+
+
 def _start(
-    argv: tuple[str, ...], env: Mapping[str, str] | None, output: IO[bytes]
+    argv: tuple[str, ...], env: Mapping[str, str] | None, output: IO[bytes], *,
+    piped: bool = False,
 ) -> subprocess.Popen[bytes]:
     if not argv:
         raise CheckCommandError("live check: empty command",
@@ -87,7 +104,7 @@ def _start(
     try:
         return subprocess.Popen(
             argv,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,  # one stream keeps the order of what the host said
             env=dict(env) if env is not None else None,

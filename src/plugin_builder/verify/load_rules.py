@@ -261,7 +261,7 @@ def _not_a_plugin_error(pair: Comparison) -> tuple[str, bool]:
 def entry_symbols(pair: Comparison) -> Iterator[Finding]:
     plugin_path = _plugin_package_path(pair.plugin)
     for symbol in pair.contract.symbols:
-        if _exports(pair.plugin, symbol):
+        if exports(pair.plugin, symbol):
             continue
         yield Finding(
             rule=RuleId.ENTRY_SYMBOL,
@@ -295,7 +295,7 @@ def _plugin_package_path(plugin: Side) -> str:
     return os.path.basename(plugin.path).removesuffix(".so")
 
 
-def _exports(plugin: Side, symbol: str) -> bool:
+def exports(plugin: Side, symbol: str) -> bool:
     """True when package main of the plugin defines ``symbol`` (Go names it "pkgpath.S")."""
     info = plugin.buildinfo
     if info and info.path and info.path != _FILE_LIST_PACKAGE:

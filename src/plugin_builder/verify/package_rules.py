@@ -42,23 +42,35 @@ _FINGERPRINT_SETTINGS = {
 
 
 def go_version(pair: Comparison) -> Iterator[Finding]:
+    """Host and plugin built by different Go releases: an error, even where no package both
+    contain differs (then the runtime loads the plugin silently, but Go's plugin package
+    requires one toolchain for every part: runtime crashes are likely otherwise)."""
     host, plugin = pair.host.buildinfo, pair.plugin.buildinfo
     if not host or not plugin or host.base_go_version == plugin.base_go_version:
         return
     summary = f"plugin built by {plugin.base_go_version}, host by {host.base_go_version}"
-    if host.go_release == plugin.go_release:
-        # Within a release, only the standard packages whose export data changed between
-        # the patch versions are refused: the package-fingerprint rule names them.
+    if host.go_release != plugin.go_release:
+        error, crashes = _across_releases(pair, plugin.go_release, host.go_release)
         yield Finding(rule=RuleId.GO_VERSION, subject="go", host_value=host.base_go_version,
-                      plugin_value=plugin.base_go_version, fix=pair.rebuild_plugin(),
-                      host_error=pair.package_error("<a standard package that changed>"),
-                      summary=summary)
+                      plugin_value=plugin.base_go_version, host_error=error,
+                      fix=pair.rebuild_plugin(), summary=summary,
+                      host_crashes=crashes, measured_across_releases=True)
         return
-    error, crashes = _across_releases(pair, plugin.go_release, host.go_release)
+    # Within a release the runtime refuses only the standard packages whose compiled form
+    # changed between the patch releases, which the fingerprints name.
+    verdict = pair.fingerprints
+    if verdict.status == DIFFER:
+        error = exact_refusal(pair)
+    elif verdict.status == UNREADABLE:
+        error = pair.package_error("<a standard package that changed>")
+    else:
+        error = ""
+        summary += (" (no package both contain differs, so the runtime loads it silently; Go "
+                    "requires host and plugins built by exactly the same toolchain, and "
+                    "runtime crashes are likely otherwise)")
     yield Finding(rule=RuleId.GO_VERSION, subject="go", host_value=host.base_go_version,
                   plugin_value=plugin.base_go_version, host_error=error,
-                  fix=pair.rebuild_plugin(), summary=summary,
-                  host_crashes=crashes, measured_across_releases=True)
+                  fix=pair.rebuild_plugin(), summary=summary)
 
 
 # What a host of one release did with a plugin of another, measured here (plugin release,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from plugin_builder.binary.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
+from plugin_builder.errors import PluginBuilderError
 from plugin_builder.status import Verdict
 from plugin_builder.verify.findings import ERROR, WARNING, Finding
 from plugin_builder.verify.live import LiveResult
@@ -37,9 +38,19 @@ class PluginResult:
     combination: str | None = None  # e.g. "go1.26.6-musl-amd64"
     # What the runtime's own package check finds (None: not compared).
     fingerprints: FingerprintVerdict | None = None
-    # Who loaded the plugin live: the host's own check command (the whole truth) or a
-    # stand-in loader (the contract only: symbols and their types).
+    # Who did the load in ``live``: the host's own check command when it ran, else the
+    # stand-in loader.
     live_by: str | None = None
+    # Every live load of the plugin: (who, how it ended), the host check first.
+    loads: tuple[tuple[str, LiveResult], ...] = ()
+    # What was decided about each symbol of the contract, in words ("asserted: func()
+    # error", "found (type not checked)", "absent (optional)").
+    symbols: tuple[tuple[str, str], ...] = ()
+    # Who decided each point: packages, contract, host_check (verify.pairs.authorities).
+    authority: tuple[tuple[str, str], ...] = ()
+    # The config problem that kept the stand-in loader from being built, if that was it:
+    # verify ends with it (its exit code), after reporting every finding.
+    config_error: PluginBuilderError | None = field(default=None, compare=False)
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -56,14 +67,18 @@ class PluginResult:
         A failed load by the host's own check command fails the pair; a stand-in loader's
         refusal counts only through the findings it produced (judge() decides which).
         """
-        if self.errors or (self.live is not None and not self.live.ok and
-                           self.live_by != STAND_IN):
+        host_refused = any(not run.ok for who, run in self.loads if who == HOST_CHECK) or (
+            not self.loads and self.live is not None and not self.live.ok
+            and self.live_by != STAND_IN)
+        if self.errors or host_refused:
             return FAIL
         return WARN if self.warnings else PASS
 
     @property
     def authorities(self) -> dict[str, str]:
         """Which source decided each point of the verdict."""
+        if self.authority:
+            return dict(self.authority)
         packages = ("the host's own load" if self.live_by == HOST_CHECK and self.live else
                     "package fingerprints" if self.fingerprints and
                     self.fingerprints.status != UNREADABLE else "build information")
@@ -104,6 +119,8 @@ def _result_dict(result: PluginResult) -> dict[str, Any]:
         "findings": [_finding_dict(finding) for finding in result.findings],
         "fingerprints": _fingerprints_dict(result.fingerprints),
         "live": _live_dict(result.live, result.live_by) if result.live else None,
+        "loads": [_live_dict(run, who) for who, run in result.loads],
+        "symbols": dict(result.symbols),
         "authority": result.authorities,
     }
 
@@ -187,7 +204,7 @@ def print_report(results: Sequence[PluginResult], console: Console | None = None
             for line in lines:
                 console.print(Text(f"  {line}"))
     rules = dict.fromkeys(f.rule for result in results for f in result.findings)
-    if rules or any(r.live is not None and not r.live.ok for r in results):
+    if rules or any(not live.ok for r in results for _, live in _loads(r)):
         from plugin_builder.links import PAGE
         from plugin_builder.verify.rules import BY_ID
 
@@ -195,12 +212,20 @@ def print_report(results: Sequence[PluginResult], console: Console | None = None
         console.print(Text("see: " + "  ".join(anchors)))
 
 
+def _loads(result: PluginResult) -> tuple[tuple[str, LiveResult], ...]:
+    if result.loads or result.live is None:
+        return result.loads
+    return ((result.live_by or HOST_CHECK, result.live),)
+
+
 def _detail_lines(result: PluginResult) -> list[str]:
     lines = [f"[{f.severity}] {f.rule}: {f.message}" for f in result.findings]
-    live = result.live
-    if live is not None and not live.ok:
-        by = f" ({result.live_by})" if result.live_by else ""
-        lines.append(f"[live] {live.status}: {live.error_line or '(no output)'}{by}")
+    lines += [f"[symbol] {symbol}: {said}" for symbol, said in result.symbols
+              if not said.startswith("asserted")]
+    for who, live in _loads(result):
+        if live.ok:
+            continue
+        lines.append(f"[live] {live.status}: {live.error_line or '(no output)'} ({who})")
         # The whole output: hosts often print the real cause above a summary line.
         lines += [f"    | {line}" for line in live.output
                   if line.strip() and line.strip() != live.error_line]
@@ -236,17 +261,27 @@ def _fingerprints_cell(verdict: FingerprintVerdict | None) -> Text:
 
 
 def _live_cell(result: PluginResult) -> Text:
+    """One line per live load, saying what it decided: the host check's load, the stand-in
+    loader's contract (asserted, or only found), never "contract ok" for what was not
+    asserted."""
     from rich.text import Text
 
-    live = result.live
-    if live is None:
+    loads = _loads(result)
+    if not loads:
         return Text("not run", style="dim")
-    how = live.signal or (f"exit {live.exit_code}" if live.exit_code else "")
-    label = f"{live.status} ({how})" if how else str(live.status)
-    if result.live_by == STAND_IN:
-        # A stand-in loader proves the contract, never that the packages match.
-        label = ("contract " + label) + " (stand-in loader)"
-    return Text(label, style="green" if live.ok else "red")
+    cell = Text()
+    for number, (who, live) in enumerate(loads):
+        how = live.signal or (f"exit {live.exit_code}" if live.exit_code else "")
+        label = f"{live.status} ({how})" if how else str(live.status)
+        if who == STAND_IN:
+            asserted = any(said.startswith("asserted") for _, said in result.symbols)
+            what = "contract asserted" if live.ok and asserted else \
+                "loaded, types not checked" if live.ok else f"contract {label}"
+            label = f"{what} (stand-in loader)"
+        else:
+            label = f"host check {label}"
+        cell.append(("\n" if number else "") + label, style="green" if live.ok else "red")
+    return cell
 
 
 def _cause_cell(result: PluginResult) -> str:
@@ -255,6 +290,7 @@ def _cause_cell(result: PluginResult) -> str:
         first = result.findings[0]
         more = len(result.findings) - 1
         return f"{first.rule}: {first.summary}" + (f" (+{more} more)" if more else "")
-    if result.live is not None and not result.live.ok:
-        return result.live.error_line or "\n".join(result.live.tail[-3:])
+    for _, live in _loads(result):
+        if not live.ok:
+            return live.error_line or "\n".join(live.tail[-3:])
     return ""

@@ -77,12 +77,18 @@ RULES: tuple[Rule, ...] = (
          consequences=(ID.NOT_A_PLUGIN, ID.ENTRY_SYMBOL, ID.PACKAGE_FINGERPRINT)),
     Rule(ID.NOT_A_PLUGIN, load_rules.not_a_plugin,
          consequences=(ID.ENTRY_SYMBOL, ID.PACKAGE_FINGERPRINT)),
-    Rule(ID.GO_VERSION, package_rules.go_version, explains=ID.PACKAGE_FINGERPRINT),
+    # An error on its own: Go requires one toolchain for host and plugins, also where no
+    # shared package differs (a patch release that loads silently).
+    Rule(ID.GO_VERSION, package_rules.go_version),
     Rule(ID.BUILD_SETTING, package_rules.build_settings, explains=ID.PACKAGE_FINGERPRINT),
     Rule(ID.MODULE_VERSION, package_rules.module_versions, explains=ID.PACKAGE_FINGERPRINT),
     Rule(ID.PACKAGE_FINGERPRINT, package_rules.package_fingerprints),
     Rule(ID.ENTRY_SYMBOL, load_rules.entry_symbols, contract=True, live_steps=(
         ("lookup", f"export the entry symbol from package main, {_REBUILD}"),)),
+    # Between the plugins a service loads together (verify.together, run by the verify
+    # step over each service's plugins in load order).
+    Rule(ID.PLUGIN_PATH, None),
+    Rule(ID.PLUGIN_CONFLICT, None),
     Rule(ID.CONTRACT, None, contract=True, live_steps=(
         ("signature", f"declare the entry symbol with exactly the type the host expects, "
                       f"{_REBUILD}"),
@@ -97,7 +103,9 @@ RULES: tuple[Rule, ...] = (
         ("file name", "name the file as the plugin type's file pattern says; rebuild with"),)),
     Rule(ID.LOAD_REFUSED, None),
     Rule(ID.LOAD_CRASHED, None),
+    Rule(ID.LOAD_INCOMPLETE, None, contract=True),  # whatever else is wrong, it exited
     Rule(ID.CONTRACT_UNCHECKED, None),
+    Rule(ID.LOADER_NOT_BUILT, None),
     # About the artifacts rather than the pair: reported by the verify step.
     Rule(ID.NOT_BUILT, None),
     Rule(ID.STALE_ARTIFACT, None),
