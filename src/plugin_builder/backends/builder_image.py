@@ -3,7 +3,9 @@
 ``<docker.builder_repository>:<combination id>``, made by ``images/builder.Dockerfile``
 from the libc's ``builder_base``, with the Go toolchain COPIED from the same toolchain
 store the local backend uses (so both backends compile with byte-identical toolchains,
-which is what lets their plugins and hosts load into each other). Labels record the Go
+which is what lets their plugins and hosts load into each other), and, when ``[cache]
+prog`` names the program ``[cache] install`` makes, that program built with the
+combination's Go for the engine's arch, in ``/usr/local/bin``. Labels record the Go
 version, libc, arch and the digest of every input; an image with the same digest is
 not rebuilt.
 """
@@ -11,14 +13,17 @@ not rebuilt.
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
+from plugin_builder import sharedcache
 from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
-from plugin_builder.golang.toolchains import go_toolchain
+from plugin_builder.files import sha256_file
+from plugin_builder.golang.toolchains import GoToolchain, go_toolchain
 from plugin_builder.log import Log
 
 DOCKERFILE = "builder.Dockerfile"
@@ -42,19 +47,23 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
     toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
     goroot = toolchain.go.parent.parent
     dockerfile = (engine.IMAGES / DOCKERFILE).read_bytes()
+    tools = _tools(config, client, combination, toolchain, log)
     # The image runs on the engine's own arch and cross-compiles for another one with the
     # cross compiler of [libc.<name>.arch.<arch>] (bootstrap-base installs it).
     cc = libc.cc_for(combination.arch)
     # The toolchain's manifest digest: the image is rebuilt when what the GOROOT holds
     # differs (go_toolchain has checked that it still holds what was provisioned).
-    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest)
+    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest,
+                           *([{name: sha256_file(path) for name, path in tools.items()}]
+                             if tools else []))
     image = None if force else engine.up_to_date(client, tag, inputs)
     if image is not None:
         log(f"up to date: {tag}")
         return image
     log(f"building {tag} from {libc.builder_base} with go{combination.go} ({goroot})")
     with tempfile.TemporaryFile(prefix="plugin-builder-context-") as stream:
-        context = engine.context_tar({"Dockerfile": dockerfile}, {"go": goroot}, target=stream)
+        files: dict[str, bytes | Path] = {"Dockerfile": dockerfile, "tools/": b"", **tools}
+        context = engine.context_tar(files, {"go": goroot}, target=stream)
         image = engine.build_image(
             client, context, tag=tag, what=f"builder image {tag}",
             buildargs={"BASE": libc.builder_base, "CC": cc},
@@ -66,3 +75,14 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
             log=log)
     log(f"built {tag} ({image.short_id})")
     return image
+
+
+def _tools(config: Config, client: Any, combination: Combination, toolchain: GoToolchain,
+           log: Log) -> dict[str, Path]:
+    """The programs the image gets in /usr/local/bin, by their place in the build context:
+    the [cache] program, built for the engine's arch, when the builds use it."""
+    if not (sharedcache.applies(config, combination) and sharedcache.bundled(config)):
+        return {}
+    arch = (client.version() or {}).get("Arch") or None
+    program = sharedcache.program(config, toolchain, arch, log)
+    return {f"tools/{program.name}": program}
