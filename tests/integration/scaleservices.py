@@ -1,0 +1,156 @@
+"""Services beyond one machine, started for real on 127.0.0.1: a gocached compile-cache
+server, and a second Docker engine with its own data root. The scale tests and
+benchmarks/bench_scale.py use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plugin_builder.config.model import GO_CACHER
+from plugin_builder.golang import gotools
+from plugin_builder.golang.toolchains import go_toolchain
+
+# gocached comes from the module go-cacher does, at the same pinned version.
+GOCACHED = GO_CACHER.replace("/cmd/go-cacher@", "/cmd/gocached@")
+GO = "1.26.6"  # the release the servers are built with (any that builds them)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(ready, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not come up within {timeout:.0f}s")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+
+@contextlib.contextmanager
+def gocached(folder: Path, cache_dir: Path | None = None) -> Iterator[Server]:
+    """A gocached serving ``folder`` on 127.0.0.1, built from the module proxy with a
+    provisioned Go (kept in the toolchain cache, as the tool keeps go-cacher)."""
+    from plugin_builder.config import default_toolchain_cache
+
+    cache_dir = cache_dir or default_toolchain_cache()
+    toolchain = go_toolchain(GO, cache_dir, log=lambda message: None)
+    program = gotools.installed(GOCACHED, "gocached", toolchain, cache_dir,
+                                log=lambda message: None)
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder.parent / f"{folder.name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(program), f"--cache-dir={folder}",
+                                    f"--listen=127.0.0.1:{port}"], stdout=out, stderr=out)
+    try:
+        wait_for(lambda: _listening(port) or process.poll() is not None, "gocached")
+        assert process.poll() is None, log.read_text()
+        yield Server(process, f"http://127.0.0.1:{port}", log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# -- a second Docker engine -------------------------------------------------------------------
+
+
+@dataclass
+class Engine:
+    host: str  # DOCKER_HOST
+    client: Any
+    log: Path
+
+
+def can_start_engine() -> str | None:
+    """Why no second engine can be started here, or None."""
+    if shutil.which("dockerd") is None:
+        return "dockerd is not installed"
+    if os.geteuid() != 0:
+        return "starting a second dockerd needs root"
+    return None
+
+
+@contextlib.contextmanager
+def second_engine(folder: Path, main: Any) -> Iterator[Engine]:
+    """A dockerd on a 127.0.0.1 TCP port with its own data root, exec root and pid file.
+
+    It shares the main engine's bridge (its own slice of the bridge's subnet, so the two
+    never hand out one address) and the main engine's NAT rules, so its containers reach
+    the module proxy; it touches no iptables of its own.
+    """
+    import docker
+
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "dockerd.log"
+    argv = ["dockerd", "--host", f"tcp://127.0.0.1:{port}", "--data-root", str(folder / "data"),
+            "--exec-root", str(folder / "exec"), "--pidfile", str(folder / "dockerd.pid"),
+            "--iptables=false", "--ip-masq=false", *_bridge_flags(main)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True)
+    host = f"tcp://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _listening(port) or process.poll() is not None, "the second dockerd")
+        assert process.poll() is None, log.read_text()[-2000:]
+        client = docker.DockerClient(base_url=host)
+        wait_for(lambda: _pings(client), "the second dockerd's API")
+        yield Engine(host, client, log)
+        client.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _bridge_flags(main: Any) -> list[str]:
+    """Use the main engine's bridge, with addresses from the last /24 of its subnet
+    (the main engine hands out addresses from the start)."""
+    bridge = main.networks.get("bridge").attrs
+    name = bridge["Options"].get("com.docker.network.bridge.name", "docker0")
+    subnet = ipaddress.ip_network(bridge["IPAM"]["Config"][0]["Subnet"])
+    last = list(subnet.subnets(new_prefix=24))[-1] if subnet.prefixlen <= 24 else subnet
+    return ["--bridge", name, "--fixed-cidr", str(last)]
+
+
+def _pings(client: Any) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:  # not listening yet
+        return False
+
+
+def copy_images(source: Any, target: Any, tags: list[str]) -> None:
+    """docker save | docker load: the images the config names, onto the other engine."""
+    for tag in tags:
+        target.images.load(source.images.get(tag).save(chunk_size=1 << 20, named=tag))
