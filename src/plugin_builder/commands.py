@@ -171,7 +171,7 @@ def report(config_path: str | Path, *, only: list[str] | None = None) -> list[re
 def ci_matrix(config_path: str | Path) -> dict:
     """The GitHub Actions matrix: one job per pipeline session that nox lists."""
     config = load(config_path)
-    return cimatrix.github_matrix(cimatrix.nox_sessions(config.root))
+    return cimatrix.github_matrix(cimatrix.nox_sessions(config.root), config)
 
 
 def doctor(config_path: str | Path, *, backend: str | None = None) -> list:

@@ -30,8 +30,8 @@ from plugin_builder.config import Config
 from plugin_builder.errors import UsageError
 from plugin_builder.golang import cacheprog, quoted
 from plugin_builder.golang.goenv import toolchain_env
+from plugin_builder.golang.goproxy import Log
 from plugin_builder.golang.semver import go_newer
-from plugin_builder.log import Log
 
 if TYPE_CHECKING:
     from plugin_builder.golang.toolchains import GoToolchain

@@ -19,7 +19,7 @@ from plugin_builder.emulation import native_arch
 from plugin_builder.errors import ToolchainError
 from plugin_builder.files import digest
 from plugin_builder.golang.goenv import toolchain_env
-from plugin_builder.log import Log
+from plugin_builder.golang.goproxy import Log
 
 if TYPE_CHECKING:
     from plugin_builder.golang.toolchains import GoToolchain
