@@ -1,6 +1,6 @@
 """Services beyond one machine, started for real on 127.0.0.1: a gocached compile-cache
-server, and a second Docker engine with its own data root. The scale tests and
-benchmarks/bench_scale.py use them.
+server, and a second Docker engine with its own data root and bridge. The scale tests
+and benchmarks/bench_scale.py use them.
 """
 
 from __future__ import annotations
@@ -91,56 +91,98 @@ class Engine:
 
 def can_start_engine() -> str | None:
     """Why no second engine can be started here, or None."""
-    if shutil.which("dockerd") is None:
-        return "dockerd is not installed"
+    for program in ("dockerd", "ip", "iptables"):
+        if shutil.which(program) is None:
+            return f"{program} is not installed"
     if os.geteuid() != 0:
-        return "starting a second dockerd needs root"
+        return "starting a second dockerd (and its bridge) needs root"
     return None
 
 
 @contextlib.contextmanager
-def second_engine(folder: Path, main: Any) -> Iterator[Engine]:
-    """A dockerd on a 127.0.0.1 TCP port with its own data root, exec root and pid file.
-
-    It shares the main engine's bridge (its own slice of the bridge's subnet, so the two
-    never hand out one address) and the main engine's NAT rules, so its containers reach
-    the module proxy; it touches no iptables of its own.
-    """
+def second_engine(folder: Path) -> Iterator[Engine]:
+    """A dockerd on a 127.0.0.1 TCP port with its own data root, exec root, pid file and
+    bridge, so it shares nothing with the main engine; see :func:`_own_bridge` for how its
+    containers reach the module proxy."""
     import docker
 
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "dockerd.log"
-    argv = ["dockerd", "--host", f"tcp://127.0.0.1:{port}", "--data-root", str(folder / "data"),
-            "--exec-root", str(folder / "exec"), "--pidfile", str(folder / "dockerd.pid"),
-            "--iptables=false", "--ip-masq=false", *_bridge_flags(main)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True)
-    host = f"tcp://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _listening(port) or process.poll() is not None, "the second dockerd")
-        assert process.poll() is None, log.read_text()[-2000:]
-        client = docker.DockerClient(base_url=host)
-        wait_for(lambda: _pings(client), "the second dockerd's API")
-        yield Engine(host, client, log)
-        client.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with _own_bridge(f"pbt{port}"[:15]) as bridge:
+        argv = ["dockerd", "--host", f"tcp://127.0.0.1:{port}",
+                "--data-root", str(folder / "data"), "--exec-root", str(folder / "exec"),
+                "--pidfile", str(folder / "dockerd.pid"), "--bridge", bridge,
+                "--iptables=false", "--ip-masq=false"]
+        with log.open("wb") as out:
+            process = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True)
+        host = f"tcp://127.0.0.1:{port}"
         try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            wait_for(lambda: _listening(port) or process.poll() is not None,
+                     "the second dockerd")
+            assert process.poll() is None, log.read_text()[-2000:]
+            client = docker.DockerClient(base_url=host)
+            wait_for(lambda: _pings(client), "the second dockerd's API")
+            yield Engine(host, client, log)
+            client.close()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
-def _bridge_flags(main: Any) -> list[str]:
-    """Use the main engine's bridge, with addresses from the last /24 of its subnet
-    (the main engine hands out addresses from the start)."""
-    bridge = main.networks.get("bridge").attrs
-    name = bridge["Options"].get("com.docker.network.bridge.name", "docker0")
-    subnet = ipaddress.ip_network(bridge["IPAM"]["Config"][0]["Subnet"])
-    last = list(subnet.subnets(new_prefix=24))[-1] if subnet.prefixlen <= 24 else subnet
-    return ["--bridge", name, "--fixed-cidr", str(last)]
+@contextlib.contextmanager
+def _own_bridge(name: str) -> Iterator[str]:
+    """A bridge of the second engine's own, on a /24 no route of this machine uses, with
+    NAT and forwarding rules of its own (added here, removed afterwards): the engine is
+    told to leave iptables alone, so it never touches the main engine's bridge or rules.
+    """
+    subnet = _free_subnet()
+    gateway = next(subnet.hosts())
+    rules = [["-t", "nat", "POSTROUTING", "-s", str(subnet), "!", "-o", name, "-j",
+              "MASQUERADE"],
+             ["FORWARD", "-i", name, "-j", "ACCEPT"],
+             ["FORWARD", "-o", name, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
+              "-j", "ACCEPT"]]
+    added: list[list[str]] = []
+    _run(["ip", "link", "add", name, "type", "bridge"])
+    try:
+        _run(["ip", "addr", "add", f"{gateway}/{subnet.prefixlen}", "dev", name])
+        _run(["ip", "link", "set", name, "up"])
+        for rule in rules:
+            _run(["iptables", *_iptables(rule, "-I")])
+            added.append(rule)
+        yield name
+    finally:
+        for rule in reversed(added):
+            subprocess.run(["iptables", *_iptables(rule, "-D")], check=False)
+        subprocess.run(["ip", "link", "del", name], check=False)
+
+
+def _iptables(rule: list[str], action: str) -> list[str]:
+    """``-t nat POSTROUTING ...`` as ``-t nat -I POSTROUTING ...``."""
+    table, rest = (rule[:2], rule[2:]) if rule[0] == "-t" else ([], rule)
+    return [*table, action, *rest]
+
+
+def _free_subnet() -> ipaddress.IPv4Network:
+    used = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True,
+                          check=True).stdout
+    taken = [ipaddress.ip_network(word, strict=False) for word in used.split()
+             if "/" in word and word[0].isdigit()]
+    for third in range(200, 255):
+        candidate = ipaddress.ip_network(f"172.31.{third}.0/24")
+        if not any(candidate.overlaps(network) for network in taken):
+            return candidate
+    raise AssertionError("no free /24 in 172.31.200.0-172.31.254.0 for the second engine")
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(argv)}: {done.stderr.strip()}"
 
 
 def _pings(client: Any) -> bool:

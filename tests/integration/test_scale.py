@@ -91,7 +91,7 @@ def remote(engine, docker_project, tmp_path_factory):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but no second engine can be started: {why_not}")
         pytest.skip(f"no second engine: {why_not}")
-    with second_engine(tmp_path_factory.mktemp("engine"), engine) as started:
+    with second_engine(tmp_path_factory.mktemp("engine")) as started:
         copy_images(engine, started.client, ["plugin-builder/bootstrap:bookworm",
                                              "plugin-builder/runtime:bookworm-musl"])
         yield started
