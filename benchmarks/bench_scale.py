@@ -85,26 +85,24 @@ def shared_cache(scratch: Path) -> None:
 
 def remote_engine(scratch: Path, repeat: int) -> None:
     main = dockerengine.connect()
-    root = copy_project(scratch / "project")
-    config = root / "buildconfig.toml"
-    config.write_text(config.read_text()
-                      .replace('"plugin-builder/builder"', '"scale-bench/builder"')
-                      .replace('"plugin-builder/{service}"', '"scale-bench/{service}"'))
     args = ("pipeline", "--backend", "docker", "--libc", "musl")
-    source = root / "plugins" / "scheduler" / "evaluator" / "bench_edit.go"
     with second_engine(scratch / "engine") as remote:
         started = time.monotonic()
         copy_images(main, remote.client, ["plugin-builder/bootstrap:bookworm",
                                           "plugin-builder/runtime:bookworm-musl"])
         copied = time.monotonic() - started
+        # A project copy per engine: an artifact's inputs name its builder image, so one
+        # built on the other engine would be rebuilt, not compared.
         engines = {"local": {}, "remote": {"DOCKER_HOST": remote.host}}
-        cold = invoke(root, *args, env=engines["remote"])
-        invoke(root, *args, env=engines["local"])  # the local engine's images, not timed
+        roots = {name: _project(scratch / name) for name in engines}
+        cold = invoke(roots["remote"], *args, env=engines["remote"])
+        invoke(roots["local"], *args, env=engines["local"])  # not timed: warm volumes
         warm: dict[str, list[float]] = {name: [] for name in engines}
         for edit in range(repeat):
             for name, env in engines.items():
-                source.write_text(f"package main\n\nvar benchEdit = {edit}{len(name)}\n")
-                warm[name].append(invoke(root, *args, env=env)[0])
+                source = roots[name] / "plugins" / "scheduler" / "evaluator" / "bench_edit.go"
+                source.write_text(f"package main\n\nvar benchEdit = {edit}\n")
+                warm[name].append(invoke(roots[name], *args, env=env)[0])
     print(f"(b) invoke {' '.join(args)}")
     print(f"    base images onto the new engine (save | load) : {copied:6.1f} s")
     print(f"    remote engine, first run (cold volumes)       : {cold[0]:6.1f} s wall")
@@ -113,6 +111,16 @@ def remote_engine(scratch: Path, repeat: int) -> None:
               f"{min(warm[name]):6.1f} s wall (best of {repeat})")
     print(f"    ratio remote / local                          : "
           f"{min(warm['remote']) / min(warm['local']):6.2f}")
+
+
+def _project(root: Path) -> Path:
+    """A copy of the project whose images are its own (the engine's others stay apart)."""
+    root = copy_project(root)
+    config = root / "buildconfig.toml"
+    config.write_text(config.read_text()
+                      .replace('"plugin-builder/builder"', '"scale-bench/builder"')
+                      .replace('"plugin-builder/{service}"', '"scale-bench/{service}"'))
+    return root
 
 
 def main() -> None:

@@ -53,10 +53,13 @@ def connect() -> Any:
 
     where = os.environ.get("DOCKER_HOST") or _context_host() or "unix:///var/run/docker.sock"
     try:
+        # ssh://: through this machine's ssh client (its config, agent and known hosts),
+        # not paramiko, which the docker package does not install.
+        ssh = where.startswith("ssh://")
         if os.environ.get("DOCKER_HOST") or where.startswith("unix:///var/run/"):
-            client = docker.from_env()
+            client = docker.from_env(use_ssh_client=ssh)
         else:
-            client = docker.DockerClient(base_url=where)
+            client = docker.DockerClient(base_url=where, use_ssh_client=ssh)
         client.ping()
     except Exception as error:  # docker raises DockerException, requests' errors, OSError
         raise EngineError(

@@ -78,13 +78,13 @@ class DockerEnvironment:
             outputs: Sequence[Path] = ()) -> RunResult:
         # A label of this container alone finds it even when Ctrl-C lands while the
         # engine is still creating it and we never got its id.
-        mine = f"{engine.CONTAINER_LABEL}={uuid.uuid4().hex}"
+        mine = uuid.uuid4().hex
         upload = replace(self.upload, folders=tuple(dict.fromkeys(p.parent for p in outputs)))
         try:
             container = self.client.containers.create(
                 self.image.id, command=list(argv), working_dir=str(cwd), environment=dict(env),
                 user=f"{os.getuid()}:{os.getgid()}", mounts=self._cache_mounts(),
-                labels={**engine.run_labels(), mine.split("=", 1)[0]: mine.split("=", 1)[1],
+                labels={**engine.run_labels(), engine.CONTAINER_LABEL: mine,
                         f"{engine.LABEL}.combination": self.combination.id},
                 detach=True)
             with upload.archive() as archive:
@@ -99,7 +99,8 @@ class DockerEnvironment:
                 fetch(container, path)
         finally:
             # On success, failure and Ctrl-C alike: no container of ours is left behind.
-            for leftover in engine.managed_containers(self.client, [mine]):
+            for leftover in engine.managed_containers(self.client,
+                                                      [f"{engine.CONTAINER_LABEL}={mine}"]):
                 leftover.remove(force=True)
         return RunResult(status, stdout, said)
 
