@@ -71,6 +71,9 @@ class DockerEnvironment:
             env["SSL_CERT_FILE"] = CA_BUNDLE
         if self.cache_prog:
             env["GOCACHEPROG"] = self.cache_prog
+            # go-cacher keeps its local copies under the user cache folder: on the GOCACHE
+            # volume they outlive the container, as Go's own cache does without a program.
+            env["XDG_CACHE_HOME"] = f"{builder_image.GOCACHE}/xdg"
         return env
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
