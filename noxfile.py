@@ -31,7 +31,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on everything, mypy on the library."""
+    """ruff on everything, mypy on the library; actionlint and shellcheck on every workflow
+    (the one `init --ci github` writes too) and CI script (tests/cilint.py: actionlint is
+    built with a provisioned Go, shellcheck is Debian's package)."""
     session.install("-c", "constraints.txt", "-e", ".[lint]")
     session.run("ruff", "check", "src", "tests", "tasks.py", "noxfile.py", "benchmarks")
     session.run("mypy")
+    session.run("python", "-m", "tests.cilint")

@@ -1,12 +1,14 @@
 # Builder image of one combination: the libc's builder base (libc.<name>.builder_base),
 # the exact Go toolchain from the toolchain store the local backend uses, and the C
-# compiler of the libc. Build commands run in it as the invoking user, so the cache
-# folders (named volumes are seeded from them) are writable by anyone.
+# compiler of the libc, and the programs builds run beside go (tools/: the GOCACHEPROG
+# program of [cache], when there is one). Build commands run in it as the invoking user,
+# so the cache folders (named volumes are seeded from them) are writable by anyone.
 ARG BASE
 FROM ${BASE}
 ARG CC
 COPY go /usr/local/go
-# One RUN, so the image stays three layers (the vfs storage driver copies every layer).
+COPY tools/ /usr/local/bin/
+# One RUN, so the image stays four layers (the vfs storage driver copies every layer).
 RUN set -e; \
     if ! command -v "$CC" >/dev/null; then \
         echo "the builder base has no C compiler '$CC': use a base with it installed" \

@@ -25,7 +25,7 @@ from plugin_builder import tasks as project_tasks
 from plugin_builder.console import guard
 from plugin_builder.errors import UsageError
 from plugin_builder.init import land, planning, presets, render, update
-from plugin_builder.init.options import Options
+from plugin_builder.init.options import Options, ci_provider
 
 NAME = "plugin-builder"
 
@@ -42,27 +42,36 @@ NAME = "plugin-builder"
         "arch": "GOARCH(es) of the matrix (default: this machine's)",
         "folder": "where to write the project files (default: this folder)",
         "force": "replace buildconfig.toml, tasks.py and noxfile.py if they exist",
+        "ci": "also write the project's CI workflow: github (.github/workflows/"
+              "plugin-builder.yml; in a project that exists, only that file)",
     },
     iterable=["go", "libc", "arch"],
     auto_shortflags=False,  # -h is help
 )
-def init(c, host=None, preset=None, go=None, libc=None, arch=None, folder=None, force=False):
+def init(c, host=None, preset=None, go=None, libc=None, arch=None, folder=None, force=False,
+         ci=None):
     """Write buildconfig.toml, tasks.py and noxfile.py for a host module you have."""
     with guard():
         coreflags.refuse_dry(c, "init")
         where = Path(folder or os.getcwd())
         matrix = {"go": tuple(go or ()), "libc": tuple(libc or ()), "arch": tuple(arch or ())}
+        ci = ci_provider(ci)
         existing = land.existing_config(where)
         if existing is not None and not force:
-            if not any(matrix.values()):
+            if not any(matrix.values()) and not ci:
                 land.refuse(existing)
-            change = update.plan(where, **matrix)
-            _report_update(update.write(change, update.render(change)), host or preset)
+            if any(matrix.values()):
+                change = update.plan(where, **matrix)
+                _report_update(update.write(change, update.render(change)), host or preset)
+            if ci:
+                path, written = land.write_workflow(where)
+                print(f"wrote     {path}" if written else
+                      f"kept      {path} (it exists; --force replaces it)")
             return
         host_path = Path(host) if host else _default_host(Path.cwd())
         chosen = preset or _ask_preset(host_path)
         plan = planning.plan(Options(folder=where, host=host_path, preset=chosen,
-                                     force=force, **matrix))
+                                     force=force, ci=ci, **matrix))
         _report(land.write(plan, render.project(plan)))
 
 

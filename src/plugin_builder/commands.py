@@ -108,7 +108,7 @@ def pipeline(context: Context, choice: Choice | Combination, *,
     results/<combination>.{json,xml} (a dry run: only say what it would do)."""
     request = Request.everything(context.config, images=context.backend.makes_images,
                                  reuse_proofs=True, dry_run=dry_run)
-    outcomes = context.run(choice, request, through="images")
+    outcomes = context.run(choice, request, through="service-images")
     for result in outcomes:
         if result.error:
             context.reporter.for_prefix(result.combination.id)(f"failed: {result.error}")
@@ -180,7 +180,7 @@ def report(config_path: str | Path, *, only: list[str] | None = None) -> list[re
 def ci_matrix(config_path: str | Path) -> dict:
     """The GitHub Actions matrix: one job per pipeline session that nox lists."""
     config = load(config_path)
-    return cimatrix.github_matrix(cimatrix.nox_sessions(config.root))
+    return cimatrix.github_matrix(cimatrix.nox_sessions(config.root), config)
 
 
 def doctor(config_path: str | Path, *, backend: str | None = None) -> list:
@@ -315,7 +315,7 @@ def build_service_image(context: Context, choice: Choice | Combination, *,
                     if context.config.plugin_types[t.type].service in chosen)
     request = Request(tuple(chosen), targets, images=True, reuse_proofs=True,
                       dry_run=dry_run)
-    outcomes = require_built(context.run(choice, request, through="images"))
+    outcomes = require_built(context.run(choice, request, through="service-images"))
     return [tag for result in outcomes for tag in result.images]
 
 

@@ -3,16 +3,21 @@
 One place connects (``DOCKER_HOST``, else the current docker context, else the local
 socket), turns an unreachable engine into one message saying how to start it, streams
 image builds, and names the labels every image and container of ours carries, so
-``docker ps -a --filter label=dev.plugin-builder.managed`` finds all of them.
+``docker ps -a --filter label=dev.plugin-builder.managed`` finds all of them. A
+container also carries its run (``dev.plugin-builder.run=<id>``: one id per process, or
+``$PLUGIN_BUILDER_RUN_ID``) and its owner (host, pid and the pid's start time), so an
+engine shared by many runs and machines is cleaned of a killed run's containers only.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
 import socket
 import tarfile
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,12 @@ PLUGINS_LABEL = f"{LABEL}.plugins"  # JSON: [{"type", "name", "path"}]
 BINARY_LABEL = f"{LABEL}.binary"
 HEALTHCHECK_LABEL = f"{LABEL}.healthcheck"  # JSON argv, "[]" when none
 CHECK_LABEL = f"{LABEL}.check"  # JSON argv template of the service's plugin check
-OWNER_HOST, OWNER_PID = f"{LABEL}.owner.host", f"{LABEL}.owner.pid"  # on our containers
+RUN_LABEL = f"{LABEL}.run"  # on our containers: the run that made it
+CONTAINER_LABEL = f"{LABEL}.container"  # on our build containers: that one container
+# Who made a container: a later run removes it once that process is gone.
+OWNER_HOST, OWNER_PID = f"{LABEL}.owner.host", f"{LABEL}.owner.pid"
+OWNER_STARTED = f"{LABEL}.owner.started"  # the pid's start time: a reused pid is not it
+RUN_ID_ENV = "PLUGIN_BUILDER_RUN_ID"
 # The Dockerfiles, shipped inside the package (in the wheel and in an editable install).
 IMAGES = Path(__file__).resolve().parent / "images"
 
@@ -52,10 +62,13 @@ def connect() -> Any:
 
     where = os.environ.get("DOCKER_HOST") or _context_host() or "unix:///var/run/docker.sock"
     try:
+        # ssh://: through this machine's ssh client (its config, agent and known hosts),
+        # not paramiko, which the docker package does not install.
+        ssh = where.startswith("ssh://")
         if os.environ.get("DOCKER_HOST") or where.startswith("unix:///var/run/"):
-            client = docker.from_env()
+            client = docker.from_env(use_ssh_client=ssh)
         else:
-            client = docker.DockerClient(base_url=where)
+            client = docker.DockerClient(base_url=where, use_ssh_client=ssh)
         client.ping()
     except Exception as error:  # docker raises DockerException, requests' errors, OSError
         raise EngineError(
@@ -167,21 +180,51 @@ def _follow(chunk: Mapping[str, Any], output: list[str], log: Log) -> str | None
     return aux.get("ID")
 
 
-def owner_labels() -> dict[str, str]:
-    """Who runs a container of ours: a later run removes it if that process is gone."""
-    return {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+@functools.cache
+def run_id() -> str:
+    """This run's id: $PLUGIN_BUILDER_RUN_ID (a test or CI job naming its run), else one
+    made for this process."""
+    return os.environ.get(RUN_ID_ENV, "").strip() or uuid.uuid4().hex
+
+
+def run_labels() -> dict[str, str]:
+    """The labels of a container of this run: ours, which run, and who runs it."""
+    pid = os.getpid()
+    return {MANAGED: "true", RUN_LABEL: run_id(), OWNER_HOST: socket.gethostname(),
+            OWNER_PID: str(pid), OWNER_STARTED: _started(pid)}
 
 
 def remove_orphans(client: Any, log: Log) -> int:
-    """Remove containers of ours whose process on this machine died (a SIGKILLed build)."""
+    """Remove the containers of runs on this machine whose process is gone (a SIGKILLed
+    build): never another machine's, never a live run's."""
     removed = 0
     for container in managed_containers(client, [f"{OWNER_HOST}={socket.gethostname()}"]):
-        pid = container.labels.get(OWNER_PID, "")
-        if pid.isdigit() and not process_alive(int(pid)):
+        labels = container.labels or {}
+        pid = labels.get(OWNER_PID, "")
+        if pid.isdigit() and not _owner_alive(int(pid), labels.get(OWNER_STARTED, "")):
             log(f"removing container {container.short_id} left by a killed run (pid {pid})")
             container.remove(force=True)
             removed += 1
     return removed
+
+
+def _owner_alive(pid: int, started: str) -> bool:
+    """The process that made a container still runs: the pid is alive and (when recorded)
+    started when it did then."""
+    if not process_alive(pid):
+        return False
+    now = _started(pid)
+    return not (started and now) or started == now
+
+
+def _started(pid: int) -> str:
+    """When the process started, in clock ticks since boot (/proc's stat); "" unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat[stat.rfind(")") + 2:].split()  # after "(comm)", which may hold spaces
+    return fields[19] if len(fields) > 19 else ""
 
 
 def managed_containers(client: Any, extra: Iterable[str] = ()) -> list[Any]:

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -49,8 +50,8 @@ class Check:
 def run_checks(config: Config, backend: str | None = None) -> list[Check]:
     docker = (backend or config.backend) == "docker"
     checks = [*python_packages(("docker",) if docker else ()), *go_toolchains(config),
-              *c_compilers(config),
-              *emulators(config), disk(config), artifacts_writable(config)]
+              *c_compilers(config), *emulators(config), *shared_cache(config), disk(config),
+              artifacts_writable(config)]
     if docker:
         checks += docker_engine(config)
     return checks
@@ -306,6 +307,52 @@ def _existing(path: Path) -> Path:
     while not path.exists():
         path = path.parent
     return path
+
+
+# -- the shared cache --------------------------------------------------------------------
+
+
+def shared_cache(config: Config) -> list[Check]:
+    """[cache] prog (or GOCACHEPROG): the program starts, speaks the GOCACHEPROG protocol
+    and answers a get of an action id no build has (a miss, or a hit: never an error)."""
+    from plugin_builder import sharedcache
+
+    name = "shared cache"
+    try:
+        words = sharedcache.words(config)
+    except PluginBuilderError as error:
+        return [Check("cache", name, FAIL, error.message, error.fix or "")]
+    if not words:
+        return []
+    using = [c for c in config.matrix.combinations if sharedcache.applies(config, c)]
+    if not using:
+        return [Check("cache", name, WARN, "no combination of the matrix runs it (Go "
+                      f"{sharedcache.MIN_GO} and later do)", "")]
+    combination = config.matrix.default if config.matrix.default in using else using[0]
+    try:
+        toolchain = toolchains.go_toolchain(combination.go, config.toolchain_cache,
+                                            log=lambda message: None)
+        command = sharedcache.local_words(config, toolchain, lambda message: None)
+        return [_cache_answers(command)]
+    except PluginBuilderError as error:
+        return [Check("cache", name, FAIL, error.message, error.fix or "")]
+
+
+def _cache_answers(command: list[str]) -> Check:
+    from plugin_builder.golang import cacheprog
+    from plugin_builder.golang.goenv import toolchain_env
+
+    started = time.monotonic()
+    try:
+        with cacheprog.CacheProg(command, toolchain_env(), timeout=PROXY_TIMEOUT_S) as cache:
+            hit = cache.get(os.urandom(32))
+    except cacheprog.CacheProgError as error:
+        return Check("cache", "shared cache", FAIL, str(error),
+                     "start the cache server (gocached, see cache.prog in docs/configuration.md) "
+                     "or correct cache.prog / GOCACHEPROG")
+    answer = "a hit" if hit is not None else "a miss"
+    return Check("cache", "shared cache", OK, f"{Path(command[0]).name} answered a get in "
+                 f"{(time.monotonic() - started) * 1000:.0f} ms ({answer})")
 
 
 # -- docker ------------------------------------------------------------------------------

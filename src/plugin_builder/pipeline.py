@@ -8,7 +8,7 @@ happens to a combination, in order:
 2. host      the services' binaries, dynamically linked;
 3. plugins   the plugin targets, with the host's exact settings;
 4. verify    every plugin against the binary of the service that loads it;
-5. images    each service's runtime image, proven by running it.
+5. service-images  each service's runtime image, proven by running it.
 
 Every command that builds is a prefix of that list (as GoReleaser's commands are
 prefixes of its pipes): ``build-host`` runs through ``host``, ``build-plugin`` through
@@ -49,17 +49,17 @@ def _steps() -> tuple[Step, ...]:
         Step("host", host.run, lambda job: bool(job.request.services)),
         Step("plugins", plugin.run, lambda job: bool(job.request.plugins)),
         Step("verify", verify.run, lambda job: bool(job.request.plugins)),
-        Step("images", service_image.run, lambda job: job.request.images),
+        Step("service-images", service_image.run, lambda job: job.request.images),
     )
 
 
 # What a step is doing, as the console shows it until the step says more.
 _ACTIVITY = {"prepare": "preparing the toolchain", "host": "building the host",
              "plugins": "building plugins", "verify": "verifying plugins",
-             "images": "building service images"}
+             "service-images": "building service images"}
 
 
-def run(job: Job, *, through: str = "images") -> CombinationResult:
+def run(job: Job, *, through: str = "service-images") -> CombinationResult:
     """Run the job's steps in order up to and including ``through``; never raises for a
     step that fails (its error is in the result)."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,10 +14,21 @@ from plugin_builder.errors import PluginBuilderError
 
 from .projects import Project
 
+# One run id for every tool process this session starts (they inherit it): the tier
+# counts its own containers, never those of another run sharing the engine.
+os.environ.setdefault(dockerengine.RUN_ID_ENV, f"tests-{uuid.uuid4().hex[:12]}")
+RUN_ID = os.environ[dockerengine.RUN_ID_ENV]
+
+
+def containers_of_run(client: Any, run_id: str = RUN_ID) -> list[Any]:
+    """The containers of one run (this session's by default), running or not."""
+    return dockerengine.managed_containers(client, [f"{dockerengine.RUN_LABEL}={run_id}"])
+
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Any]:
-    """The Docker engine the tests run against; afterwards, none of our containers is left."""
+    """The Docker engine the tests run against; afterwards, none of this session's
+    containers is left."""
     try:
         client = dockerengine.connect()
     except PluginBuilderError as error:
@@ -24,7 +36,7 @@ def engine() -> Iterator[Any]:
             pytest.fail(f"CI=true but no Docker engine answers (.ci/run starts one): {error}")
         pytest.skip(f"no Docker engine on this machine, docker tests skipped: {error}")
     yield client
-    left = dockerengine.managed_containers(client)
+    left = containers_of_run(client)
     assert not left, f"containers left behind: {[c.name for c in left]}"
 
 

@@ -25,9 +25,11 @@ class Project:
             else:
                 shutil.copy(source, root / name)
 
-    def invoke(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run an invoke task exactly as a user would, from the project folder."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def invoke(self, *args: str, check: bool = True,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run an invoke task exactly as a user would, from the project folder (``env``:
+        variables to set besides this process's)."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         run = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root, env=env,
                              capture_output=True, text=True)
         if check and run.returncode != 0:

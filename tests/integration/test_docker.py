@@ -25,6 +25,7 @@ from plugin_builder.backends.docker import cache_volume
 from plugin_builder.errors import BuildError, EngineError, ImageError, VerifyError
 
 from ..unit.test_dry_run import snapshot
+from .dockerfixtures import containers_of_run
 from .projects import Project
 
 LIBCS = ["glibc", "musl"]
@@ -209,12 +210,14 @@ def test_ctrl_c_during_a_build_leaves_no_container(docker_project, engine) -> No
         with contextlib.suppress(docker.errors.NotFound):
             engine.volumes.get(cache_volume(kind, _combo("glibc"))).remove(force=True)
     (docker_project.root / SOURCE / "extra.go").write_text("package main\n\nvar extra = 1\n")
+    run_id = f"ctrl-c-{os.getpid()}-{time.time_ns()}"  # its own: no other run's container
     build = subprocess.Popen(
         [sys.executable, "-m", "invoke", "build-plugin", "--type", "scheduler", "--backend",
          "docker", "--libc", "glibc"], cwd=docker_project.root, start_new_session=True,
+        env={**os.environ, dockerengine.RUN_ID_ENV: run_id},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for_our_container(engine)
+        _wait_for_a_container(engine, run_id)
         os.killpg(build.pid, signal.SIGINT)
         output, _ = build.communicate(timeout=60)
     finally:
@@ -223,7 +226,7 @@ def test_ctrl_c_during_a_build_leaves_no_container(docker_project, engine) -> No
             build.kill()
     assert build.returncode == 130, output
     assert "Traceback" not in output
-    assert dockerengine.managed_containers(engine) == []
+    assert containers_of_run(engine, run_id) == []
 
 
 def _combo(libc: str):
@@ -232,10 +235,10 @@ def _combo(libc: str):
     return Combination("1.26.6", libc, "amd64")
 
 
-def _wait_for_our_container(client, timeout: float = 60.0) -> None:
+def _wait_for_a_container(client, run_id: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if dockerengine.managed_containers(client):
+        if containers_of_run(client, run_id):
             return
         time.sleep(0.2)
     raise AssertionError("the build never started a container")

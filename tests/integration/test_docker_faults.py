@@ -1,8 +1,9 @@
 """A docker build whose tool is killed: its container is removed by the next run.
 
 SIGKILL gives the tool no chance to clean up, and the engine keeps running the build
-container. Every container of ours carries the owner's host and pid, so the next docker
-run of the tool finds the one whose owner is gone and removes it.
+container. Every container of ours carries its run id and the owner's host, pid and start
+time, so the next docker run of the tool finds the one whose owner is gone and removes
+it (and no other run's).
 """
 
 from __future__ import annotations
@@ -15,13 +16,10 @@ import time
 
 from plugin_builder import dockerengine
 
+from .dockerfixtures import containers_of_run
 from .projects import Project
 
 LIBC = ("--libc", "musl")
-
-
-def _containers_of(engine, pid: int) -> list:
-    return dockerengine.managed_containers(engine, [f"{dockerengine.OWNER_PID}={pid}"])
 
 
 def test_a_killed_docker_build_leaves_no_container_after_the_next_run(
@@ -29,22 +27,24 @@ def test_a_killed_docker_build_leaves_no_container_after_the_next_run(
     docker_project.invoke("build-builder-image", *LIBC)  # not timed: the image exists
     source = docker_project.root / "plugins" / "scheduler" / "evaluator" / "killed.go"
     source.write_text(f"package main\n\nvar killedAt = {time.time_ns()}\n")  # forces a build
+    run_id = f"killed-{os.getpid()}-{time.time_ns()}"
     try:
         tool = subprocess.Popen(
             [sys.executable, "-m", "invoke", "build-plugin", "--type", "scheduler",
              "--backend", "docker", *LIBC], cwd=docker_project.root,
+            env={**os.environ, dockerengine.RUN_ID_ENV: run_id},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 180
-        while not _containers_of(engine, tool.pid) and time.monotonic() < deadline:
+        while not containers_of_run(engine, run_id) and time.monotonic() < deadline:
             assert tool.poll() is None, "the build ended before a container was seen"
             time.sleep(0.2)
-        assert _containers_of(engine, tool.pid), "no build container appeared"
+        assert containers_of_run(engine, run_id), "no build container appeared"
         os.kill(tool.pid, signal.SIGKILL)  # the tool alone: the container keeps running
         tool.wait()
-        assert _containers_of(engine, tool.pid), "the engine removed it by itself"
+        assert containers_of_run(engine, run_id), "the engine removed it by itself"
 
         docker_project.invoke("build-plugin", "--type", "scheduler", "--backend", "docker",
                               *LIBC)
-        assert _containers_of(engine, tool.pid) == []
+        assert containers_of_run(engine, run_id) == []
     finally:
         source.unlink(missing_ok=True)

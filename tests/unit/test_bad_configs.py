@@ -285,6 +285,13 @@ FLAGS_AND_PACKAGES = [
          "docker.bootstrap_mirror"),
     case("suite-is-a-flag", put("docker/bootstrap_suite", "-bookworm"),
          "docker.bootstrap_suite"),
+    case("cache-prog-unclosed-quote", put("cache/prog", "go-cacher '--cache-dir=/a b"),
+         "cache.prog", "cannot be split as Go splits it"),
+    case("cache-prog-is-a-flag", put("cache/prog", "--cache-server=http://cache:31364"),
+         "cache.prog", "names no program first"),
+    case("cache-install-latest", put("cache/install", "example.com/cacher@latest"),
+         "cache.install", "not a Go package at an exact version"),
+    case("cache-install-is-a-flag", put("cache/install", "-x@v1.0.0"), "cache.install"),
 ]
 
 CONFINEMENT = [

@@ -46,12 +46,14 @@ class StubEnvironment:
     output: bytes = b"not really an ELF file, but bytes to land"
     returncode: int = 0
     calls: list[tuple[list[str], Path, dict[str, str]]] = field(default_factory=list)
+    link_cache: None = None
 
     def base_env(self) -> dict[str, str]:
         return dict(self.env)
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+            on_stderr: Callable[[str], None] | None = None,
+            outputs: Sequence[Path] = ()) -> RunResult:
         self.calls.append((list(argv), cwd, dict(env)))
         if argv[1:3] == ["list", "-m"]:  # `go list -m -json all`: the module graph in cwd
             return RunResult(0, "\n".join(json.dumps(m) for m in listed_modules(cwd)))

@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from plugin_builder.combination import Combination
 from plugin_builder.config import BACKENDS, Config
 from plugin_builder.errors import UsageError
 from plugin_builder.log import Log
+
+if TYPE_CHECKING:
+    from plugin_builder.sharedcache import LinkCache
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,26 @@ class BuildEnvironment(Protocol):
         """What identifies the toolchain: part of every input digest."""
         ...
 
+    @property
+    def link_cache(self) -> LinkCache | None:
+        """Where linked artifacts are shared ([cache] prog), or None."""
+        ...
+
     def base_env(self) -> dict[str, str]:
-        """The environment a go command starts from on this backend (PATH, HOME, caches)."""
+        """The environment a go command starts from on this backend (PATH, HOME, caches,
+        GOCACHEPROG)."""
         ...
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+            on_stderr: Callable[[str], None] | None = None,
+            outputs: Sequence[Path] = ()) -> RunResult:
         """Run argv to completion; ``env`` is the complete environment of the command;
         ``on_stderr`` sees each line it writes to stderr as it comes.
 
         Paths mean the same inside and outside: ``cwd``, the sources and the artifact
-        folder are where they are on this machine.
+        folder are where they are on this machine. ``outputs`` are the files the command
+        writes that must be on this machine afterwards (the docker backend copies them
+        back from the engine; the local one has them already).
         """
         ...
 
@@ -88,12 +100,14 @@ class PlannedEnvironment:
     # provision, a builder image still to build), so artifacts built before may be rebuilt.
     identity_known: bool = True
     env: Mapping[str, str] = field(default_factory=dict)
+    link_cache: LinkCache | None = None  # a dry run fetches nothing
 
     def base_env(self) -> dict[str, str]:
         return dict(self.env)
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+            on_stderr: Callable[[str], None] | None = None,
+            outputs: Sequence[Path] = ()) -> RunResult:
         raise AssertionError(f"a dry run ran {argv[:2]}: it must run nothing")
 
 

@@ -3,7 +3,9 @@
 ``<docker.builder_repository>:<combination id>``, made by ``images/builder.Dockerfile``
 from the libc's ``builder_base``, with the Go toolchain COPIED from the same toolchain
 store the local backend uses (so both backends compile with byte-identical toolchains,
-which is what lets their plugins and hosts load into each other). Labels record the Go
+which is what lets their plugins and hosts load into each other), and, when ``[cache]
+prog`` names the program ``[cache] install`` makes, that program built with the
+combination's Go for the engine's arch, in ``/usr/local/bin``. Labels record the Go
 version, libc, arch and the digest of every input; an image with the same digest is
 not rebuilt.
 """
@@ -16,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from plugin_builder import dockerengine as engine
+from plugin_builder import sharedcache
 from plugin_builder.backends.base_images import require_base
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ImageError
+from plugin_builder.files import sha256_file
 from plugin_builder.golang.toolchains import (
     GoToolchain,
     as_provisioned,
@@ -44,6 +48,7 @@ class _Recipe:
     cc: str
     goroot: Path
     dockerfile: bytes
+    tools: dict[str, Path]  # programs for /usr/local/bin, by their place in the context
     inputs: str
 
 
@@ -58,8 +63,8 @@ def _base(config: Config, client: Any, combination: Combination) -> Any:
     return require_base(client, libc.builder_base, key)
 
 
-def _recipe(config: Config, client: Any, combination: Combination,
-            toolchain: GoToolchain) -> _Recipe:
+def _recipe(config: Config, client: Any, combination: Combination, toolchain: GoToolchain,
+            tools: dict[str, Path]) -> _Recipe:
     libc = config.libcs[combination.libc]
     base = _base(config, client, combination)
     dockerfile = (engine.IMAGES / DOCKERFILE).read_bytes()
@@ -68,16 +73,19 @@ def _recipe(config: Config, client: Any, combination: Combination,
     cc = libc.cc_for(combination.arch)
     # The toolchain's manifest digest: the image is rebuilt when what the GOROOT holds
     # differs (go_toolchain has checked that it still holds what was provisioned).
-    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest)
+    inputs = engine.digest(dockerfile.decode(), base.id, combination.id, cc, toolchain.digest,
+                           *([{name: sha256_file(path) for name, path in tools.items()}]
+                             if tools else []))
     return _Recipe(config.docker.builder_tag(combination), libc.builder_base, cc,
-                   toolchain.go.parent.parent, dockerfile, inputs)
+                   toolchain.go.parent.parent, dockerfile, tools, inputs)
 
 
 def ensure_builder_image(config: Config, client: Any, combination: Combination, log: Log,
                          *, force: bool = False) -> Any:
     """The up-to-date builder image of this combination, built when it is not."""
     toolchain = go_toolchain(combination.go, config.toolchain_cache, log=log)
-    recipe = _recipe(config, client, combination, toolchain)
+    recipe = _recipe(config, client, combination, toolchain,
+                     _tools(config, client, combination, toolchain, log))
     tag, goroot = recipe.tag, recipe.goroot
     image = None if force else engine.up_to_date(client, tag, recipe.inputs)
     if image is not None:
@@ -85,8 +93,9 @@ def ensure_builder_image(config: Config, client: Any, combination: Combination, 
         return image
     log(f"building {tag} from {recipe.base} with go{combination.go} ({goroot})")
     with tempfile.TemporaryFile(prefix="plugin-builder-context-") as stream:
-        context = engine.context_tar({"Dockerfile": recipe.dockerfile}, {"go": goroot},
-                                     target=stream)
+        files: dict[str, bytes | Path] = {"Dockerfile": recipe.dockerfile, "tools/": b"",
+                                          **recipe.tools}
+        context = engine.context_tar(files, {"go": goroot}, target=stream)
         image = engine.build_image(
             client, context, tag=tag, what=f"builder image {tag}",
             buildargs={"BASE": recipe.base, "CC": recipe.cc},
@@ -111,7 +120,12 @@ def planned_builder_image(config: Config, client: Any, combination: Combination,
         log(f"would provision go{combination.go} into "
             f"{toolchain_home(combination.go, config.toolchain_cache)}, then build {tag}")
         return None
-    recipe = _recipe(config, client, combination, toolchain)
+    if _needs_tools(config, combination):
+        # Whether the [cache] program is current is known once it is built.
+        log(f"would build the [cache] program for the image, then build {tag} unless it "
+            "is up to date")
+        return None
+    recipe = _recipe(config, client, combination, toolchain, {})
     image = None if force else engine.up_to_date(client, tag, recipe.inputs)
     if image is not None:
         log(f"up to date: {tag}")
@@ -120,3 +134,18 @@ def planned_builder_image(config: Config, client: Any, combination: Combination,
                                       "it was never built"
         log(f"would build {tag} from {recipe.base} with go{combination.go}: {why}")
     return image
+
+
+def _needs_tools(config: Config, combination: Combination) -> bool:
+    return sharedcache.applies(config, combination) and sharedcache.bundled(config)
+
+
+def _tools(config: Config, client: Any, combination: Combination, toolchain: GoToolchain,
+           log: Log) -> dict[str, Path]:
+    """The programs the image gets in /usr/local/bin, by their place in the build context:
+    the [cache] program, built for the engine's arch, when the builds use it."""
+    if not _needs_tools(config, combination):
+        return {}
+    arch = (client.version() or {}).get("Arch") or None
+    program = sharedcache.program(config, toolchain, arch, log)
+    return {f"tools/{program.name}": program}

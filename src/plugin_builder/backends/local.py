@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from plugin_builder import processes
+from plugin_builder import processes, sharedcache
 from plugin_builder.backends import PlannedEnvironment, RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.emulation import native_arch
+from plugin_builder.golang import quoted
 from plugin_builder.golang.goenv import toolchain_env
 from plugin_builder.log import Log
 
 if TYPE_CHECKING:
     from plugin_builder.backends.ccompiler import CCompiler
     from plugin_builder.golang.toolchains import GoToolchain
+    from plugin_builder.sharedcache import LinkCache
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,19 @@ class LocalEnvironment:
     go: str
     cc: str
     identity: Mapping[str, str] = field(default_factory=dict)
+    cache_prog: str = ""  # GOCACHEPROG of every go command ("": Go's own cache alone)
+    link_cache: LinkCache | None = None
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-            on_stderr: Callable[[str], None] | None = None) -> RunResult:
+            on_stderr: Callable[[str], None] | None = None,
+            outputs: Sequence[Path] = ()) -> RunResult:
         return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr))
 
     def base_env(self) -> dict[str, str]:
-        return toolchain_env()
+        env = toolchain_env()
+        if self.cache_prog:
+            env["GOCACHEPROG"] = self.cache_prog
+        return env
 
 
 class LocalBackend:
@@ -53,11 +61,15 @@ class LocalBackend:
         # The libc's compiler for the combination's arch: a cross compiler for another arch
         # ([libc.<name>.arch.<arch>]); Go cross-compiles with GOARCH (steps.gobuild).
         compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
+        cache = sharedcache.local_words(self.config, toolchain, log) \
+            if sharedcache.applies(self.config, combination) else []
         return LocalEnvironment(
             combination=combination,
             go=str(toolchain.go),
             cc=str(compiler.path),
             identity=_identity(toolchain, compiler),
+            cache_prog=quoted.join(cache),
+            link_cache=sharedcache.LinkCache.of(self.config, cache),
         )
 
 

@@ -27,6 +27,7 @@ from plugin_builder.config.checks import (
     default_toolchain_cache,
 )
 from plugin_builder.config.model import (
+    Cache,
     Config,
     CrossToolchain,
     Docker,
@@ -72,7 +73,7 @@ def load(path: str | os.PathLike[str] = CONFIG_NAME) -> Config:
     return config
 
 
-__all__ = ["BACKENDS", "CONFIG_NAME", "Config", "ConfigError", "CrossToolchain", "Docker",
+__all__ = ["BACKENDS", "CONFIG_NAME", "Cache", "Config", "ConfigError", "CrossToolchain", "Docker",
            "Exclude", "Host", "KNOWN_ARCHES", "KeyDoc", "Libc", "MAX_FILE_BYTES", "Matrix",
            "PluginTarget", "PluginType", "Project", "SCHEMA", "Service", "Symbol",
            "TARGET_NAME_RE", "check_argv", "default_toolchain_cache", "did_you_mean",

@@ -49,6 +49,9 @@ IN_IMAGE_PATH_RE = re.compile(r"\A(?:/[A-Za-z0-9_.+-]+)+/?\Z")
 # A Docker repository: an optional registry host[:port]/, then lowercase path components.
 _COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 REPOSITORY_RE = re.compile(rf"\A(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*\Z")
+# `go install`'s argument: a package path at an exact version ("example.com/m/cmd/x@v1.2.3").
+GO_INSTALL_RE = re.compile(rf"\A{_ELEMENT}(?:/{_ELEMENT})*@v[0-9]+\.[0-9]+\.[0-9]+"
+                           r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\Z")
 # The placeholders each kind of template may use.
 STAMP_FIELDS = ("version", "combination", "go", "libc", "arch", "service", "commit", "time")
 PLUGIN_STAMP_FIELDS = ("commit", "time", "version", "combination", "go", "libc", "arch",
@@ -181,6 +184,30 @@ def cross_package(ctx: Context, key: str, value: str) -> str:
         raise ctx.error(key, f"{show(value)} is not a Debian package name",
                         fix="name a package, with :<arch> for one of another architecture, "
                             "e.g. \"gcc-aarch64-linux-gnu\" or \"musl-dev:arm64\"")
+    return value
+
+
+def cache_prog(ctx: Context, key: str, value: str) -> str:
+    """A GOCACHEPROG command: words as Go splits them, the first a program, not a flag."""
+    from plugin_builder.golang import quoted
+
+    try:
+        words = quoted.split(value)
+    except ValueError as error:
+        raise ctx.error(key, f"{show(value)} cannot be split as Go splits it ({error})",
+                        fix="close the quote, or write the word without it") from None
+    if value and (not words or words[0].startswith("-")):
+        raise ctx.error(key, f"{show(value)} names no program first",
+                        fix='start with the program, e.g. "go-cacher '
+                            '--cache-server=http://cache:31364"')
+    return value
+
+
+def go_install(ctx: Context, key: str, value: str) -> str:
+    if not GO_INSTALL_RE.fullmatch(value):
+        raise ctx.error(key, f"{show(value)} is not a Go package at an exact version",
+                        fix="write <package path>@<version>, e.g. \"github.com/bradfitz/"
+                            "go-tool-cache/cmd/go-cacher@v0.0.0-20260722201841-0bb331e19f64\"")
     return value
 
 

@@ -10,6 +10,7 @@ run on the object built from it; fields that are no key are derived while parsin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -464,6 +465,38 @@ class Docker:
         return f"{self.service_repository.format(service=service)}:{combination.id}"
 
 
+# What provides a bare `go-cacher` in [cache] prog: bradfitz/go-tool-cache has no tags; this
+# pseudo-version is the module proxy's latest (`go list -m -versions` lists none).
+GO_CACHER = "github.com/bradfitz/go-tool-cache/cmd/go-cacher@v0.0.0-20260722201841-0bb331e19f64"
+
+
+@dataclass(frozen=True)
+class Cache:
+    """[cache]: a compile cache shared by machines, checkouts and CI jobs (GOCACHEPROG)."""
+
+    prog: str = key(
+        "", 'prog = "go-cacher --cache-server=http://cache:31364"', "a `GOCACHEPROG` command "
+        "(Go 1.24 and later; older releases keep their local cache): the program and its "
+        "flags, split as Go splits it (on spaces; `'...'` or `\"...\"` around a word), no "
+        "shell. Set for every go command, locally and in builder images, and linked "
+        "artifacts are kept in it too; `GOCACHEPROG` in the environment overrides it. Hits "
+        "across checkouts need `host.trimpath` (or the same paths)", c.cache_prog,
+        shown='`""` (none)')
+    install: str = key(
+        GO_CACHER, f'install = "{GO_CACHER}"', "the Go package, at an exact version, that "
+        "provides `prog`'s program when `prog` names it bare (`go-cacher`): built with the "
+        "combination's Go into the toolchain cache and into builder images "
+        "(`/usr/local/bin`)", c.go_install, shown="go-cacher of bradfitz/go-tool-cache, pinned")
+
+    @property
+    def program(self) -> str:
+        """The name of the program `install` makes ("go-cacher"; as go install names it,
+        a major version suffix "/v2" is not the name)."""
+        elements = self.install.split("@", 1)[0].split("/")
+        versioned = len(elements) > 1 and re.fullmatch(r"v[0-9]+", elements[-1])
+        return elements[-2] if versioned else elements[-1]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders)
@@ -482,6 +515,7 @@ class Config:
     plugins: tuple[PluginTarget, ...] = key((), "", "the plugins to build", t.targets_once,
                                             each="target")
     docker: Docker = key(Docker(), "", "image names, and how base images are made")
+    cache: Cache = key(Cache(), "", "a compile cache shared by machines, checkouts and CI jobs")
     artifacts: Path = field(default=Path())  # project.artifacts and .results, resolved and
     results: Path = field(default=Path())  # checked apart from every source (output_folders)
 

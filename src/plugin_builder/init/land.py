@@ -20,7 +20,7 @@ from plugin_builder import config as config_module
 from plugin_builder.config import CONFIG_NAME
 from plugin_builder.errors import ConfigError, UsageError
 from plugin_builder.files import write_atomically
-from plugin_builder.init import render
+from plugin_builder.init import render, workflow
 from plugin_builder.init.planning import Plan
 
 
@@ -38,8 +38,9 @@ def existing_config(folder: Path) -> Path | None:
 
 def refuse(config: Path) -> NoReturn:
     raise UsageError(f"{config} exists: init never replaces it",
-                     fix="edit it, add to its matrix with --go, --libc or --arch, or run "
-                         "init again with --force to replace it (and tasks.py, noxfile.py)")
+                     fix="edit it, add to its matrix with --go, --libc or --arch, add the CI "
+                         "workflow with --ci github, or run init again with --force to "
+                         "replace it (and tasks.py, noxfile.py)")
 
 
 def write(plan: Plan, rendered: render.Rendered | None = None) -> Outcome:
@@ -59,6 +60,16 @@ def write(plan: Plan, rendered: render.Rendered | None = None) -> Outcome:
         write_atomically(target, text)
         written.append(relative)
     return Outcome(plan, tuple(written), tuple(kept))
+
+
+def write_workflow(folder: Path, *, force: bool = False) -> tuple[str, bool]:
+    """The CI workflow alone, into a project that exists: (its path, written); an existing
+    one is kept unless ``force``."""
+    target = folder.absolute() / workflow.PATH
+    if target.exists() and not force:
+        return workflow.PATH, False
+    write_atomically(target, workflow.render())
+    return workflow.PATH, True
 
 
 def validate(folder: Path, text: str) -> None:

@@ -29,6 +29,7 @@ class Options:
     libc: tuple[str, ...] = ()  # empty: glibc
     arch: tuple[str, ...] = ()  # empty: this machine's
     force: bool = False
+    ci: str | None = None  # "github": also the project's CI workflow
 
 
 def split(values: Sequence[str]) -> tuple[str, ...]:
@@ -66,3 +67,14 @@ def arches(given: Sequence[str]) -> tuple[str, ...]:
                              fix=f"use one of: {', '.join(KNOWN_ARCHES)}")
     return chosen
 
+
+
+CI_PROVIDERS = ("github",)
+
+
+def ci_provider(given: str | None) -> str | None:
+    """--ci: the CI system whose workflow init writes (None: none)."""
+    if given is None or given in CI_PROVIDERS:
+        return given
+    raise UsageError(f"--ci {given}: no workflow for that CI system",
+                     fix="use --ci " + " or ".join(CI_PROVIDERS))

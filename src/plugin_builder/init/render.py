@@ -24,6 +24,7 @@ from plugin_builder import __version__
 from plugin_builder import config as config_model
 from plugin_builder.config import CONFIG_NAME, SCHEMA, KeyDoc
 from plugin_builder.config.schema import SCHEMA_FILE
+from plugin_builder.init import workflow
 from plugin_builder.init.options import LIBCS
 from plugin_builder.init.planning import Plan, Service
 from plugin_builder.init.presets import TypeRule
@@ -73,6 +74,8 @@ def project(plan: Plan) -> Rendered:
              ".gitignore": GITIGNORE}
     if plan.preset.plugins_json:
         files[plan.preset.plugins_json] = plugins_json(plan)
+    if plan.options.ci == "github":
+        files[workflow.PATH] = workflow.render()
     templates = {}
     for rule, _ in plan.types:
         folder = plan.preset.template_folder(rule)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plugin_builder.artifacts import ArtifactStore, inputs_digest
 from plugin_builder.backends import BuildEnvironment, PlannedEnvironment
@@ -22,12 +22,16 @@ from plugin_builder.combination import Combination
 from plugin_builder.config import Config, Host, PluginTarget
 from plugin_builder.errors import BuildError
 from plugin_builder.files import sha256_file
-from plugin_builder.golang import gojson, sources, sourcestate
+from plugin_builder.golang import gojson, quoted, sources, sourcestate
 from plugin_builder.golang.goenv import FINGERPRINT_ENV, GOFLAGS, fingerprint_flags
 from plugin_builder.log import Log
 from plugin_builder.steps import compiler_output
 
 NEVER_BUILT = "not built yet"
+
+if TYPE_CHECKING:
+    from plugin_builder.sharedcache import LinkEntry
+
 OUTPUT = "{output}"  # stands for the staging path in argv, so the digest does not see it
 
 
@@ -100,13 +104,11 @@ def ldflags_value(words: Sequence[str]) -> str:
 
 
 def _ldflags_field(word: str) -> str:
-    if " " not in word and not word.startswith(("'", '"')):
-        return word
-    quote = "'" if "'" not in word else '"'
-    if quote in word:
+    try:
+        return quoted.field(word)
+    except ValueError:
         raise BuildError("composing -ldflags", f"{word!r} holds a space and both quotes",
-                         fix="drop one kind of quote or the spaces from the stamp value")
-    return f"{quote}{word}{quote}"
+                         fix="drop one kind of quote or the spaces from the stamp value") from None
 
 
 def stamp_values(config: Config, combination: Combination, source: Path, *,
@@ -152,13 +154,7 @@ class GoBuild:
 
 def _inputs(identity: Mapping[str, str], build: GoBuild) -> str:
     """The digest of everything that feeds the build's output."""
-    return inputs_digest(
-        # argv[0] is the go path, which differs by backend; the identity covers it
-        list(build.argv[1:]),
-        {k: build.env[k] for k in FINGERPRINT_ENV if k in build.env},
-        dict(identity),
-        dict(build.digest_parts),
-    )
+    return inputs_digest(*_input_parts(identity, build))
 
 
 def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuild,
@@ -186,8 +182,9 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     dry run, only say which it would be)."""
     if isinstance(environment, PlannedEnvironment):
         return planned(environment, store, build, log)
-    relative, argv, env = build.relative, build.argv, build.env
-    inputs = _inputs(environment.identity, build)
+    relative, argv = build.relative, build.argv
+    parts = _input_parts(environment.identity, build)
+    inputs = inputs_digest(*parts)
     reason = _stale(store, relative, inputs)
     if reason is None:
         log(f"up to date: {relative}")
@@ -199,21 +196,13 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     # Listed before the build: a source edited while it compiles is then recorded with
     # its old content, so the next run rebuilds (listed after, it would look built).
     read, packages = _sources_read(environment, build)
+    shared = _shared_entry(environment, build, parts, read)
     with store.staging(relative) as staged:
         if log.verbose:
             log(f"building {relative}: {reason}")
             log(command_line(build, staged))
-        compiling = _Compiling(log, relative, packages)
-        result = environment.run(build.command(staged, list_packages=True), cwd=build.cwd,
-                                 env=env, on_stderr=compiling.line)
-        if result.returncode != 0 or not staged.exists():
-            said, first = compiler_output.relative_to_project(
-                compiling.without_progress(result.stderr) + result.stdout, build.cwd,
-                build.root)
-            raise BuildError(f"building {relative} for {environment.combination.id}",
-                             said or f"exit code {result.returncode}",
-                             fix=compiler_output.fix_for(first, build.entry, build.cwd,
-                                                         environment.combination.flags))
+        fetched = shared is not None and shared.fetch(staged, log)
+        compiled = 0 if fetched else _compile_and_link(environment, build, staged, packages, log)
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
@@ -226,10 +215,49 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
             "inputs": inputs,
             "sources": read,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **({"fetched": "shared cache"} if fetched else {}),
         })
+    if shared is not None and not fetched:
+        shared.store(store.path(relative), log)
     seconds = time.monotonic() - started
-    log(f"built {relative} in {seconds:.1f}s")
+    log(f"fetched {relative} from the shared cache in {seconds:.1f}s" if fetched else
+        f"built {relative} in {seconds:.1f}s ({compiled} of {len(packages)} packages compiled)")
     return Outcome(relative, store.path(relative), True, seconds, landed)
+
+
+def _input_parts(identity: Mapping[str, str], build: GoBuild) -> list[Any]:
+    """What the artifact is a function of, but for its sources: argv (argv[0] is the go
+    path, which differs by backend; identity covers it), the variables that feed the
+    output, the toolchain's identity and generated files."""
+    return [list(build.argv[1:]), {k: build.env[k] for k in FINGERPRINT_ENV if k in build.env},
+            dict(identity), dict(build.digest_parts)]
+
+
+def _shared_entry(environment: BuildEnvironment, build: GoBuild, parts: list[Any],
+                  read: Mapping[str, Any]) -> LinkEntry | None:
+    """The artifact's entry in the shared cache; None without one."""
+    if environment.link_cache is None:
+        return None
+    return environment.link_cache.entry(parts, build.cwd, read,
+                                        trimpath="-trimpath" in build.argv)
+
+
+def _compile_and_link(environment: BuildEnvironment, build: GoBuild, staged: Path,
+                      packages: frozenset[str], log: Log) -> int:
+    """The go build itself, into ``staged``: how many packages it compiled (the others
+    were cached); BuildError with what go said when it fails."""
+    relative = build.relative
+    compiling = _Compiling(log, relative, packages)
+    result = environment.run(build.command(staged, list_packages=True), cwd=build.cwd,
+                             env=build.env, on_stderr=compiling.line, outputs=[staged])
+    if result.returncode != 0 or not staged.exists():
+        said, first = compiler_output.relative_to_project(
+            compiling.without_progress(result.stderr) + result.stdout, build.cwd, build.root)
+        raise BuildError(f"building {relative} for {environment.combination.id}",
+                         said or f"exit code {result.returncode}",
+                         fix=compiler_output.fix_for(first, build.entry, build.cwd,
+                                                     environment.combination.flags))
+    return compiling.compiled
 
 
 def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:

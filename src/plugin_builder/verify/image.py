@@ -84,7 +84,7 @@ def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S)
     report = ImageReport(tag, [PluginCheck(**plugin) for plugin in shipped])
     emulator = _emulator(client, image, tag, log)
     container = client.containers.run(image.id, detach=True,
-                                      labels={engine.MANAGED: "true",
+                                      labels={**engine.run_labels(),
                                               f"{engine.LABEL}.verify": tag},
                                       **(emulator.run_options(image) if emulator else {}))
     try:
