@@ -342,3 +342,49 @@ def test_a_failed_build_lands_nothing_and_leaves_nothing(loaded) -> None:
     assert "bin/scheduler" in raised.value.message
     assert store.entry("bin/scheduler") is None
     assert list(store.path("bin").iterdir()) == []
+
+
+def copied(project, destination: Path) -> config.Config:
+    """`cp -a` of the whole project (artifacts and manifest included), loaded there."""
+    import shutil
+
+    shutil.copytree(project.root, destination, symlinks=True)
+    return config.load(destination / "buildconfig.toml")
+
+
+def test_a_copied_project_builds_from_its_own_sources(project, tmp_path) -> None:
+    """The copy's host edited while the original folder, unchanged, still exists: the
+    copy rebuilds (its manifest must not point at the original's files)."""
+    loaded = load(project)
+    (loaded.host.module / "main.go").write_text("package main\n\nfunc main() {}\n")
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    (copy.host.module / "main.go").write_text("package main\n\nfunc main() { println() }\n")
+    store = ArtifactStore(copy.artifacts, COMBINATION)
+    assert go_build(environment, store, host_step.plan(copy, environment)[1], Log()).built
+
+
+def test_a_copied_project_left_as_it_is_stays_up_to_date(project, tmp_path) -> None:
+    loaded = load(project)
+    (loaded.host.module / "main.go").write_text("package main\n\nfunc main() {}\n")
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    store = ArtifactStore(copy.artifacts, COMBINATION)
+    log = Log()
+    assert not go_build(environment, store, host_step.plan(copy, environment)[1], log).built
+    assert log.lines == ["up to date: bin/scheduler"]
+
+
+def test_without_trimpath_the_folder_is_an_input(project, tmp_path) -> None:
+    """Paths are compiled in without -trimpath: a copy elsewhere builds other binaries."""
+    loaded = load(project, trimpath=False)
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    store = ArtifactStore(copy.artifacts, COMBINATION)
+    assert go_build(environment, store, host_step.plan(copy, environment)[1], Log()).built

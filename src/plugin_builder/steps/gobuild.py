@@ -7,6 +7,7 @@ here loadable by a host built here.
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Mapping, Sequence
@@ -48,9 +49,10 @@ class Outcome:
         return str(self.entry["sha256"])
 
 
-def existing(store: ArtifactStore, relative: str) -> Outcome:
+def existing(store: ArtifactStore, relative: str, project: Path) -> Outcome:
     """An artifact as it is now, without building: its recorded entry while the file
-    still holds that content, and whether its sources changed since it was built."""
+    still holds that content, and whether its sources (in ``project``, the project
+    folder) changed since it was built."""
     path = store.path(relative)
     entry = store.entry(relative) or {}
     if not (entry and store.intact(relative, entry)):
@@ -58,7 +60,8 @@ def existing(store: ArtifactStore, relative: str) -> Outcome:
         return Outcome(relative, path, False, 0.0,
                        {"sha256": sha256_file(path), "size": path.stat().st_size},
                        stale="it is not the file this tool built (its content changed)")
-    return Outcome(relative, path, False, 0.0, entry, stale=sources.changed(entry.get("sources")))
+    return Outcome(relative, path, False, 0.0, entry,
+                   stale=sources.changed(entry.get("sources"), project.resolve()))
 
 
 def shared_flags(host: Host) -> list[str]:
@@ -131,6 +134,9 @@ class GoBuild:
     env: Mapping[str, str]
     digest_parts: Mapping[str, Any]  # what else feeds it (generated files' text)
     entry: Mapping[str, Any]  # what the manifest records besides the build's facts
+    # The folder paths are recorded relative to (the project's; a generated build's own
+    # folder), so a copied or moved project is judged by its own sources.
+    project: Path
 
     def command(self, output: Path) -> list[str]:
         return [str(output) if part == OUTPUT else part for part in self.argv]
@@ -140,15 +146,17 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
              log: Log) -> Outcome:
     """Run one go build into a staging path and land it, unless it is up to date."""
     relative, argv, env = build.relative, build.argv, build.env
+    project = build.project.resolve()
     inputs = inputs_digest(
         list(argv[1:]),  # argv[0] is the go path, which differs by backend; identity covers it
         {k: env[k] for k in FINGERPRINT_ENV if k in env},
         dict(environment.identity),
-        dict(build.digest_parts),
+        _anchored(build, project),
     )
-    reason = _stale(store, relative, inputs)
+    reason = _stale(store, relative, inputs, project)
     if reason is None:
         log(f"up to date: {relative}")
+        store.keep_checked()
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
     started = time.monotonic()
     with store.staging(relative) as staged:
@@ -159,7 +167,7 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         if result.returncode != 0 or not staged.exists():
             raise BuildError(f"building {relative} for {environment.combination.id}",
                              result.output or f"exit code {result.returncode}")
-        read = _sources_read(environment, build)
+        read = _sources_read(environment, build, project)
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
@@ -178,21 +186,35 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     return Outcome(relative, store.path(relative), True, seconds, landed)
 
 
-def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
+def _anchored(build: GoBuild, project: Path) -> dict[str, Any]:
+    """What else feeds the build, with the project's own path written as <project>, and
+    where in the project it runs: a project moved elsewhere builds the same binaries, so
+    they stay up to date. Without -trimpath, paths are compiled in (and feed package
+    fingerprints): then the absolute folder is an input."""
+    if "-trimpath" not in build.argv:
+        return {**build.digest_parts, "cwd": str(build.cwd)}
+    own = re.compile(re.escape(str(project)) + r'(?=[/"\s]|$)')
+    parts = {name: own.sub("<project>", value) if isinstance(value, str) else value
+             for name, value in build.digest_parts.items()}
+    return {**parts, "cwd": own.sub("<project>", str(build.cwd))}
+
+
+def _stale(store: ArtifactStore, relative: str, inputs: str, project: Path) -> str | None:
     """Why the artifact must be built, or None when it is up to date."""
     if not store.up_to_date(relative, inputs):
         return "not built with these settings, or not what its manifest says"
     entry = store.entry(relative) or {}
-    return sources.changed(entry.get("sources"))
+    return sources.changed(entry.get("sources"), project)
 
 
-def _sources_read(environment: BuildEnvironment, build: GoBuild) -> dict[str, Any]:
+def _sources_read(environment: BuildEnvironment, build: GoBuild,
+                  project: Path) -> dict[str, Any]:
     """The files this build read, as `go list -deps` names them (see sources.py)."""
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
     listed = environment.run(argv, cwd=build.cwd, env=build.env)
     if listed.returncode != 0:
         raise BuildError(f"listing the sources of {build.relative}", listed.output)
-    return sources.record(listed.stdout, gowork=build.env.get("GOWORK"))
+    return sources.record(listed.stdout, gowork=build.env.get("GOWORK"), project=project)
 
 
 def command_line(build: GoBuild, output: Path) -> str:

@@ -89,6 +89,7 @@ def plan(environment: BuildEnvironment, store: ArtifactStore, host: BuildInfo,
         env=build_env(environment, gowork="off"),
         digest_parts={"source": source},
         entry={"kind": "loader", "contract": contract.plugin_type},
+        project=store.folder,  # generated there: its sources move with the artifacts
     )
 
 
