@@ -31,19 +31,19 @@ import copy
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import sealing
+from plugin_builder import outputs, sealing
 from plugin_builder.combination import Combination
 from plugin_builder.files import (
     content_check,
     current_umask,
     digest,
+    naming,
     past_the_clock_tick,
     sha256_file,
     stat_key,
@@ -53,11 +53,13 @@ from plugin_builder.files import (
     write_atomically,
 )
 from plugin_builder.golang import sources
+from plugin_builder.outputs import MARKER
+
+__all__ = ["MANIFEST", "MARKER", "SCHEMA", "ArtifactStore"]
 
 MANIFEST = "manifest.json"
 SCHEMA = "plugin-builder/manifest/2"  # what this version writes and reads
 SCRATCH = ".work"  # generated go.work files, loader sources; never shipped
-MARKER = ".plugin-builder"  # says: this folder was made by the tool, `clean` may remove it
 # Folders and files that never feed a Go build.
 _IGNORED_DIRS = ("testdata", "node_modules", "vendor.bak")
 
@@ -94,6 +96,7 @@ class ArtifactStore:
         # The manifest as last read, and the stat key of the file it was read from: a
         # static verify asks for many entries, and a manifest is read (parsed) once.
         self._read: tuple[list[int], dict[str, Any]] | None = None
+        self._claimed = False  # whether make_folder() checked the folder
         self.sealed = False  # whether the manifest last read carried this user's seal
         self.refreshed = False  # whether an entry took a new stat key since it was read
 
@@ -168,13 +171,15 @@ class ArtifactStore:
             yield
 
     def make_folder(self) -> None:
-        """The combination folder, marked as ours (so `clean` knows it may remove it)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for folder in (self.root, self.folder):
-            marker = folder / MARKER
-            if not marker.exists():
-                marker.write_text("made by plugin-builder; `invoke clean` may remove this "
-                                  "folder\n")
+        """The combination folder, ours (see :mod:`outputs`): the artifacts folder and it
+        made by the tool (or empty when found), with no link anywhere inside. Checked
+        once per store, before the first write."""
+        if self._claimed:
+            return
+        outputs.claim(self.root)
+        outputs.claim(self.folder)
+        outputs.refuse_links(self.folder)
+        self._claimed = True
 
     def update_manifest(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Read, change and atomically rewrite the manifest under a lock."""
@@ -238,10 +243,12 @@ class ArtifactStore:
     def staging(self, relative: str) -> Iterator[Path]:
         """A temporary path next to the artifact; removed unless land() took it."""
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
         self.make_folder()
-        handle, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
-                                        dir=target.parent)
+        with naming(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            outputs.real_folder(target.parent)
+            handle, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                            dir=target.parent)
         os.close(handle)
         os.unlink(name)  # go build refuses to overwrite a file it did not write
         try:
@@ -265,9 +272,6 @@ class ArtifactStore:
             past_the_clock_tick(entry["stat"][3])
             self._change_manifest(record)  # and the landed file's identity, for a cheap check
         return entry
-
-    def clean(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # How deep a manifest this tool writes nests (a verify record is the deepest, at 7).

@@ -10,15 +10,14 @@ classes; the front end turns them into one message and an exit code.
 
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import cimatrix, results
+from plugin_builder import cimatrix, outputs, results
 from plugin_builder import config as config_module
-from plugin_builder.artifacts import MARKER
 from plugin_builder.backends import Backend, backend_for
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
@@ -201,23 +200,27 @@ def listing(config_path: str | Path) -> dict[str, Any]:
     }
 
 
-def clean(config_path: str | Path, choice: Choice | Combination | None = None) -> list[Path]:
-    """Remove one combination's artifacts, or all of them; only folders the tool made."""
+@dataclass(frozen=True)
+class Cleaned:
+    removed: list[Path]  # the folders removed
+    kept: list[Path]  # what the artifacts folder holds that the tool did not make
+
+
+def clean(config_path: str | Path, choice: Choice | Combination | None = None) -> Cleaned:
+    """Remove one combination's artifacts, or all of them: only what a marker of the
+    tool vouches for (see :mod:`plugin_builder.outputs`)."""
     config = load(config_path)
-    folders = ([config.artifact_dir(c) for c in Choice.of(choice).resolve(config)]
-               if choice is not None else [config.artifacts])
-    removed = []
-    for folder in folders:
-        if not folder.exists():
-            continue
-        if not (folder / MARKER).is_file():
-            raise UsageError(f"{folder} was not made by plugin-builder (it has no {MARKER} "
-                             f"file); not removing it",
-                             fix="remove it yourself if it is yours to remove, or correct "
-                                 "project.artifacts in buildconfig.toml")
-        shutil.rmtree(folder)
-        removed.append(folder)
-    return removed
+    if choice is not None:
+        removed = []
+        for folder in (config.artifact_dir(c) for c in Choice.of(choice).resolve(config)):
+            if os.path.lexists(folder):
+                outputs.remove(folder, whole=True)
+                removed.append(folder)
+        return Cleaned(removed, [])
+    if not os.path.lexists(config.artifacts):
+        return Cleaned([], [])
+    kept = outputs.remove(config.artifacts, whole=False)
+    return Cleaned([] if kept else [config.artifacts], kept)
 
 
 # -- docker: base images, builder images, service images, image verification ----------

@@ -22,6 +22,7 @@ from plugin_builder.console import Console, close_all, guard, print_verdicts
 from plugin_builder.project import default_config
 from plugin_builder.selection import Choice
 from plugin_builder.status import Verdict
+from plugin_builder.untrusted import quoted
 
 CONFIG_HELP = ("the build config (default: $PLUGIN_BUILDER_CONFIG, else buildconfig.toml "
                "in this folder)")
@@ -201,8 +202,13 @@ def clean(c, go=None, libc=None, arch=None, config=None):
     """Remove built artifacts (all, or some combinations)."""
     with guard():
         choice = Choice(go=go, libc=libc, arch=arch, every=True) if go or libc or arch else None
-        for folder in commands.clean(config or default_config(), choice):
-            print(f"removed {folder}")
+        cleaned = commands.clean(config or default_config(), choice)
+        for folder in cleaned.removed:
+            print(f"removed {quoted(folder)}")
+        if cleaned.kept:
+            folder = cleaned.kept[0].parent
+            print(f"removed what plugin-builder made in {quoted(folder)}; kept what it did "
+                  f"not make: " + ", ".join(quoted(p.name) for p in cleaned.kept))
 
 
 # -- docker: base images, builder images, service images ------------------------------

@@ -73,8 +73,10 @@ class Job:
                    ArtifactStore(config.artifacts, combination))
 
     def prepared(self) -> BuildEnvironment:
-        """Where builds run; the backend prepares it on first use."""
+        """Where builds run; the backend prepares it on first use, after the output
+        folder was made ours (every build and generated file goes there)."""
         if self.environment is None:
+            self.store.make_folder()
             self.environment = self.backend.prepare(self.combination, self.log)
         return self.environment
 

@@ -129,8 +129,10 @@ class _ExplicitLoaders:
         if combination is None or host.buildinfo is None:
             return None
         if combination not in self.environments:
+            store = ArtifactStore(self.config.artifacts, combination)
+            store.make_folder()  # before the backend mounts or writes anything there
             self.environments[combination] = (self.backend.prepare(combination, self.log),
-                                              ArtifactStore(self.config.artifacts, combination))
+                                              store)
         environment, store = self.environments[combination]
         return loader.loader_argv(environment, store, host.buildinfo, pair.plugin,
                                   pair.contract, self.log)
