@@ -40,6 +40,7 @@ from typing import Any
 from plugin_builder import outputs, sealing
 from plugin_builder.combination import Combination
 from plugin_builder.files import (
+    TEMP_MARK,
     content_check,
     current_umask,
     digest,
@@ -104,8 +105,15 @@ class ArtifactStore:
         return self.folder / relative
 
     def sweep(self) -> None:
-        """Remove what killed runs left in the folder (temporary files of dead writers)."""
+        """Remove what killed runs left in the folder (temporary files of dead writers,
+        and the temporary folders of their go commands)."""
         sweep_leftovers(self.folder)
+
+    def temporary_folder(self) -> Path:
+        """Where this run's go commands keep their temporary files (go's ``$WORK``, the C
+        compiler's): not the system's /tmp, where a killed build leaves them for good,
+        but a folder named by our process id, which the next run sweeps once we are gone."""
+        return self.scratch / f".tmp.{os.getpid()}{TEMP_MARK}"
 
     # -- manifest ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -150,10 +151,15 @@ def digest(*parts: Any) -> str:
 
 
 def sweep_leftovers(folder: Path) -> list[Path]:
-    """Remove temporary files under ``folder`` whose writing process is gone."""
+    """Remove temporary files and folders under ``folder`` whose writing process is gone
+    (a folder: the temporary folder of a build killed with its go commands)."""
     removed = []
     for path in _temporaries(folder):
         if not _writer_alive(path.name):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+                continue
             with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
                 path.unlink()
                 removed.append(path)
@@ -163,8 +169,10 @@ def sweep_leftovers(folder: Path) -> list[Path]:
 def _temporaries(folder: Path) -> Iterator[Path]:
     if not folder.is_dir():
         return
-    for current, _, names in os.walk(folder):
-        for name in names:
+    for current, dirs, names in os.walk(folder):
+        temporary = [d for d in dirs if TEMP_MARK in d]
+        dirs[:] = [d for d in dirs if TEMP_MARK not in d]  # not into what another run writes
+        for name in (*temporary, *names):
             if TEMP_MARK in name:
                 yield Path(current) / name
 

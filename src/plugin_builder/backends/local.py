@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plugin_builder import processes
+from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
@@ -24,15 +25,22 @@ class LocalEnvironment:
     go: str
     cc: str
     identity: Mapping[str, str] = field(default_factory=dict)
+    # Where go's $WORK and the C compiler's temporary files go (None: the system's).
+    temporary: Path | None = None
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             on_stderr: Callable[[str], None] | None = None) -> RunResult:
-        return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr))
+        return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
+                                            memory=processes.memory_bound()))
 
     def base_env(self) -> dict[str, str]:
         from plugin_builder.golang import toolchains  # see LocalBackend.prepare
 
-        return toolchains.toolchain_env()
+        env = toolchains.toolchain_env()
+        if self.temporary is not None:
+            self.temporary.mkdir(parents=True, exist_ok=True)
+            env.update(GOTMPDIR=str(self.temporary), TMPDIR=str(self.temporary))
+        return env
 
 
 class LocalBackend:
@@ -58,6 +66,7 @@ class LocalBackend:
             go=str(toolchain.go),
             cc=str(compiler.path),
             identity=_identity(toolchain.version, compiler),
+            temporary=ArtifactStore(self.config.artifacts, combination).temporary_folder(),
         )
 
 

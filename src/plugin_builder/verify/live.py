@@ -4,7 +4,9 @@ A plugin that does not match its host does not always get an error back: a Go ve
 mismatch or a static host kills the host process with ``fatal error: runtime: no plugin
 module data``. So the load happens in a child, in its own process group (a hung check is
 killed with everything it started), with a time limit, and the child's output goes to a
-temporary file (a child that floods its output cannot fill a pipe or our memory).
+temporary file (a child that floods its output cannot fill a pipe or our memory). When
+the check ends, every process it started is killed, also one a plugin's ``init()``
+started in a session of its own (:func:`plugin_builder.processes.contained`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from plugin_builder.errors import CheckCommandError
-from plugin_builder.processes import kill_group, watched
+from plugin_builder.processes import contained, kill_group, watched
 from plugin_builder.status import LiveStatus
 
 OK, REFUSED, CRASHED, TIMED_OUT = LiveStatus
@@ -65,9 +67,10 @@ def run_check(
     argv = tuple(os.fspath(arg) for arg in argv)
     started = time.monotonic()
     with tempfile.TemporaryFile() as output:
-        process = _start(argv, env, output)
-        with watched(process.pid):  # a hung check never outlives a killed verifier
-            timed_out = _wait(process, timeout_s)
+        with contained():  # nothing it started, in any session, outlives the check
+            process = _start(argv, env, output)
+            with watched(process.pid):  # a hung check never outlives a killed verifier
+                timed_out = _wait(process, timeout_s)
         duration = time.monotonic() - started
         output.seek(0)
         decisive, tail, whole = _scan(_lines(output))
