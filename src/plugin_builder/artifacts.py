@@ -275,7 +275,8 @@ class ArtifactStore:
 
         with self._locked():
             self._change_manifest(record)  # names the new content before the file has it
-            os.replace(staged, target)
+            with naming(target):
+                os.replace(staged, target)
             entry["stat"] = stat_key(target.stat())
             past_the_clock_tick(entry["stat"][3])
             self._change_manifest(record)  # and the landed file's identity, for a cheap check

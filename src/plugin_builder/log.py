@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from plugin_builder.untrusted import printable
+
 
 class Log(Protocol):
     verbose: bool
@@ -23,7 +25,7 @@ class PrintLog:
         self.verbose = verbose
 
     def __call__(self, message: str) -> None:
-        print(message, flush=True)
+        print(printable(message), flush=True)
 
 
 class Reporter(Protocol):
@@ -49,4 +51,4 @@ class _PrefixPrintLog:
 
     def __call__(self, message: str) -> None:
         for line in message.splitlines() or [""]:
-            print(f"{self.prefix:<22} {line}", flush=True)
+            print(f"{self.prefix:<22} {printable(line)}", flush=True)
