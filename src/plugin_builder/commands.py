@@ -21,7 +21,7 @@ from plugin_builder import config as config_module
 from plugin_builder.backends import Backend, backend_for
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
-from plugin_builder.errors import PipelineError, UsageError
+from plugin_builder.errors import PipelineError, UsageError, VerifyError
 from plugin_builder.log import PrintReporter, Reporter
 from plugin_builder.selection import Choice, plugins_selected, services_named
 from plugin_builder.steps import verify as verify_step
@@ -130,8 +130,10 @@ def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
                                    for t in targets))
     request = Request(services, tuple(targets), build=live, live=live, keep_going=True)
     outcomes = context.run(choice, request, through="verify")
+    # A VerifyError comes with its verdicts, which the caller reports; any other failure
+    # (of the verify step too: a binary that cannot be read) left some plugin unjudged.
     failure = next((r.failure for r in outcomes
-                    if r.failure is not None and r.failed_step != "verify"), None)
+                    if r.failure is not None and not isinstance(r.failure, VerifyError)), None)
     if failure is not None:
         raise failure
     return [verdict for result in outcomes for verdict in result.verify]

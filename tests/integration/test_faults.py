@@ -340,8 +340,30 @@ def truncate(path: Path) -> None:
     path.write_text(text[: len(text) // 2])
 
 
+def edit(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    """A damage made by editing the real manifest: valid JSON, of another shape."""
+
+    def damage(path: Path) -> None:
+        manifest = json.loads(path.read_text())
+        change(manifest)
+        path.write_text(json.dumps(manifest, indent=2))
+
+    return damage
+
+
+def _sources(manifest: dict, relative: str = PLUGIN) -> dict:
+    return manifest["artifacts"][relative]["sources"]
+
+
 DAMAGES = {
     "truncated": (truncate, truncate),
+    "sources files a string": (
+        edit(lambda m: _sources(m, "bin/scheduler").__setitem__("files", "x")), truncate),
+    "a string where a pair is expected": (
+        edit(lambda m: _sources(m)["files"].update(dict.fromkeys(_sources(m)["files"], "x"))),
+        truncate),
+    "folders [1, 2]": (edit(lambda m: _sources(m).__setitem__("folders", [1, 2])), truncate),
+    "100,000 deep": (lambda path: path.write_text("[" * 100_000 + "]" * 100_000), truncate),
     "wrong shape": (
         lambda path: path.write_text(json.dumps(
             {"combination": COMBINATION,
@@ -457,15 +479,7 @@ def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(templat
     plugin_order = read_fingerprints(folder / PLUGIN).check_order
     host_prints = read_fingerprints(host)
     package = [p for p in plugin_order if p in host_prints.hashes][-1]  # not the first
-    with host.open("rb") as stream:
-        elf = ElfHeaders.read(stream)
-    address = dict(_fingerprint_addresses(host))[package]
-    offset = elf.file_offset(address, 8)
-    before = host.stat()
-    with host.open("r+b") as stream:
-        stream.seek(offset)
-        stream.write(bytes(b ^ 0xFF for b in host_prints.hashes[package]))
-    os.utime(host, ns=(before.st_atime_ns, before.st_mtime_ns))
+    flip_fingerprint(host, package)
 
     run = project.invoke("verify", "--static-only", "--json", check=False)
 
@@ -473,6 +487,21 @@ def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(templat
     assert run.returncode != 0, "verify trusted the fingerprints recorded at landing"
     scheduler = [r for r in json.loads(run.stdout)["results"] if r["plugin"].endswith(PLUGIN)]
     assert scheduler[0]["fingerprints"]["differing"] == [package], scheduler
+
+
+def flip_fingerprint(binary: Path, package: str) -> None:
+    """Invert the binary's fingerprint of ``package`` in place, size and mtime kept: a
+    valid ELF file that its host (or plugin) refuses."""
+    with binary.open("rb") as stream:
+        elf = ElfHeaders.read(stream)
+    address = dict(_fingerprint_addresses(binary))[package]
+    offset = elf.file_offset(address, 8)
+    value = read_fingerprints(binary).hashes[package]
+    before = binary.stat()
+    with binary.open("r+b") as stream:
+        stream.seek(offset)
+        stream.write(bytes(b ^ 0xFF for b in value))
+    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def _fingerprint_addresses(binary: Path) -> list[tuple[str, int]]:

@@ -153,7 +153,12 @@ def test_go_commands_keep_their_temporary_files_in_the_scratch_folder(tmp_path: 
     environment = LocalEnvironment(Combination("1.26.6", "glibc", "amd64"), "go", "gcc",
                                    temporary=folder)
     env = environment.base_env()
-    assert env["GOTMPDIR"] == env["TMPDIR"] == str(folder) and folder.is_dir()
+    assert env["GOTMPDIR"] == env["TMPDIR"] == str(folder)
+    ran = environment.run([sys.executable, "-c", "import os, tempfile; "
+                           "print(tempfile.gettempdir() == os.environ['GOTMPDIR'], "
+                           "os.path.isdir(os.environ['GOTMPDIR']))"], cwd=tmp_path, env=env)
+    assert ran.stdout.split() == ["True", "True"]
+    assert not folder.exists()  # empty after a command that ended: removed
 
 
 def test_the_temporary_folder_of_a_dead_run_is_swept(tmp_path: Path) -> None:

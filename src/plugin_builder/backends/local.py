@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +31,21 @@ class LocalEnvironment:
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             on_stderr: Callable[[str], None] | None = None) -> RunResult:
-        return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
-                                            memory=processes.memory_bound()))
+        if self.temporary is not None:
+            self.temporary.mkdir(parents=True, exist_ok=True)
+        try:
+            return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
+                                                memory=processes.memory_bound()))
+        finally:
+            if self.temporary is not None:
+                with contextlib.suppress(OSError):  # left only by a command killed halfway
+                    self.temporary.rmdir()
 
     def base_env(self) -> dict[str, str]:
         from plugin_builder.golang import toolchains  # see LocalBackend.prepare
 
         env = toolchains.toolchain_env()
         if self.temporary is not None:
-            self.temporary.mkdir(parents=True, exist_ok=True)
             env.update(GOTMPDIR=str(self.temporary), TMPDIR=str(self.temporary))
         return env
 
