@@ -27,6 +27,7 @@ An artifact is what its manifest entry says, or it is rebuilt:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -203,10 +204,20 @@ class ArtifactStore:
     def keep_checked(self) -> None:
         """Write the manifest again when what this run checked is not in it yet (a stat
         key refreshed, or a manifest that was not sealed and whose claims were checked):
-        the next run trusts it without hashing again."""
+        the next run trusts it without hashing again. Only a saving: a folder that
+        cannot be written (read-only) or a key that cannot be used changes nothing."""
         self._manifest()
-        if self.refreshed or not self.sealed:
-            self.update_manifest(lambda manifest: None)
+        if (self.refreshed or not self.sealed) and sealing.usable():
+            with contextlib.suppress(OSError):
+                self.update_manifest(lambda manifest: None)
+
+    def sources_changed(self, relative: str, project: Path) -> str | None:
+        """Why the recorded sources of an artifact differ from ``project``'s, or None."""
+        entry = self.entry(relative) or {}
+        return sources.changed(entry.get("sources"), project, on_refresh=self._refreshed)
+
+    def _refreshed(self) -> None:
+        self.refreshed = True
 
     def entry(self, relative: str) -> dict[str, Any] | None:
         entry = self._manifest()["artifacts"].get(relative)
@@ -245,7 +256,7 @@ class ArtifactStore:
         entry["stat"] = key
         if "fingerprints" not in entry:
             entry["fingerprints"] = fingerprints.record_for(path)
-        self.refreshed = True
+        self._refreshed()
 
     @contextmanager
     def staging(self, relative: str) -> Iterator[Path]:

@@ -61,6 +61,11 @@ def sealed(text: str) -> bool:
     return key is not None and hmac.compare_digest(mac, _mac(key, "{" + rest[len(_AFTER):]))
 
 
+def usable() -> bool:
+    """Whether this user has a key that seals (else nothing is sealed, nor believed)."""
+    return _key(key_path()) is not None
+
+
 def _mac(key: bytes, body: str) -> str:
     return hmac.new(key, body.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 

@@ -8,6 +8,7 @@ up-to-date decisions around the command.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,3 +389,23 @@ def test_without_trimpath_the_folder_is_an_input(project, tmp_path) -> None:
     copy = copied(project, tmp_path / "copy")
     store = ArtifactStore(copy.artifacts, COMBINATION)
     assert go_build(environment, store, host_step.plan(copy, environment)[1], Log()).built
+
+
+def test_a_copied_project_is_hashed_once_then_trusted(project, tmp_path, monkeypatch) -> None:
+    """cp -a gives every file a new inode: sources and artifacts are hashed on the first
+    run in the copy, their new keys kept, and the run after hashes nothing."""
+    from plugin_builder import files
+    from plugin_builder.files import past_the_clock_tick
+
+    loaded = load(project)
+    (loaded.host.module / "main.go").write_text("package main\n\nfunc main() {}\n")
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    past_the_clock_tick(time.time_ns())
+    first = ArtifactStore(copy.artifacts, COMBINATION)
+    assert not go_build(environment, first, host_step.plan(copy, environment)[1], Log()).built
+    monkeypatch.setattr(files, "sha256_file", lambda path: pytest.fail(f"hashed {path}"))
+    again = ArtifactStore(copy.artifacts, COMBINATION)
+    assert not go_build(environment, again, host_step.plan(copy, environment)[1], Log()).built

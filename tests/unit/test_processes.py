@@ -127,7 +127,7 @@ def test_a_compiler_reading_dev_zero_stops_at_the_bound(tmp_path: Path) -> None:
                                          "-o", str(tmp_path / "zero.o")],
                                         cwd=tmp_path, env=dict(os.environ), memory=bound)
     assert code != 0
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 150  # bounded: it ends, even on a loaded machine
     assert "at most 0.2 GiB of memory" in stderr and processes.MEMORY_ENV in stderr
 
 

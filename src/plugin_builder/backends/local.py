@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +37,11 @@ class LocalEnvironment:
             return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
                                                 memory=processes.memory_bound()))
         finally:
+            # Empty after a command that ended; what one interrupted left (its processes
+            # all ended with it) goes too. Only a SIGKILL of ours leaves it, for the
+            # next run's sweep.
             if self.temporary is not None:
-                with contextlib.suppress(OSError):  # left only by a command killed halfway
-                    self.temporary.rmdir()
+                shutil.rmtree(self.temporary, ignore_errors=True)
 
     def base_env(self) -> dict[str, str]:
         from plugin_builder.golang import toolchains  # see LocalBackend.prepare

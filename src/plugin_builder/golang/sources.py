@@ -35,7 +35,7 @@ import hashlib
 import os
 import stat as stat_module
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +104,13 @@ def record(output: str, *, gowork: str | None, project: Path) -> dict[str, Any]:
             "trees": {_name(tree, project): _recorded_tree(tree) for tree in sorted(trees)}}
 
 
-def changed(recorded: Mapping[str, Any] | None, project: Path) -> str | None:
+def changed(recorded: Mapping[str, Any] | None, project: Path,
+            on_refresh: Callable[[], None] = lambda: None) -> str | None:
     """The first recorded input that differs now (a reason to rebuild), else None.
 
     A file whose stat key no longer vouches for it is hashed; when its content is the
-    recorded one, the record takes its new key (the next manifest write keeps it).
+    recorded one, the record takes its new key and ``on_refresh`` is called (the next
+    manifest write keeps the key).
     """
     if not well_formed(recorded):
         return NO_RECORD
@@ -119,13 +121,13 @@ def changed(recorded: Mapping[str, Any] | None, project: Path) -> str | None:
             return (f"the project moved from {root}: {name}, outside it, may not be what "
                     f"this folder builds with")
     for name, fingerprint in recorded["files"].items():
-        if not _same(project / name, fingerprint):
+        if not _same(project / name, fingerprint, on_refresh):
             return f"{name} changed"
     for name, names in recorded["folders"].items():
         if build_relevant_names(project / name) != names:
             return f"{name} gained or lost a source file"
     for name, fingerprint in recorded["trees"].items():
-        if not _same_tree(project / name, fingerprint):
+        if not _same_tree(project / name, fingerprint, on_refresh):
             return f"{name} changed (C sources or headers a cgo package reads)"
     return None
 
@@ -219,7 +221,7 @@ def _fingerprint(path: Path) -> list[Any] | None:
         return None
 
 
-def _same(path: Path, fingerprint: list[Any] | None) -> bool:
+def _same(path: Path, fingerprint: list[Any] | None, on_refresh: Callable[[], None]) -> bool:
     try:
         stat = path.stat()
     except OSError:
@@ -229,8 +231,9 @@ def _same(path: Path, fingerprint: list[Any] | None) -> bool:
     if unchanged_since(fingerprint[1], stat):
         return True
     matches, key = content_check(path, fingerprint[0])
-    if matches:
+    if matches and key is not None:
         fingerprint[1] = key
+        on_refresh()
     return matches
 
 
@@ -254,7 +257,8 @@ def _recorded_tree(folder: Path) -> list[str | None]:
     return [_tree_content(listing), _tree_keys(listing)]
 
 
-def _same_tree(folder: Path, fingerprint: list[str | None]) -> bool:
+def _same_tree(folder: Path, fingerprint: list[str | None],
+               on_refresh: Callable[[], None]) -> bool:
     try:
         listing = _c_files(folder)
     except _TooLarge:
@@ -264,7 +268,9 @@ def _same_tree(folder: Path, fingerprint: list[str | None]) -> bool:
         return True
     if _tree_content(listing) != fingerprint[0]:
         return False
-    fingerprint[1] = keys
+    if keys is not None:
+        fingerprint[1] = keys
+        on_refresh()
     return True
 
 

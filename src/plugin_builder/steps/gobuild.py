@@ -61,7 +61,7 @@ def existing(store: ArtifactStore, relative: str, project: Path) -> Outcome:
                        {"sha256": sha256_file(path), "size": path.stat().st_size},
                        stale="it is not the file this tool built (its content changed)")
     return Outcome(relative, path, False, 0.0, entry,
-                   stale=sources.changed(entry.get("sources"), project.resolve()))
+                   stale=store.sources_changed(relative, project.resolve()))
 
 
 def shared_flags(host: Host) -> list[str]:
@@ -203,8 +203,7 @@ def _stale(store: ArtifactStore, relative: str, inputs: str, project: Path) -> s
     """Why the artifact must be built, or None when it is up to date."""
     if not store.up_to_date(relative, inputs):
         return "not built with these settings, or not what its manifest says"
-    entry = store.entry(relative) or {}
-    return sources.changed(entry.get("sources"), project)
+    return store.sources_changed(relative, project)
 
 
 def _sources_read(environment: BuildEnvironment, build: GoBuild,
