@@ -219,6 +219,10 @@ class ArtifactStore:
     def _refreshed(self) -> None:
         self.refreshed = True
 
+    def verified(self) -> dict[str, str]:
+        """The verify proofs the manifest holds (none when it is not sealed)."""
+        return dict(self._manifest().get("verified", {}))
+
     def entry(self, relative: str) -> dict[str, Any] | None:
         entry = self._manifest()["artifacts"].get(relative)
         return entry if isinstance(entry, dict) else None

@@ -23,11 +23,9 @@ compiler read ``/dev/zero`` fails with a message instead of taking the machine.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -104,19 +102,19 @@ def capture(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
 def answer(argv: Sequence[str], *, timeout_s: float) -> tuple[int, bytes] | None:
     """Ask a program a short question (``cc --version``): its exit code and output
     (stdout and stderr, bytes as printed), or None when it did not answer in time.
-    Its output goes to a file, so nothing it leaves running can hold a pipe open."""
+    Its output goes to a file, so nothing it leaves running can hold a pipe open. (No
+    watchdog: it would cost a Python start-up per question, on every no-op run.)"""
     with contained(), tempfile.TemporaryFile() as output:
         child = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=output,
                                  stderr=subprocess.STDOUT, start_new_session=True)
-        with watched(child.pid):
-            try:
-                child.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                return None
-            finally:
-                if child.poll() is None:
-                    kill_group(child.pid)
-                    child.wait()
+        try:
+            child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+        finally:
+            if child.poll() is None:
+                kill_group(child.pid)
+                child.wait()
         output.seek(0)
         return child.returncode, output.read(1 << 20)
 
@@ -130,6 +128,8 @@ _PR_SET_CHILD_SUBREAPER = 36
 def become_subreaper() -> bool:
     """Make this process the one orphans of its descendants are handed to (Linux 3.4+);
     False where the call is not available (then a daemon could escape to init)."""
+    import ctypes  # 6 ms: only commands that start processes need it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
@@ -247,6 +247,8 @@ def _bound(pid: int, memory: int) -> None:
     """Bound the data of ``pid`` (just started) and of everything it starts: children
     inherit the limit, and go starts its compilers after its runtime is up, well after
     this call."""
+    import resource
+
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
         resource.prlimit(pid, resource.RLIMIT_DATA, (memory, memory))
 

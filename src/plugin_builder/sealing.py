@@ -22,7 +22,6 @@ import functools
 import hashlib
 import hmac
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -105,11 +104,11 @@ def _make_key(path: Path) -> None:
     """Write a new key under a temporary name and link it into place: two runs making
     one at once agree on whichever landed first, and no run reads half of one."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         try:
-            os.write(handle, secrets.token_bytes(_KEY_SIZE))
+            os.write(handle, os.urandom(_KEY_SIZE))  # the kernel's CSPRNG, as secrets uses
             os.fsync(handle)
         finally:
             os.close(handle)

@@ -236,9 +236,7 @@ def _recorded_fingerprints(outcome: Outcome) -> Fingerprints | None:
 
 def passed_keys(store: ArtifactStore) -> frozenset[str]:
     """Cache keys of the pairs that passed when this combination was last verified."""
-    verified = store.manifest().get("verified", {})
-    return frozenset(v for v in verified.values() if isinstance(v, str)) \
-        if isinstance(verified, dict) else frozenset()
+    return frozenset(store.verified().values())
 
 
 def record(store: ArtifactStore, pairs: Sequence[Pair], results: Sequence[PluginResult]) -> None:
