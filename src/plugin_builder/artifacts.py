@@ -140,8 +140,8 @@ class ArtifactStore:
     def _parse_manifest(self) -> tuple[dict[str, Any], bool]:
         """The manifest and whether it is sealed; a damaged one is empty (and unsealed)."""
         try:
-            text = self.manifest_path.read_bytes().decode("utf-8")
-            manifest = json.loads(text)
+            data = self.manifest_path.read_bytes()
+            manifest = json.loads(data.decode("utf-8"))
         except FileNotFoundError:
             return self._empty_manifest(), False
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -154,7 +154,7 @@ class ArtifactStore:
         if not _well_formed(manifest):
             return self._damaged("not a manifest of plugin-builder (valid JSON of another "
                                  "shape)"), False
-        sealed = sealing.sealed(text) and manifest.get("combination") == self.combination.id
+        sealed = sealing.sealed(data) and manifest.get("combination") == self.combination.id
         if not sealed:
             _distrust(manifest)
         return manifest, sealed

@@ -48,16 +48,22 @@ def seal(body: str) -> str:
     return f"{_HEAD}{_mac(key, body)}{_AFTER}{body[1:]}"
 
 
-def sealed(text: str) -> bool:
-    """Whether ``text`` carries a seal made with this user's key over exactly its bytes."""
-    if not text.startswith(_HEAD):
+def sealed(data: bytes) -> bool:
+    """Whether ``data`` (a file's bytes) carries a seal made with this user's key over
+    exactly its bytes."""
+    head = _HEAD.encode()
+    if not data.startswith(head):
         return False
-    mac = text[len(_HEAD):len(_HEAD) + _HEX_SIZE]
-    rest = text[len(_HEAD) + _HEX_SIZE:]
-    if not rest.startswith(_AFTER):
+    start = len(head) + _HEX_SIZE
+    mac, rest = data[len(head):start], memoryview(data)[start:]
+    if bytes(rest[:len(_AFTER)]) != _AFTER.encode():
         return False
     key = _key(key_path())
-    return key is not None and hmac.compare_digest(mac, _mac(key, "{" + rest[len(_AFTER):]))
+    if key is None:
+        return False
+    digest = hmac.new(key, b"{", hashlib.sha256)
+    digest.update(rest[len(_AFTER):])
+    return hmac.compare_digest(mac, digest.hexdigest().encode())
 
 
 def usable() -> bool:

@@ -335,7 +335,7 @@ def test_a_key_others_may_read_seals_nothing(tmp_path, monkeypatch, mode_bits) -
     path.chmod(mode_bits)
     monkeypatch.setattr(sealing, "key_path", lambda: path)
     assert sealing.seal('{"a": 1}') == '{"a": 1}'
-    assert not sealing.sealed('{"a": 1}')
+    assert not sealing.sealed(b'{"a": 1}')
 
 
 def test_a_key_that_is_a_link_seals_nothing(tmp_path, monkeypatch) -> None:
@@ -351,11 +351,11 @@ def test_a_key_that_is_a_link_seals_nothing(tmp_path, monkeypatch) -> None:
 
 def test_a_seal_covers_every_byte(own_key) -> None:
     text = sealing.seal('{\n  "a": 1\n}\n')
-    assert sealing.sealed(text)
+    assert sealing.sealed(text.encode())
     assert json.loads(text) == {"seal": text[10:74], "a": 1}
     for changed in (text.replace('"a": 1', '"a": 2'), text + " ", text[:-1],
                     text.replace('{"seal": "', '{"seal":  "')):
-        assert not sealing.sealed(changed)
+        assert not sealing.sealed(changed.encode())
 
 
 def test_timestamps_of_whole_seconds_never_vouch(tmp_path) -> None:

@@ -18,7 +18,7 @@ from plugin_builder.backends.local import LocalEnvironment
 from plugin_builder.combination import Combination
 from plugin_builder.errors import ToolchainError
 from plugin_builder.files import TEMP_MARK, sweep_leftovers
-from plugin_builder.verify.live import run_check
+from plugin_builder.verify.live import TIMED_OUT, run_check
 
 # Starts a sleeper in a session of its own (as a plugin's init() might), says its pid,
 # and ends: the sleeper is orphaned, outside the command's process group.
@@ -66,18 +66,51 @@ def test_a_daemon_a_build_command_started_is_killed(tmp_path: Path) -> None:
         kill_if_running(pid)
 
 
-def test_processes_started_before_are_left_alone(tmp_path: Path) -> None:
-    mine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+def test_processes_of_other_commands_are_left_alone(tmp_path: Path) -> None:
+    """nox runs sessions as threads of one process: one command's end must not end a
+    process another thread started, before or while it ran."""
+    before = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    other = processes.Supervised([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         processes.capture([sys.executable, "-c", "pass"], cwd=tmp_path, env=dict(os.environ))
-        assert mine.poll() is None
+        assert before.poll() is None and other.process.poll() is None
     finally:
-        mine.kill()
-        mine.wait()
+        before.kill()
+        before.wait()
+        with other:
+            other.stop()
 
 
-def test_this_process_adopts_orphans() -> None:
-    assert processes.become_subreaper()
+def test_a_daemon_holding_the_output_pipe_does_not_hang_the_command(tmp_path: Path) -> None:
+    holder = ("import subprocess, sys; subprocess.Popen([sys.executable, '-c', "
+              "'import time; time.sleep(120)'], start_new_session=True); print('started')")
+    started = time.monotonic()
+    code, stdout, _ = processes.capture([sys.executable, "-c", holder], cwd=tmp_path,
+                                        env=dict(os.environ))
+    assert code == 0 and stdout.strip() == "started"
+    assert time.monotonic() - started < 30
+
+
+def test_a_command_killed_by_a_signal_ends_as_killed(tmp_path: Path) -> None:
+    result = run_check([sys.executable, "-c", "import os; os.kill(os.getpid(), 11)"],
+                       timeout_s=30)
+    assert result.signal == "SIGSEGV" and result.exit_code is None
+
+
+def test_a_command_that_cannot_start_is_the_error_popen_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        processes.Supervised([str(tmp_path / "no-such-program")])
+
+
+def test_a_check_past_its_time_ends_with_everything_it_started() -> None:
+    result = run_check([sys.executable, "-c", DAEMONIZE + "import time; time.sleep(60)"],
+                       timeout_s=2)
+    pid = int(next(line for line in result.output if line.strip()))
+    try:
+        assert result.status == TIMED_OUT
+        assert not running(pid)
+    finally:
+        kill_if_running(pid)
 
 
 # -- a short question: cc --version ---------------------------------------------------------
