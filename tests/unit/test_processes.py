@@ -204,3 +204,24 @@ def test_the_temporary_folder_of_a_dead_run_is_swept(tmp_path: Path) -> None:
     (live / "go-build456").mkdir(parents=True)
     assert sweep_leftovers(tmp_path) == [dead]
     assert not dead.exists() and live.is_dir()
+
+
+def test_commands_of_parallel_threads_do_not_end_each_other(tmp_path: Path) -> None:
+    """nox -j runs sessions as threads: a command that ends while another thread's
+    command (started after it) still runs leaves that one alone."""
+    import threading
+
+    results: list[tuple[int, str, str]] = []
+
+    def long() -> None:
+        time.sleep(0.3)  # starts while the short command runs
+        results.append(processes.capture(
+            [sys.executable, "-c", "import time; time.sleep(2); print('whole')"],
+            cwd=tmp_path, env=dict(os.environ)))
+
+    other = threading.Thread(target=long)
+    other.start()
+    processes.capture([sys.executable, "-c", "import time; time.sleep(1)"], cwd=tmp_path,
+                      env=dict(os.environ))
+    other.join()
+    assert results[0][0] == 0 and results[0][1].strip() == "whole", results
