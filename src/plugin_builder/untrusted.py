@@ -23,9 +23,9 @@ def printable(text: str) -> str:
     return "".join(_escaped(char) for char in text)
 
 
-def quoted(name: str | os.PathLike[str]) -> str:
+def quoted(name: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:
     """A name for a message or a fix command: escaped, and quoted when a shell needs it."""
-    return shlex.quote(printable(os.fspath(name)).replace("\n", "\\n"))
+    return shlex.quote(printable(os.fsdecode(name)).replace("\n", "\\n"))
 
 
 def _escaped(char: str) -> str:
