@@ -31,8 +31,13 @@ class LocalEnvironment:
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             on_stderr: Callable[[str], None] | None = None) -> RunResult:
-        if self.temporary is not None:
-            self.temporary.mkdir(parents=True, exist_ok=True)
+        if self.temporary is None:
+            return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
+                                                memory=processes.memory_bound()))
+        # Go's $WORK and the C compiler's temporary files: in the scratch folder, not
+        # in /tmp. How a command runs here, not part of the planned build's environment.
+        self.temporary.mkdir(parents=True, exist_ok=True)
+        env = {**env, "GOTMPDIR": str(self.temporary), "TMPDIR": str(self.temporary)}
         try:
             return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
                                                 memory=processes.memory_bound()))
@@ -40,16 +45,12 @@ class LocalEnvironment:
             # Empty after a command that ended; what one interrupted left (its processes
             # all ended with it) goes too. Only a SIGKILL of ours leaves it, for the
             # next run's sweep.
-            if self.temporary is not None:
-                shutil.rmtree(self.temporary, ignore_errors=True)
+            shutil.rmtree(self.temporary, ignore_errors=True)
 
     def base_env(self) -> dict[str, str]:
         from plugin_builder.golang import toolchains  # see LocalBackend.prepare
 
-        env = toolchains.toolchain_env()
-        if self.temporary is not None:
-            env.update(GOTMPDIR=str(self.temporary), TMPDIR=str(self.temporary))
-        return env
+        return toolchains.toolchain_env()
 
 
 class LocalBackend:
