@@ -11,41 +11,57 @@ An artifact is what its manifest entry says, or it is rebuilt:
   back). The manifest records the file's inode, size, mtime and ctime when it landed:
   the kernel changes ctime on every write and no user process can set it back, so when
   all four still match the recorded content is still there; otherwise the file is hashed
-  again and compared with the recorded sha256.
+  again and compared with the recorded sha256 (and, when it matches, the entry takes
+  the file's new key: the next write of the manifest keeps it).
+- The manifest is believed only when it is sealed by this user's runs (see
+  :mod:`sealing`): one that is not (edited by hand, written by another user or an older
+  tool, or the key is gone) keeps its claims about content, but every one of them is
+  checked against the bytes: no stat key, recorded fingerprint or verify proof of it is
+  used, and the next write seals what was checked.
 - Leftovers of killed runs (temporary files whose writing process is gone) are swept
   when a store is opened.
-- A manifest that cannot be read, or is valid JSON of the wrong shape, is reported once
-  and treated as empty: everything in it is rebuilt.
+- A manifest that cannot be read, is valid JSON of the wrong shape, or nests deeper than
+  any manifest this tool writes, is reported once and treated as empty: everything in
+  it is rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import os
-import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from plugin_builder import outputs, sealing
 from plugin_builder.combination import Combination
 from plugin_builder.files import (
+    TEMP_MARK,
+    content_check,
     current_umask,
     digest,
+    naming,
+    past_the_clock_tick,
     sha256_file,
     stat_key,
     sweep_leftovers,
     temp_prefix,
+    unchanged_since,
     write_atomically,
 )
+from plugin_builder.golang import sources
+from plugin_builder.outputs import MARKER
+
+__all__ = ["MANIFEST", "MARKER", "SCHEMA", "ArtifactStore"]
 
 MANIFEST = "manifest.json"
+SCHEMA = "plugin-builder/manifest/2"  # what this version writes and reads
 SCRATCH = ".work"  # generated go.work files, loader sources; never shipped
-MARKER = ".plugin-builder"  # says: this folder was made by the tool, `clean` may remove it
 # Folders and files that never feed a Go build.
 _IGNORED_DIRS = ("testdata", "node_modules", "vendor.bak")
 
@@ -82,13 +98,23 @@ class ArtifactStore:
         # The manifest as last read, and the stat key of the file it was read from: a
         # static verify asks for many entries, and a manifest is read (parsed) once.
         self._read: tuple[list[int], dict[str, Any]] | None = None
+        self._claimed = False  # whether make_folder() checked the folder
+        self.sealed = False  # whether the manifest last read carried this user's seal
+        self.refreshed = False  # whether an entry took a new stat key since it was read
 
     def path(self, relative: str) -> Path:
         return self.folder / relative
 
     def sweep(self) -> None:
-        """Remove what killed runs left in the folder (temporary files of dead writers)."""
+        """Remove what killed runs left in the folder (temporary files of dead writers,
+        and the temporary folders of their go commands)."""
         sweep_leftovers(self.folder)
+
+    def temporary_folder(self) -> Path:
+        """Where this run's go commands keep their temporary files (go's ``$WORK``, the C
+        compiler's): not the system's /tmp, where a killed build leaves them for good,
+        but a folder named by our process id, which the next run sweeps once we are gone."""
+        return self.scratch / f".tmp.{os.getpid()}{TEMP_MARK}"
 
     # -- manifest ---------------------------------------------------------------------
 
@@ -97,27 +123,41 @@ class ArtifactStore:
         return copy.deepcopy(self._manifest())
 
     def _manifest(self) -> dict[str, Any]:
-        """The manifest, parsed once per version of the file (read-only to callers)."""
+        """The manifest, parsed once per version of the file (read-only to callers, but
+        for the stat keys :meth:`intact` and :func:`sources.changed` refresh)."""
         try:
-            key = stat_key(self.manifest_path.stat())
+            stat = self.manifest_path.stat()
         except OSError:
-            key = None
-        if key is not None and self._read is not None and self._read[0] == key:
+            stat = None
+        if stat is not None and self._read is not None and \
+                unchanged_since(self._read[0], stat):
             return self._read[1]
-        manifest = self._parse_manifest()
-        self._read = (key, manifest) if key is not None else None
+        manifest, self.sealed = self._parse_manifest()
+        self.refreshed = False
+        self._read = (stat_key(stat), manifest) if stat is not None else None
         return manifest
 
-    def _parse_manifest(self) -> dict[str, Any]:
+    def _parse_manifest(self) -> tuple[dict[str, Any], bool]:
+        """The manifest and whether it is sealed; a damaged one is empty (and unsealed)."""
         try:
-            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            data = self.manifest_path.read_bytes()
+            manifest = json.loads(data.decode("utf-8"))
         except FileNotFoundError:
-            return self._empty_manifest()
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            return self._damaged(f"unreadable ({error})")
+            return self._empty_manifest(), False
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+            why = "nested too deep" if isinstance(error, RecursionError) else str(error)
+            return self._damaged(f"unreadable ({why})"), False
+        if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+            return self._damaged("not a manifest of this plugin-builder (another version "
+                                 "wrote it, or it was edited)"), False
+        manifest.pop("seal", None)
         if not _well_formed(manifest):
-            return self._damaged("not a manifest of plugin-builder")
-        return manifest
+            return self._damaged("not a manifest of plugin-builder (valid JSON of another "
+                                 "shape)"), False
+        sealed = sealing.sealed(data) and manifest.get("combination") == self.combination.id
+        if not sealed:
+            _distrust(manifest)
+        return manifest, sealed
 
     def _damaged(self, why: str) -> dict[str, Any]:
         """A manifest we cannot trust describes nothing: everything is rebuilt."""
@@ -128,8 +168,8 @@ class ArtifactStore:
 
     def _empty_manifest(self) -> dict[str, Any]:
         c = self.combination
-        return {"combination": c.id, "go": c.go, "libc": c.libc, "arch": c.arch,
-                "artifacts": {}}
+        return {"schema": SCHEMA, "combination": c.id, "go": c.go, "libc": c.libc,
+                "arch": c.arch, "artifacts": {}}
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -140,13 +180,15 @@ class ArtifactStore:
             yield
 
     def make_folder(self) -> None:
-        """The combination folder, marked as ours (so `clean` knows it may remove it)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for folder in (self.root, self.folder):
-            marker = folder / MARKER
-            if not marker.exists():
-                marker.write_text("made by plugin-builder; `invoke clean` may remove this "
-                                  "folder\n")
+        """The combination folder, ours (see :mod:`outputs`): the artifacts folder and it
+        made by the tool (or empty when found), with no link anywhere inside. Checked
+        once per store, before the first write."""
+        if self._claimed:
+            return
+        outputs.claim(self.root)
+        outputs.claim(self.folder)
+        outputs.refuse_links(self.folder)
+        self._claimed = True
 
     def update_manifest(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Read, change and atomically rewrite the manifest under a lock."""
@@ -156,7 +198,30 @@ class ArtifactStore:
     def _change_manifest(self, change: Callable[[dict[str, Any]], None]) -> None:
         manifest = self.manifest()
         change(manifest)
-        write_atomically(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        body = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        write_atomically(self.manifest_path, sealing.seal(body))
+
+    def keep_checked(self) -> None:
+        """Write the manifest again when what this run checked is not in it yet (a stat
+        key refreshed, or a manifest that was not sealed and whose claims were checked):
+        the next run trusts it without hashing again. Only a saving: a folder that
+        cannot be written (read-only) or a key that cannot be used changes nothing."""
+        self._manifest()
+        if (self.refreshed or not self.sealed) and sealing.usable():
+            with contextlib.suppress(OSError):
+                self.update_manifest(lambda manifest: None)
+
+    def sources_changed(self, relative: str, project: Path) -> str | None:
+        """Why the recorded sources of an artifact differ from ``project``'s, or None."""
+        entry = self.entry(relative) or {}
+        return sources.changed(entry.get("sources"), project, on_refresh=self._refreshed)
+
+    def _refreshed(self) -> None:
+        self.refreshed = True
+
+    def verified(self) -> dict[str, str]:
+        """The verify proofs the manifest holds (none when it is not sealed)."""
+        return dict(self._manifest().get("verified", {}))
 
     def entry(self, relative: str) -> dict[str, Any] | None:
         entry = self._manifest()["artifacts"].get(relative)
@@ -173,23 +238,40 @@ class ArtifactStore:
 
     def intact(self, relative: str, entry: dict[str, Any]) -> bool:
         """The file holds the content its entry records (see the module docstring)."""
+        path = self.path(relative)
         try:
-            stat = self.path(relative).stat()
+            stat = path.stat()
         except OSError:
             return False
-        if entry.get("stat") == stat_key(stat):
+        if unchanged_since(entry.get("stat"), stat):
             return True
-        return stat.st_size == entry.get("size") and \
-            sha256_file(self.path(relative)) == entry.get("sha256")
+        if stat.st_size != entry.get("size"):
+            return False
+        matches, key = content_check(path, entry.get("sha256"))
+        if matches and key is not None:
+            self._refresh(path, entry, key)
+        return matches
+
+    def _refresh(self, path: Path, entry: dict[str, Any], key: list[int]) -> None:
+        """A file hashed and found to hold its recorded content: its entry takes the
+        key it has now, and (when they were not trusted) its fingerprints again."""
+        from plugin_builder.binary import fingerprints  # read only on this rare path
+
+        entry["stat"] = key
+        if "fingerprints" not in entry:
+            entry["fingerprints"] = fingerprints.record_for(path)
+        self._refreshed()
 
     @contextmanager
     def staging(self, relative: str) -> Iterator[Path]:
         """A temporary path next to the artifact; removed unless land() took it."""
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
         self.make_folder()
-        handle, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
-                                        dir=target.parent)
+        with naming(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            outputs.real_folder(target.parent)
+            handle, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp",
+                                            dir=target.parent)
         os.close(handle)
         os.unlink(name)  # go build refuses to overwrite a file it did not write
         try:
@@ -208,32 +290,60 @@ class ArtifactStore:
 
         with self._locked():
             self._change_manifest(record)  # names the new content before the file has it
-            os.replace(staged, target)
+            with naming(target):
+                os.replace(staged, target)
             entry["stat"] = stat_key(target.stat())
-            _past_the_clock_tick(entry["stat"][3])
+            past_the_clock_tick(entry["stat"][3])
             self._change_manifest(record)  # and the landed file's identity, for a cheap check
         return entry
 
-    def clean(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+
+# How deep a manifest this tool writes nests (a verify record is the deepest, at 7).
+_DEPTH_LIMIT = 16
 
 
-# How coarse the kernel's file timestamps may be (a jiffy: 1-10 ms; NFS: coarser still).
-_TIMESTAMP_TICK_NS = 20_000_000
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """Every member this tool reads has the shape it writes; nothing nests deeper than a
+    manifest of ours (a deeply nested one would only crash a later copy or write)."""
+    artifacts, verified = manifest.get("artifacts"), manifest.get("verified", {})
+    return (_shallow(manifest, _DEPTH_LIMIT)
+            and isinstance(manifest.get("combination"), str)
+            and isinstance(artifacts, dict)
+            and all(isinstance(name, str) and _entry_well_formed(entry)
+                    for name, entry in artifacts.items())
+            and isinstance(verified, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in verified.items()))
 
 
-def _past_the_clock_tick(ctime_ns: int) -> None:
-    """Wait until a write to the file would get another ctime than the one recorded.
+def _entry_well_formed(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    sha256, size, stat = entry.get("sha256"), entry.get("size"), entry.get("stat")
+    return (isinstance(sha256, str) and type(size) is int
+            and (stat is None or (isinstance(stat, list) and len(stat) == 4
+                                  and all(type(item) is int for item in stat)))
+            and ("sources" not in entry or sources.well_formed(entry["sources"])))
 
-    A write within the same timestamp tick as the landing could keep inode, size, mtime
-    (set back) and ctime alike; after the tick it cannot (git's "racily clean" problem).
-    """
-    delay = (ctime_ns + _TIMESTAMP_TICK_NS - time.time_ns()) / 1e9
-    if delay > 0:
-        time.sleep(min(delay, _TIMESTAMP_TICK_NS / 1e9))
+
+def _shallow(value: object, limit: int) -> bool:
+    """Whether no list or object in ``value`` lies deeper than ``limit`` (no recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return True
+    return False
 
 
-def _well_formed(manifest: Any) -> bool:
-    return (isinstance(manifest, dict) and isinstance(manifest.get("artifacts"), dict)
-            and all(isinstance(e, dict) and isinstance(e.get("sha256"), str)
-                    for e in manifest["artifacts"].values()))
+def _distrust(manifest: dict[str, Any]) -> None:
+    """Keep an unsealed manifest's claims about content, none of its shortcuts: every
+    artifact and source is hashed when checked, fingerprints are read from the binaries,
+    and no pair counts as verified."""
+    manifest.pop("verified", None)
+    for entry in manifest["artifacts"].values():
+        entry.pop("stat", None)
+        entry.pop("fingerprints", None)
+        if "sources" in entry:
+            sources.distrusted(entry["sources"])

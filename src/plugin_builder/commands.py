@@ -10,19 +10,18 @@ classes; the front end turns them into one message and an exit code.
 
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin_builder import artifact_index, cimatrix, results
+from plugin_builder import artifact_index, cimatrix, outputs, results
 from plugin_builder import config as config_module
-from plugin_builder.artifacts import MARKER
 from plugin_builder.backends import Backend, backend_for
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
-from plugin_builder.errors import ConfigError, PipelineError, UsageError
+from plugin_builder.errors import ConfigError, PipelineError, UsageError, VerifyError
 from plugin_builder.log import PrintReporter, Reporter
 from plugin_builder.selection import Choice, plugins_selected, services_named
 from plugin_builder.steps import verify as verify_step
@@ -144,8 +143,10 @@ def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
     request = Request(services, tuple(targets), build=live, live=live, keep_going=True,
                       dry_run=dry_run)
     outcomes = context.run(choice, request, through="verify")
+    # A VerifyError comes with its verdicts, which the caller reports; any other failure
+    # (of the verify step too: a binary that cannot be read) left some plugin unjudged.
     failure = next((r.failure for r in outcomes
-                    if r.failure is not None and r.failed_step != "verify"), None)
+                    if r.failure is not None and not isinstance(r.failure, VerifyError)), None)
     if failure is not None:
         raise failure
     return [verdict for result in outcomes for verdict in result.verify]
@@ -247,28 +248,32 @@ def check(config_path: str | Path) -> Checked:
         return Checked(path, None, error)
 
 
+@dataclass(frozen=True)
+class Cleaned:
+    removed: list[Path]  # the folders removed (a dry run: that would be)
+    kept: list[Path]  # what the artifacts folder holds that the tool did not make
+
+
 def clean(config_path: str | Path, choice: Choice | Combination | None = None, *,
-          dry_run: bool = False) -> list[Path]:
-    """Remove one combination's artifacts, or all of them; only folders the tool made (a
-    dry run: the folders it would remove)."""
+          dry_run: bool = False) -> Cleaned:
+    """Remove one combination's artifacts, or all of them: only what a marker of the
+    tool vouches for (see :mod:`plugin_builder.outputs`); a dry run removes nothing."""
     config = load(config_path)
-    folders = ([config.artifact_dir(c) for c in Choice.of(choice).resolve(config)]
-               if choice is not None else [config.artifacts])
-    removed = []
-    for folder in folders:
-        if not folder.exists():
-            continue
-        if not (folder / MARKER).is_file():
-            raise UsageError(f"{folder} was not made by plugin-builder (it has no {MARKER} "
-                             f"file); not removing it",
-                             fix="remove it yourself if it is yours to remove, or correct "
-                                 "project.artifacts in buildconfig.toml")
-        if not dry_run:
-            shutil.rmtree(folder)
-        removed.append(folder)
-    if removed and not dry_run:
+    if choice is not None:
+        removed = []
+        for folder in (config.artifact_dir(c) for c in Choice.of(choice).resolve(config)):
+            if os.path.lexists(folder):
+                outputs.remove(folder, whole=True, dry_run=dry_run)
+                removed.append(folder)
+        cleaned = Cleaned(removed, [])
+    elif not os.path.lexists(config.artifacts):
+        cleaned = Cleaned([], [])
+    else:
+        kept = outputs.remove(config.artifacts, whole=False, dry_run=dry_run)
+        cleaned = Cleaned([] if kept else [config.artifacts], kept)
+    if cleaned.removed and not dry_run and config.artifacts.is_dir():
         artifact_index.write_index(config)  # it names the combinations that are left
-    return removed
+    return cleaned
 
 
 # -- docker: base images, builder images, service images, image verification ----------

@@ -26,6 +26,7 @@ from plugin_builder import links, processes
 from plugin_builder.board import Board
 from plugin_builder.errors import INTERRUPTED, FilesystemError, PluginBuilderError
 from plugin_builder.log import Log
+from plugin_builder.untrusted import printable, quoted
 from plugin_builder.verify.report import PluginResult, print_report, to_json
 
 _OPEN: weakref.WeakSet[Console] = weakref.WeakSet()
@@ -45,7 +46,8 @@ def guard() -> Iterator[None]:
         close_all()
     except PluginBuilderError as error:
         close_all()
-        print(f"error: {error}\n  see: {links.see(type(error))}", file=sys.stderr)
+        print(f"error: {printable(str(error))}\n  see: {links.see(type(error))}",
+              file=sys.stderr)
         raise SystemExit(error.return_code) from None
     except KeyboardInterrupt:
         close_all()
@@ -76,8 +78,10 @@ def filesystem_errors() -> Iterator[None]:
     """A file the system refused is a FilesystemError naming it, never a traceback."""
     try:
         yield
+    except BrokenPipeError:
+        raise  # the reader went away: guard() stops quietly
     except OSError as error:
-        where = error.filename or "a file"
+        where = quoted(error.filename) if error.filename is not None else "a file"
         raise FilesystemError(f"{where}: {error.strerror or error}",
                               fix=_FILESYSTEM_FIXES.get(error.errno or 0,
                                                         "check the path and its permissions")
@@ -163,7 +167,7 @@ class Console:
     def line(self, message: str, *, prefix: str = "") -> None:
         with self._lock:
             if self._live is not None:
-                self._live.line(message, prefix)
+                self._live.line(printable(message), prefix)
             else:
                 self._print(message, prefix)
 
@@ -196,7 +200,7 @@ class Console:
     def _print(self, message: str, prefix: str) -> list[str]:
         stamp = time.strftime("%H:%M:%S ") if self.timestamps else ""
         head = f"{prefix:<22} " if prefix else ""
-        lines = [f"{stamp}{head}{part}" for part in message.splitlines() or [""]]
+        lines = [f"{stamp}{head}{printable(part)}" for part in message.splitlines() or [""]]
         for line in lines:
             print(line, file=self.stream, flush=True)
         return lines

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
+from plugin_builder.untrusted import printable
+
 
 class Log(Protocol):
     verbose: bool
@@ -49,7 +51,7 @@ class PrintLog:
     def __call__(self, message: str) -> None:
         head = f"{self.prefix:<22} " if self.prefix else ""
         for line in message.splitlines() or [""]:
-            print(f"{head}{line}", file=sys.stderr, flush=True)
+            print(f"{head}{printable(line)}", file=sys.stderr, flush=True)
 
     def status(self, activity: str, progress: str = "") -> None:
         pass  # only a console with a display or a heartbeat shows what runs now

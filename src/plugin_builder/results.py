@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from plugin_builder import outputs
 from plugin_builder.files import write_atomically
 from plugin_builder.status import StepStatus, Verdict
 from plugin_builder.verify import to_dict
@@ -69,7 +70,7 @@ def _step(step: Any, result: Any) -> dict[str, Any]:
 
 
 def write(folder: Path, record: dict[str, Any]) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
+    outputs.real_folder(folder)  # never written through a link
     combination = record["combination"]
     json_path = write_atomically(folder / f"{combination}.json",
                                  json.dumps(record, indent=2) + "\n")

@@ -27,6 +27,7 @@ from plugin_builder.config import Config, PluginType
 from plugin_builder.errors import ConfigError, UsageError
 from plugin_builder.files import write_atomically
 from plugin_builder.golang.gomod import read_gomod
+from plugin_builder.untrusted import quoted
 
 TEMPLATE_SUFFIX = ".tmpl"
 DEFAULT_HOST_VERSION = "v0.0.0"  # the label Go gives a module that is only ever replaced
@@ -47,6 +48,7 @@ def new_plugin(config_path: str | Path, type_: str, name: str) -> Path:
     """Check everything, render the template, land the folder, register the target."""
     config = config_module.load(config_path)
     scaffold = plan(config, type_, name)
+    _file_behind(config.path)  # refused before anything is written
     files = render(scaffold)
     land(config, scaffold, files)
     return scaffold.folder
@@ -65,7 +67,7 @@ def plan(config: Config, type_: str, name: str) -> Scaffold:
     source = f"plugins/{type_}/{name}"
     folder = config.root / source
     if folder.exists():
-        raise UsageError(f"{folder} already exists",
+        raise UsageError(f"{quoted(folder)} already exists",
                          fix="remove it, or register it by hand as a [[plugins]] entry")
     return Scaffold(plugin_type, name, folder, source, placeholders(config, plugin_type, name))
 
@@ -151,7 +153,8 @@ def land(config: Config, scaffold: Scaffold, files: dict[str, str]) -> None:
 
 def register(config_path: Path, scaffold: Scaffold) -> None:
     """Append a [[plugins]] entry, keeping every comment; prove the result loads."""
-    old = config_path.read_text(encoding="utf-8")
+    file = _file_behind(config_path)
+    old = file.read_text(encoding="utf-8")
     document = tomlkit.parse(old)
     entry = tomlkit.table()
     entry.update({"type": scaffold.plugin_type.name, "name": scaffold.name,
@@ -161,9 +164,23 @@ def register(config_path: Path, scaffold: Scaffold) -> None:
     elif document["plugins"]:
         document["plugins"][-1].add(tomlkit.nl())  # a blank line between the entries
     document["plugins"].append(entry)
-    write_atomically(config_path, tomlkit.dumps(document))
+    write_atomically(file, tomlkit.dumps(document))
     try:
-        config_module.load(config_path)
+        config_module.load(config_path)  # through the link: paths are relative to it
     except ConfigError:
-        write_atomically(config_path, old)
+        write_atomically(file, old)
         raise
+
+
+def _file_behind(config_path: Path) -> Path:
+    """The file to rewrite: the config itself, or the file its link points at when that
+    lies in the project (a rename over the link would replace it with a copy)."""
+    if not config_path.is_symlink():
+        return config_path
+    target = config_path.resolve()
+    if not target.is_relative_to(config_path.parent.resolve()) or not target.is_file():
+        raise UsageError(f"{quoted(config_path)} is a link to {quoted(target)}, outside the "
+                         "project: new-plugin does not write through it",
+                         fix=f"add the [[plugins]] entry to {quoted(target)} by hand, or "
+                             "replace the link by the file")
+    return target

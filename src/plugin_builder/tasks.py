@@ -22,6 +22,7 @@ from plugin_builder.console import Console, close_all, guard, print_verdicts
 from plugin_builder.errors import UsageError
 from plugin_builder.selection import Choice
 from plugin_builder.status import Verdict
+from plugin_builder.untrusted import quoted
 
 coreflags.accept_build_config()  # `invoke --config buildconfig.toml TASK`
 
@@ -261,12 +262,16 @@ def clean(c, go=None, libc=None, arch=None, config=None, dry_run=False):
     with guard():
         dry_run = coreflags.dry_run(c, dry_run)
         choice = Choice(go=go, libc=libc, arch=arch, every=True) if go or libc or arch else None
-        for folder in commands.clean(coreflags.build_config(c, config), choice,
-                                     dry_run=dry_run):
-            print(f"{'would remove' if dry_run else 'removed'} {folder}")
+        cleaned = commands.clean(coreflags.build_config(c, config), choice, dry_run=dry_run)
+        for folder in cleaned.removed:
+            print(f"{'would remove' if dry_run else 'removed'} {quoted(folder)}")
+        if cleaned.kept:
+            folder = cleaned.kept[0].parent
+            print(f"{'would remove' if dry_run else 'removed'} what plugin-builder made in "
+                  f"{quoted(folder)}; kept what it did not make: "
+                  + ", ".join(quoted(p.name) for p in cleaned.kept))
         if dry_run:
             print("dry run: nothing was removed")
-
 
 # -- the exact Go at hand ------------------------------------------------------------------
 

@@ -340,8 +340,30 @@ def truncate(path: Path) -> None:
     path.write_text(text[: len(text) // 2])
 
 
+def edit(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    """A damage made by editing the real manifest: valid JSON, of another shape."""
+
+    def damage(path: Path) -> None:
+        manifest = json.loads(path.read_text())
+        change(manifest)
+        path.write_text(json.dumps(manifest, indent=2))
+
+    return damage
+
+
+def _sources(manifest: dict, relative: str = PLUGIN) -> dict:
+    return manifest["artifacts"][relative]["sources"]
+
+
 DAMAGES = {
     "truncated": (truncate, truncate),
+    "sources files a string": (
+        edit(lambda m: _sources(m, "bin/scheduler").__setitem__("files", "x")), truncate),
+    "a string where a pair is expected": (
+        edit(lambda m: _sources(m)["files"].update(dict.fromkeys(_sources(m)["files"], "x"))),
+        truncate),
+    "folders [1, 2]": (edit(lambda m: _sources(m).__setitem__("folders", [1, 2])), truncate),
+    "100,000 deep": (lambda path: path.write_text("[" * 100_000 + "]" * 100_000), truncate),
     "wrong shape": (
         lambda path: path.write_text(json.dumps(
             {"combination": COMBINATION,
@@ -433,16 +455,21 @@ def test_a_tampered_artifact_is_rebuilt_and_never_verified_as_up_to_date(templat
 
 
 def test_verify_checks_the_bytes_that_are_there_not_a_proof(template, tmp_path) -> None:
-    """`invoke verify` after a host was overwritten in place (size and mtime restored):
-    it loads through what is on disk now and fails, without a traceback or a rebuild."""
+    """A host overwritten in place (size and mtime restored): `invoke verify
+    --static-only` judges the bytes on disk and fails, without a traceback or a rebuild;
+    a live `invoke verify` rebuilds it first (it judges what the sources build)."""
     project = clone(template, tmp_path / "project")
     host = project.artifacts(COMBINATION) / "bin" / "scheduler"
+    original = sha256(host)
     tampered = tamper(host)
-    run = project.invoke("verify", check=False)
+    run = project.invoke("verify", "--static-only", check=False)
     assert "Traceback" not in run.stderr, run.stderr
     assert run.returncode != 0, "verify passed a host whose bytes were overwritten"
     assert "up to date" not in run.stderr
-    assert sha256(host) == tampered  # verify checks; it does not rebuild
+    assert sha256(host) == tampered  # a static verify checks; it does not rebuild
+    live = project.invoke("verify", check=False)
+    assert live.returncode == 0, live.stderr
+    assert "built bin/scheduler" in live.stderr and sha256(host) == original
 
 
 def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(template,
@@ -457,15 +484,7 @@ def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(templat
     plugin_order = read_fingerprints(folder / PLUGIN).check_order
     host_prints = read_fingerprints(host)
     package = [p for p in plugin_order if p in host_prints.hashes][-1]  # not the first
-    with host.open("rb") as stream:
-        elf = ElfHeaders.read(stream)
-    address = dict(_fingerprint_addresses(host))[package]
-    offset = elf.file_offset(address, 8)
-    before = host.stat()
-    with host.open("r+b") as stream:
-        stream.seek(offset)
-        stream.write(bytes(b ^ 0xFF for b in host_prints.hashes[package]))
-    os.utime(host, ns=(before.st_atime_ns, before.st_mtime_ns))
+    flip_fingerprint(host, package)
 
     run = project.invoke("verify", "--static-only", "--json", check=False)
 
@@ -473,6 +492,21 @@ def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(templat
     assert run.returncode != 0, "verify trusted the fingerprints recorded at landing"
     scheduler = [r for r in json.loads(run.stdout)["results"] if r["plugin"].endswith(PLUGIN)]
     assert scheduler[0]["fingerprints"]["differing"] == [package], scheduler
+
+
+def flip_fingerprint(binary: Path, package: str) -> None:
+    """Invert the binary's fingerprint of ``package`` in place, size and mtime kept: a
+    valid ELF file that its host (or plugin) refuses."""
+    with binary.open("rb") as stream:
+        elf = ElfHeaders.read(stream)
+    address = dict(_fingerprint_addresses(binary))[package]
+    offset = elf.file_offset(address, 8)
+    value = read_fingerprints(binary).hashes[package]
+    before = binary.stat()
+    with binary.open("r+b") as stream:
+        stream.seek(offset)
+        stream.write(bytes(b ^ 0xFF for b in value))
+    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def _fingerprint_addresses(binary: Path) -> list[tuple[str, int]]:

@@ -208,6 +208,16 @@ def test_list_json_and_clean(tmp_path) -> None:
     assert refused.returncode == UsageError.return_code and "not made by plugin-builder" in \
         refused.stderr
     assert (project.root / "artifacts" / "x").is_dir()
+    # A marker vouches for itself and the folders of ours in it, not for a folder of yours.
+    (project.root / "artifacts" / ".plugin-builder").write_text("made by plugin-builder\n")
+    ours = project.root / "artifacts" / "go1.26.6-glibc-amd64"
+    ours.mkdir()
+    (ours / ".plugin-builder").write_text("made by plugin-builder\n")
+    run = project.invoke("clean")
+    assert not ours.exists() and (project.root / "artifacts" / "x").is_dir()
+    assert not (project.root / "artifacts" / ".plugin-builder").exists()
+    assert "kept what it did not make: x" in run.stdout, run.stdout
+    (project.root / "artifacts" / "x").rmdir()
     (project.root / "artifacts" / ".plugin-builder").write_text("made by plugin-builder\n")
     project.invoke("clean")
     assert not (project.root / "artifacts").exists()

@@ -1,4 +1,5 @@
-"""ArtifactStore: landing, the content check, damaged manifests, leftovers, modes, marker."""
+"""ArtifactStore: landing, the content check, the seal, damaged manifests, leftovers,
+modes, marker."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from plugin_builder import artifacts
-from plugin_builder.artifacts import MANIFEST, MARKER, ArtifactStore
+from plugin_builder import artifacts, sealing
+from plugin_builder import files as files_module
+from plugin_builder.artifacts import MANIFEST, MARKER, SCHEMA, ArtifactStore
 from plugin_builder.combination import Combination
-from plugin_builder.files import TEMP_MARK
+from plugin_builder.files import TEMP_MARK, stat_key
 
 COMBINATION = Combination("1.26.6", "glibc", "amd64")
 RELATIVE = "bin/scheduler"
@@ -29,6 +31,14 @@ def umask():
     saved = os.umask(0o022)
     yield lambda mask: os.umask(mask)
     os.umask(saved)
+
+
+@pytest.fixture(autouse=True)
+def own_key(tmp_path: Path, monkeypatch) -> Path:
+    """This test's own manifest key (the user's cache folder stays untouched)."""
+    path = tmp_path / "cache" / "manifest.key"
+    monkeypatch.setattr(sealing, "key_path", lambda: path)
+    return path
 
 
 @pytest.fixture
@@ -52,7 +62,16 @@ def reopen(store: ArtifactStore) -> ArtifactStore:
 
 
 def on_disk(store: ArtifactStore) -> dict:
-    return json.loads(store.manifest_path.read_text())
+    manifest = json.loads(store.manifest_path.read_text())
+    manifest.pop("seal")
+    return manifest
+
+
+def edit_by_hand(store: ArtifactStore, change) -> None:
+    """Change the manifest as a person (or a script) would: parse, change, dump."""
+    manifest = json.loads(store.manifest_path.read_text())
+    change(manifest)
+    store.manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def mode(path: Path) -> int:
@@ -210,7 +229,168 @@ def test_dying_between_manifest_and_rename_leaves_nothing_trusted(
     assert reopen(store).up_to_date(RELATIVE, "inputs-2")
 
 
+# -- the seal: a manifest vouches only for what this user's runs wrote ----------------------
+
+
+def swap_for_same_size(store: ArtifactStore, data: bytes) -> list[int]:
+    """Put other bytes of the same size in place (a new inode); their stat key."""
+    target = store.path(RELATIVE)
+    other = target.with_name("other")
+    other.write_bytes(data)
+    os.replace(other, target)
+    return stat_key(target.stat())
+
+
+def test_a_manifest_is_sealed_by_the_users_key(store: ArtifactStore, own_key: Path) -> None:
+    land(store, RELATIVE, V1, "inputs-1")
+    text = store.manifest_path.read_text()
+    assert text.startswith('{"seal": "')
+    assert mode(own_key) == 0o600 and len(own_key.read_bytes()) == 32
+    opened = reopen(store)
+    assert opened.up_to_date(RELATIVE, "inputs-1") and opened.sealed
+
+
+def test_a_stat_key_written_by_hand_vouches_for_nothing(store: ArtifactStore) -> None:
+    """A plugin swapped for other bytes of the same size, and only the entry's stat
+    rewritten in manifest.json: the file is hashed, and it is not what was built."""
+    land(store, RELATIVE, V1, "inputs-1")
+    key = swap_for_same_size(store, V2)
+    edit_by_hand(store, lambda m: m["artifacts"][RELATIVE].__setitem__("stat", key))
+    opened = reopen(store)
+    assert not opened.sealed
+    assert not opened.up_to_date(RELATIVE, "inputs-1")
+    assert "stat" not in opened.entry(RELATIVE)  # nothing of it was kept
+
+
+def test_a_verify_proof_of_an_unsealed_manifest_is_never_reused(store: ArtifactStore) -> None:
+    from plugin_builder.steps.verify import passed_keys
+
+    land(store, RELATIVE, V1, "inputs-1")
+    store.update_manifest(lambda m: m.__setitem__("verified", {"x.so": "proof"}))
+    assert passed_keys(reopen(store)) == {"proof"}
+    edit_by_hand(store, lambda m: None)  # the same members, the seal no longer matching
+    assert passed_keys(reopen(store)) == frozenset()
+
+
+def test_a_manifest_sealed_with_another_key_is_not_believed(store: ArtifactStore, tmp_path,
+                                                           monkeypatch) -> None:
+    land(store, RELATIVE, V1, "inputs-1")
+    monkeypatch.setattr(sealing, "key_path", lambda: tmp_path / "other" / "manifest.key")
+    opened = reopen(store)
+    assert opened.up_to_date(RELATIVE, "inputs-1")  # the claim checked: the bytes hold
+    assert not opened.sealed
+
+
+def test_a_manifest_of_another_combination_is_not_believed(store: ArtifactStore) -> None:
+    land(store, RELATIVE, V1, "inputs-1")
+    other = ArtifactStore(store.root, Combination("1.27.3", "glibc", "amd64"))
+    other.folder.mkdir(parents=True)
+    other.manifest_path.write_bytes(store.manifest_path.read_bytes())
+    assert not reopen(other).sealed
+
+
+def test_an_unsealed_manifest_is_checked_then_sealed_again(store: ArtifactStore,
+                                                           monkeypatch) -> None:
+    """Its claims are checked against the bytes (hashing), and what was checked is
+    written back sealed: the run after trusts it without hashing."""
+    from plugin_builder import files
+
+    land(store, RELATIVE, V1, "inputs-1")
+    fingerprints_before = store.entry(RELATIVE).get("fingerprints")
+    edit_by_hand(store, lambda m: None)
+    opened = reopen(store)
+    assert opened.up_to_date(RELATIVE, "inputs-1") and not opened.sealed
+    opened.keep_checked()
+    assert store.manifest_path.read_text().startswith('{"seal": "')
+    again = reopen(store)
+
+    def no_hashing(path):
+        raise AssertionError(f"hashed {path}: the sealed manifest vouches for it")
+
+    monkeypatch.setattr(files, "sha256_file", no_hashing)
+    assert again.up_to_date(RELATIVE, "inputs-1") and again.sealed
+    assert again.entry(RELATIVE).get("fingerprints") == fingerprints_before
+
+
+def test_a_copied_artifact_is_hashed_once_then_trusted(store: ArtifactStore,
+                                                      monkeypatch) -> None:
+    """cp -a gives every file a new inode: hashed once, its new key kept."""
+    from plugin_builder import files
+
+    land(store, RELATIVE, V1, "inputs-1")
+    key = swap_for_same_size(store, V1)
+    artifacts.past_the_clock_tick(key[3])
+    opened = reopen(store)
+    assert opened.up_to_date(RELATIVE, "inputs-1") and opened.refreshed
+    opened.keep_checked()
+    monkeypatch.setattr(files, "sha256_file", lambda path: pytest.fail(f"hashed {path}"))
+    assert reopen(store).up_to_date(RELATIVE, "inputs-1")
+
+
+@pytest.mark.parametrize("mode_bits", [0o644, 0o640, 0o604])
+def test_a_key_others_may_read_seals_nothing(tmp_path, monkeypatch, mode_bits) -> None:
+    path = tmp_path / f"keys-{mode_bits:o}" / "manifest.key"
+    path.parent.mkdir()
+    path.write_bytes(os.urandom(32))
+    path.chmod(mode_bits)
+    monkeypatch.setattr(sealing, "key_path", lambda: path)
+    assert sealing.seal('{"a": 1}') == '{"a": 1}'
+    assert not sealing.sealed(b'{"a": 1}')
+
+
+def test_a_key_that_is_a_link_seals_nothing(tmp_path, monkeypatch) -> None:
+    real = tmp_path / "real.key"
+    real.write_bytes(os.urandom(32))
+    real.chmod(0o600)
+    link = tmp_path / "link" / "manifest.key"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    monkeypatch.setattr(sealing, "key_path", lambda: link)
+    assert sealing.seal('{"a": 1}') == '{"a": 1}'
+
+
+def test_a_seal_covers_every_byte(own_key) -> None:
+    text = sealing.seal('{\n  "a": 1\n}\n')
+    assert sealing.sealed(text.encode())
+    assert json.loads(text) == {"seal": text[10:74], "a": 1}
+    for changed in (text.replace('"a": 1', '"a": 2'), text + " ", text[:-1],
+                    text.replace('{"seal": "', '{"seal":  "')):
+        assert not sealing.sealed(changed.encode())
+
+
+def test_timestamps_of_whole_seconds_never_vouch(tmp_path) -> None:
+    """On a file system with 1-second timestamps a change in the landing second keeps the
+    whole key alike: such a key is never trusted, the file is hashed."""
+    path = tmp_path / "f"
+    path.write_bytes(V1)
+    real = path.stat()
+    fields = list(real)
+    coarse = os.stat_result((*fields[:7], int(real.st_atime), int(real.st_mtime),
+                             int(real.st_ctime)),
+                            {"st_atime_ns": int(real.st_atime) * 10**9,
+                             "st_mtime_ns": int(real.st_mtime) * 10**9,
+                             "st_ctime_ns": int(real.st_ctime) * 10**9})
+    assert coarse.st_ctime_ns % 10**9 == 0
+    assert not files_module.unchanged_since(stat_key(coarse), coarse)
+    assert files_module.unchanged_since(stat_key(real), real) == bool(real.st_ctime_ns % 10**9)
+
+
 # -- damaged manifests ----------------------------------------------------------------------
+
+def ours(**members) -> str:
+    """The text of a manifest of this version with these members (valid JSON)."""
+    return json.dumps({"schema": SCHEMA, "combination": COMBINATION.id, **members})
+
+
+SHA = "ab" * 32
+
+
+def with_sources(record) -> str:
+    return ours(artifacts={"bin/scheduler": {"sha256": SHA, "size": 1, "inputs": "i",
+                                             "sources": record}})
+
+
+RECORD = {"root": "/project", "files": {}, "folders": {}, "trees": {}}
 
 DAMAGED = {
     "truncated": '{"artifacts": {"bin/scheduler": {"sha256": "ab',
@@ -225,6 +405,29 @@ DAMAGED = {
     "entry not a dict": '{"artifacts": {"bin/scheduler": "ab12"}}',
     "entry without sha256": '{"artifacts": {"bin/scheduler": {"size": 1, "inputs": "inputs-1"}}}',
     "sha256 not a string": '{"artifacts": {"bin/scheduler": {"sha256": 12, "inputs": "i"}}}',
+    "another version's": '{"artifacts": {}, "combination": "go1.26.6-glibc-amd64"}',
+    "ours, artifacts a list": ours(artifacts=[]),
+    "ours, entry a string": ours(artifacts={"bin/scheduler": "ab12"}),
+    "ours, size a string": ours(artifacts={"bin/scheduler": {"sha256": SHA, "size": "1"}}),
+    "ours, stat a string": ours(artifacts={"bin/scheduler": {"sha256": SHA, "size": 1,
+                                                             "stat": "1 2 3 4"}}),
+    "ours, stat of three": ours(artifacts={"bin/scheduler": {"sha256": SHA, "size": 1,
+                                                             "stat": [1, 2, 3]}}),
+    "ours, verified a list": ours(artifacts={}, verified=["x.so"]),
+    "ours, combination a number": json.dumps({"schema": SCHEMA, "combination": 1,
+                                              "artifacts": {}}),
+    "sources a string": with_sources("x"),
+    "sources files a string": with_sources({**RECORD, "files": "x"}),
+    "a string where a pair is expected": with_sources({**RECORD, "files": {"a.go": "x"}}),
+    "a pair of the wrong types": with_sources({**RECORD, "files": {"a.go": [1, "key"]}}),
+    "folders [1, 2]": with_sources({**RECORD, "folders": [1, 2]}),
+    "folder names not strings": with_sources({**RECORD, "folders": {"host": [1, 2]}}),
+    "trees a list": with_sources({**RECORD, "trees": ["host"]}),
+    "sources without root": with_sources({"files": {}, "folders": {}, "trees": {}}),
+    "100,000 deep": "[" * 100_000 + "]" * 100_000,
+    "100,000 deep inside ours": ours(artifacts={})[:-1] + ', "verify": '
+    + "[" * 100_000 + "]" * 100_000 + "}",
+    "deep but parseable": ours(artifacts={}, verify=json.loads("[" * 300 + "]" * 300)),
 }
 
 

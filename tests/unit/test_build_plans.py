@@ -8,6 +8,7 @@ up-to-date decisions around the command.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,6 +362,7 @@ def test_a_version_a_dependency_pulls_up_is_refused_before_compiling(loaded) -> 
 
 def test_the_check_runs_only_when_the_plugin_is_built(loaded) -> None:
     store = ArtifactStore(loaded.artifacts, COMBINATION)
+    store.make_folder()  # as a job does before it plans anything
     scheduler = target(loaded, "scheduler")
     agreeing = StubEnvironment()
     [build] = plugin_step.plan(loaded, agreeing, store, [scheduler])
@@ -488,3 +490,69 @@ def test_a_failed_build_lands_nothing_and_leaves_nothing(loaded) -> None:
     assert "bin/scheduler" in raised.value.message
     assert store.entry("bin/scheduler") is None
     assert list(store.path("bin").iterdir()) == []
+
+
+def copied(project, destination: Path) -> config.Config:
+    """`cp -a` of the whole project (artifacts and manifest included), loaded there."""
+    import shutil
+
+    shutil.copytree(project.root, destination, symlinks=True)
+    return config.load(destination / "buildconfig.toml")
+
+
+def test_a_copied_project_builds_from_its_own_sources(project, tmp_path) -> None:
+    """The copy's host edited while the original folder, unchanged, still exists: the
+    copy rebuilds (its manifest must not point at the original's files)."""
+    loaded = load(project)
+    (loaded.host.module / "main.go").write_text("package main\n\nfunc main() {}\n")
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    (copy.host.module / "main.go").write_text("package main\n\nfunc main() { println() }\n")
+    store = ArtifactStore(copy.artifacts, COMBINATION)
+    assert go_build(environment, store, host_step.plan(copy, environment)[1], Log()).built
+
+
+def test_a_copied_project_left_as_it_is_stays_up_to_date(project, tmp_path) -> None:
+    loaded = load(project)
+    (loaded.host.module / "main.go").write_text("package main\n\nfunc main() {}\n")
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    store = ArtifactStore(copy.artifacts, COMBINATION)
+    log = Log()
+    assert not go_build(environment, store, host_step.plan(copy, environment)[1], log).built
+    assert log.lines == ["up to date: bin/scheduler"]
+
+
+def test_without_trimpath_the_folder_is_an_input(project, tmp_path) -> None:
+    """Paths are compiled in without -trimpath: a copy elsewhere builds other binaries."""
+    loaded = load(project, trimpath=False)
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    store = ArtifactStore(copy.artifacts, COMBINATION)
+    assert go_build(environment, store, host_step.plan(copy, environment)[1], Log()).built
+
+
+def test_a_copied_project_is_hashed_once_then_trusted(project, tmp_path, monkeypatch) -> None:
+    """cp -a gives every file a new inode: sources and artifacts are hashed on the first
+    run in the copy, their new keys kept, and the run after hashes nothing."""
+    from plugin_builder import files
+    from plugin_builder.files import past_the_clock_tick
+
+    loaded = load(project)
+    (loaded.host.module / "main.go").write_text("package main\n\nfunc main() {}\n")
+    environment = StubEnvironment()
+    go_build(environment, ArtifactStore(loaded.artifacts, COMBINATION),
+             host_step.plan(loaded, environment)[1], Log())
+    copy = copied(project, tmp_path / "copy")
+    past_the_clock_tick(time.time_ns())
+    first = ArtifactStore(copy.artifacts, COMBINATION)
+    assert not go_build(environment, first, host_step.plan(copy, environment)[1], Log()).built
+    monkeypatch.setattr(files, "sha256_file", lambda path: pytest.fail(f"hashed {path}"))
+    again = ArtifactStore(copy.artifacts, COMBINATION)
+    assert not go_build(environment, again, host_step.plan(copy, environment)[1], Log()).built

@@ -4,14 +4,14 @@ packages that provide it named in the error."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from plugin_builder import emulation
+from plugin_builder import emulation, processes
 from plugin_builder.config import Libc
 from plugin_builder.errors import ToolchainError
+from plugin_builder.untrusted import printable, quoted
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,29 @@ def c_compiler(libc: Libc, arch: str | None = None) -> CCompiler:
                 fix=emulation.install_fix(cross.packages),
             )
         command = cross.cc
-    version = subprocess.run([found, "--version"], capture_output=True, text=True,
-                             check=False).stdout.splitlines()
-    return CCompiler(libc.name, Path(found), version[0] if version else found, arch, command)
+    return CCompiler(libc.name, Path(found), _version_line(found), arch, command)
+
+
+VERSION_TIMEOUT_S = 20.0
+
+
+def _version_line(compiler: str) -> str:
+    """The first line of ``compiler --version``, as text whatever bytes it prints; a
+    compiler that cannot run, or does not answer, is an error naming it."""
+    try:
+        answered = processes.answer([compiler, "--version"], timeout_s=VERSION_TIMEOUT_S)
+    except OSError as error:
+        raise ToolchainError(f"C compiler {quoted(compiler)} cannot run: {error.strerror}",
+                             fix="point the libc's cc in buildconfig.toml at a working C "
+                                 "compiler (gcc, musl-gcc, clang)") from None
+    if answered is None:
+        raise ToolchainError(f"C compiler {quoted(compiler)} did not answer --version within "
+                             f"{VERSION_TIMEOUT_S:.0f} s",
+                             fix="point the libc's cc in buildconfig.toml at a working C "
+                                 "compiler (gcc, musl-gcc, clang)")
+    lines = answered[1].decode("utf-8", errors="replace").splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    return printable(first) or compiler
 
 
 # The Debian cross compilers, for the fix of a missing [libc.<name>.arch.<arch>] table.

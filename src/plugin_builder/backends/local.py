@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plugin_builder import processes, sharedcache
+from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.backends import PlannedEnvironment, RunResult
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
@@ -30,11 +32,27 @@ class LocalEnvironment:
     identity: Mapping[str, str] = field(default_factory=dict)
     cache_prog: str = ""  # GOCACHEPROG of every go command ("": Go's own cache alone)
     link_cache: LinkCache | None = None
+    # Where go's $WORK and the C compiler's temporary files go (None: the system's).
+    temporary: Path | None = None
 
     def run(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             on_stderr: Callable[[str], None] | None = None,
             outputs: Sequence[Path] = ()) -> RunResult:
-        return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr))
+        if self.temporary is None:
+            return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
+                                                memory=processes.memory_bound()))
+        # Go's $WORK and the C compiler's temporary files: in the scratch folder, not
+        # in /tmp. How a command runs here, not part of the planned build's environment.
+        self.temporary.mkdir(parents=True, exist_ok=True)
+        env = {**env, "GOTMPDIR": str(self.temporary), "TMPDIR": str(self.temporary)}
+        try:
+            return RunResult(*processes.capture(argv, cwd=cwd, env=env, on_stderr=on_stderr,
+                                                memory=processes.memory_bound()))
+        finally:
+            # Empty after a command that ended; what one interrupted left (its processes
+            # all ended with it) goes too. Only a SIGKILL of ours leaves it, for the
+            # next run's sweep.
+            shutil.rmtree(self.temporary, ignore_errors=True)
 
     def base_env(self) -> dict[str, str]:
         env = toolchain_env()
@@ -70,6 +88,7 @@ class LocalBackend:
             identity=_identity(toolchain, compiler),
             cache_prog=quoted.join(cache),
             link_cache=sharedcache.LinkCache.of(self.config, cache),
+            temporary=ArtifactStore(self.config.artifacts, combination).temporary_folder(),
         )
 
 

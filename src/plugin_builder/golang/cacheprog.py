@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from plugin_builder.processes import watched
+from plugin_builder.processes import Supervised
 
 ANSWER_TIMEOUT_S = 60.0  # a get may wait on a remote server
 CLOSE_TIMEOUT_S = 120.0  # close waits for uploads to finish
@@ -56,16 +56,16 @@ class CacheProg:
         self._said: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115
             prefix="plugin-builder-cacheprog-")
         try:
-            self.child = subprocess.Popen(self.argv, stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=self._said,
-                                          env=dict(env) if env is not None else None,
-                                          start_new_session=True)
+            # Supervised: nothing the program starts outlives it, nor us.
+            self._supervised = Supervised(self.argv, env=env, stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=self._said)
+            self.child = self._supervised.process
         except OSError as error:
             self._said.close()
             raise CacheProgError(f"cannot start {self.argv[0]}: {error.strerror}") from None
         self._cleanup = ExitStack()  # the watchdog released and stderr's file closed, last
         self._cleanup.callback(self._said.close)
-        self._cleanup.enter_context(watched(self.child.pid))
+        self._cleanup.enter_context(self._supervised)
         self._pending = b""
         self._next_id = 1
         try:
@@ -125,8 +125,7 @@ class CacheProg:
             self._cleanup.close()
 
     def _kill(self) -> None:
-        if self.child.poll() is None:
-            self.child.kill()
+        self._supervised.stop()  # the supervisor ends the program and all it started
         self.child.wait()
 
     # -- the wire -------------------------------------------------------------------------

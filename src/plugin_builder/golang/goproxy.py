@@ -167,7 +167,7 @@ def fetch_toolchain(version: str, staging: Path, *, go: Path, go_release: str, g
 
 def _go_json(go: Path, args: list[str], env: Mapping[str, str]) -> dict[str, object]:
     """The JSON object a go command prints on stdout; {"Error": ...} when there is none."""
-    code, stdout, stderr = processes.run_apart([str(go), *args], cwd=OUTSIDE_ANY_MODULE, env=env)
+    code, stdout, stderr = processes.capture([str(go), *args], cwd=OUTSIDE_ANY_MODULE, env=env)
     try:
         answer = json.loads(stdout)
     except ValueError:

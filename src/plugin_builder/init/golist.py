@@ -85,17 +85,12 @@ def loaders_in(output: str) -> dict[str, str]:
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    """Like processes.run, with stdout (JSON) apart from stderr (the go command's talk)."""
-    child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             errors="replace", start_new_session=True)
-    with processes.watched(child.pid):
+    """Like processes.capture, with a time limit: stdout (JSON) apart from stderr (the go
+    command's talk)."""
+    with processes.Supervised(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, errors="replace") as command:
         try:
-            output, errors = child.communicate(timeout=LIST_TIMEOUT_S)
+            output, errors = command.process.communicate(timeout=LIST_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise Unanswered(f"no answer in {LIST_TIMEOUT_S} s") from None
-        finally:
-            if child.poll() is None:
-                processes.kill_group(child.pid)
-                child.wait()
-    return child.returncode, output, errors
+    return command.process.returncode, output, errors

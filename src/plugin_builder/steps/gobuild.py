@@ -7,6 +7,7 @@ here loadable by a host built here.
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -56,9 +57,10 @@ class Outcome:
         return str(self.entry["sha256"])
 
 
-def existing(store: ArtifactStore, relative: str) -> Outcome:
+def existing(store: ArtifactStore, relative: str, project: Path) -> Outcome:
     """An artifact as it is now, without building: its recorded entry while the file
-    still holds that content, and whether its sources changed since it was built."""
+    still holds that content, and whether its sources (in ``project``, the project
+    folder) changed since it was built."""
     path = store.path(relative)
     entry = store.entry(relative) or {}
     if not (entry and store.intact(relative, entry)):
@@ -66,7 +68,8 @@ def existing(store: ArtifactStore, relative: str) -> Outcome:
         return Outcome(relative, path, False, 0.0,
                        {"sha256": sha256_file(path), "size": path.stat().st_size},
                        stale="it is not the file this tool built (its content changed)")
-    return Outcome(relative, path, False, 0.0, entry, stale=sources.changed(entry.get("sources")))
+    return Outcome(relative, path, False, 0.0, entry,
+                   stale=store.sources_changed(relative, project.resolve()))
 
 
 def shared_flags(host: Host) -> list[str]:
@@ -141,9 +144,10 @@ class GoBuild:
     # Run when the artifact is to be built, before compiling; raises to refuse the build
     # (an out-of-tree plugin whose module graph cannot agree with its host's).
     check: Callable[[GoBuild], None] | None = field(default=None, compare=False)
-    # The project root, which the compiler's file paths are shown relative to (None: as
-    # the compiler said them, relative to cwd).
-    root: Path | None = None
+    # The folder paths are recorded relative to (the project's; a generated build's own
+    # folder), so a copied or moved project is judged by its own sources; the compiler's
+    # file paths are shown relative to it too.
+    project: Path = field(kw_only=True)
 
     def command(self, output: Path, *, list_packages: bool = False) -> list[str]:
         """argv with the output path; ``list_packages``: with -v, so go names each
@@ -154,7 +158,7 @@ class GoBuild:
 
 def _inputs(identity: Mapping[str, str], build: GoBuild) -> str:
     """The digest of everything that feeds the build's output."""
-    return inputs_digest(*_input_parts(identity, build))
+    return inputs_digest(*_input_parts(identity, build, build.project.resolve()))
 
 
 def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuild,
@@ -162,7 +166,8 @@ def planned(environment: PlannedEnvironment, store: ArtifactStore, build: GoBuil
     """What go_build would do (a dry run): say it, and why; run nothing, write nothing."""
     relative = build.relative
     if environment.identity_known:
-        reason = _stale(store, relative, _inputs(environment.identity, build))
+        reason = _stale(store, relative, _inputs(environment.identity, build),
+                        build.project.resolve())
     else:  # whether it is up to date is known once the toolchain is there
         reason = NEVER_BUILT if _never_built(store, relative) else None
         if reason is None:
@@ -183,11 +188,13 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     if isinstance(environment, PlannedEnvironment):
         return planned(environment, store, build, log)
     relative, argv = build.relative, build.argv
-    parts = _input_parts(environment.identity, build)
+    project = build.project.resolve()
+    parts = _input_parts(environment.identity, build, project)
     inputs = inputs_digest(*parts)
-    reason = _stale(store, relative, inputs)
+    reason = _stale(store, relative, inputs, project)
     if reason is None:
         log(f"up to date: {relative}")
+        store.keep_checked()
         return Outcome(relative, store.path(relative), False, 0.0, store.entry(relative) or {})
     if build.check is not None:
         build.check(build)
@@ -195,7 +202,7 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     log.status(f"listing the packages of {relative}")
     # Listed before the build: a source edited while it compiles is then recorded with
     # its old content, so the next run rebuilds (listed after, it would look built).
-    read, packages = _sources_read(environment, build)
+    read, packages = _sources_read(environment, build, project)
     shared = _shared_entry(environment, build, parts, read)
     with store.staging(relative) as staged:
         if log.verbose:
@@ -225,12 +232,25 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
     return Outcome(relative, store.path(relative), True, seconds, landed)
 
 
-def _input_parts(identity: Mapping[str, str], build: GoBuild) -> list[Any]:
+def _input_parts(identity: Mapping[str, str], build: GoBuild, project: Path) -> list[Any]:
     """What the artifact is a function of, but for its sources: argv (argv[0] is the go
     path, which differs by backend; identity covers it), the variables that feed the
-    output, the toolchain's identity and generated files."""
+    output, the toolchain's identity, generated files and where in the project it runs."""
     return [list(build.argv[1:]), {k: build.env[k] for k in FINGERPRINT_ENV if k in build.env},
-            dict(identity), dict(build.digest_parts)]
+            dict(identity), _anchored(build, project)]
+
+
+def _anchored(build: GoBuild, project: Path) -> dict[str, Any]:
+    """What else feeds the build, with the project's own path written as <project>, and
+    where in the project it runs: a project moved elsewhere builds the same binaries, so
+    they stay up to date. Without -trimpath, paths are compiled in (and feed package
+    fingerprints): then the absolute folder is an input."""
+    if "-trimpath" not in build.argv:
+        return {**build.digest_parts, "cwd": str(build.cwd)}
+    own = re.compile(re.escape(str(project)) + r'(?=[/"\s]|$)')
+    parts = {name: own.sub("<project>", value) if isinstance(value, str) else value
+             for name, value in build.digest_parts.items()}
+    return {**parts, "cwd": own.sub("<project>", str(build.cwd))}
 
 
 def _shared_entry(environment: BuildEnvironment, build: GoBuild, parts: list[Any],
@@ -252,7 +272,7 @@ def _compile_and_link(environment: BuildEnvironment, build: GoBuild, staged: Pat
                              env=build.env, on_stderr=compiling.line, outputs=[staged])
     if result.returncode != 0 or not staged.exists():
         said, first = compiler_output.relative_to_project(
-            compiling.without_progress(result.stderr) + result.stdout, build.cwd, build.root)
+            compiling.without_progress(result.stderr) + result.stdout, build.cwd, build.project)
         raise BuildError(f"building {relative} for {environment.combination.id}",
                          said or f"exit code {result.returncode}",
                          fix=compiler_output.fix_for(first, build.entry, build.cwd,
@@ -260,7 +280,7 @@ def _compile_and_link(environment: BuildEnvironment, build: GoBuild, staged: Pat
     return compiling.compiled
 
 
-def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
+def _stale(store: ArtifactStore, relative: str, inputs: str, project: Path) -> str | None:
     """Why the artifact must be built, or None when it is up to date."""
     if _never_built(store, relative):
         return NEVER_BUILT
@@ -269,15 +289,15 @@ def _stale(store: ArtifactStore, relative: str, inputs: str) -> str | None:
         return "built with other settings (flags, stamps, toolchain or module graph)"
     if not store.intact(relative, entry):
         return "its file is not the one this tool built (its content changed)"
-    return sources.changed(entry.get("sources"))
+    return store.sources_changed(relative, project)
 
 
 def _never_built(store: ArtifactStore, relative: str) -> bool:
     return store.entry(relative) is None or not store.path(relative).is_file()
 
 
-def _sources_read(environment: BuildEnvironment,
-                  build: GoBuild) -> tuple[dict[str, Any], frozenset[str]]:
+def _sources_read(environment: BuildEnvironment, build: GoBuild,
+                  project: Path) -> tuple[dict[str, Any], frozenset[str]]:
     """The files this build reads, as `go list -deps` names them (see sources.py), and
     the import paths of every package it needs."""
     argv = sources.list_argv(environment.go, build.argv, build.argv[-1])
@@ -285,13 +305,14 @@ def _sources_read(environment: BuildEnvironment,
     if listed.returncode != 0:
         # stderr says why; stdout is the JSON of the packages it could list.
         said, first = compiler_output.relative_to_project(listed.stderr or listed.output,
-                                                          build.cwd, build.root)
+                                                          build.cwd, build.project)
         raise BuildError(f"listing the sources of {build.relative}", said,
                          fix=compiler_output.fix_for(first, build.entry, build.cwd,
                                                      environment.combination.flags))
     packages = frozenset(p.get("ImportPath", "") for p in
                          gojson.objects(listed.stdout, "go list -deps"))
-    return sources.record(listed.stdout, gowork=build.env.get("GOWORK")), packages
+    return (sources.record(listed.stdout, gowork=build.env.get("GOWORK"), project=project),
+            packages)
 
 
 class _Compiling:

@@ -47,7 +47,7 @@ def run(job: Job) -> list[Outcome]:
             build = _service_build(job.config, environment, service)
             job.hosts[service.name] = go_build(environment, job.store, build, job.log)
         else:
-            job.hosts[service.name] = existing(job.store, relative)
+            job.hosts[service.name] = existing(job.store, relative, job.config.root)
     return list(job.hosts.values())
 
 
@@ -70,5 +70,5 @@ def _service_build(config: Config, environment: BuildEnvironment, service: Servi
         env=build_env(environment, gowork=host_gowork(config.host)),
         digest_parts={},
         entry={"kind": "host", "service": service.name, "version": config.host.version},
-        root=config.root,
+        project=config.root,
     )

@@ -76,10 +76,15 @@ class Job:
                    ArtifactStore(config.artifacts, combination))
 
     def prepared(self) -> BuildEnvironment:
-        """Where builds run; the backend prepares it on first use (a dry run: plans it)."""
+        """Where builds run; the backend prepares it on first use, after the output
+        folder was made ours (every build and generated file goes there); a dry run
+        plans it and makes nothing."""
         if self.environment is None:
-            prepare = self.backend.plan if self.request.dry_run else self.backend.prepare
-            self.environment = prepare(self.combination, self.log)
+            if self.request.dry_run:
+                self.environment = self.backend.plan(self.combination, self.log)
+            else:
+                self.store.make_folder()
+                self.environment = self.backend.prepare(self.combination, self.log)
         return self.environment
 
 

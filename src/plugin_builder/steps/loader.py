@@ -142,6 +142,7 @@ def plan(environment: BuildEnvironment, store: ArtifactStore, graph: HostGraph,
         env=env,
         digest_parts={"source": source.files, "go.work": gowork},
         entry={"kind": "loader"},
+        project=store.folder,  # generated there: its sources move with the artifacts
     )
 
 

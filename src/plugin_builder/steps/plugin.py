@@ -64,7 +64,8 @@ def run(job: Job) -> list[Outcome]:
     to_build = list(job.request.plugins) if job.request.build else missing
     for target in job.request.plugins:
         if target not in to_build:
-            job.plugins[target] = existing(job.store, plugin_path(job.config, target))
+            job.plugins[target] = existing(job.store, plugin_path(job.config, target),
+                                           job.config.root)
     if to_build:
         _build_each(job, to_build)
     return list(job.plugins.values())
@@ -116,5 +117,5 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
         entry={"kind": "plugin", "type": target.type, "name": target.name,
                "in_tree": target.in_tree},
         check=partial(check_before_compiling, config, environment, store, target),
-        root=config.root,
+        project=config.root,
     )

@@ -209,8 +209,10 @@ class _ExplicitLoaders:
         if combination is None or host.buildinfo is None:
             return None
         if combination not in self.environments:
+            store = ArtifactStore(self.config.artifacts, combination)
+            store.make_folder()  # before the backend mounts or writes anything there
             self.environments[combination] = (self.backend.prepare(combination, self.log),
-                                              ArtifactStore(self.config.artifacts, combination))
+                                              store)
         environment, store = self.environments[combination]
         graph = loader.HostGraph.of_binary(self.config, host.buildinfo)
         return loader.build_loader(environment, store, graph, contracts,
@@ -366,9 +368,7 @@ def _recorded_fingerprints(outcome: Outcome) -> Fingerprints | None:
 
 def passed_keys(store: ArtifactStore) -> frozenset[str]:
     """Cache keys of the pairs that passed when this combination was last verified."""
-    verified = store.manifest().get("verified", {})
-    return frozenset(v for v in verified.values() if isinstance(v, str)) \
-        if isinstance(verified, dict) else frozenset()
+    return frozenset(store.verified().values())
 
 
 def record(store: ArtifactStore, pairs: Sequence[Pair], results: Sequence[PluginResult]) -> None:

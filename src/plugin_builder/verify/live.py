@@ -4,7 +4,9 @@ A plugin that does not match its host does not always get an error back: a Go ve
 mismatch or a static host kills the host process with ``fatal error: runtime: no plugin
 module data``. So the load happens in a child, in its own process group (a hung check is
 killed with everything it started), with a time limit, and the child's output goes to a
-temporary file (a child that floods its output cannot fill a pipe or our memory).
+temporary file (a child that floods its output cannot fill a pipe or our memory). When
+the check ends, every process it started is killed, also one a plugin's ``init()``
+started in a session of its own (:class:`plugin_builder.processes.Supervised`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import IO
 
 from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.errors import BinaryError, CheckCommandError
-from plugin_builder.processes import kill_group, watched
+from plugin_builder.processes import Supervised
 from plugin_builder.status import LiveStatus
 
 OK, REFUSED, CRASHED, TIMED_OUT, INCOMPLETE = LiveStatus
@@ -72,15 +74,16 @@ def run_check(
     argv = tuple(os.fspath(arg) for arg in argv)
     started = time.monotonic()
     with tempfile.TemporaryFile() as output:
-        process = _start(argv, env, output, piped=stdin is not None)
-        if stdin is not None:
-            _feed(process, stdin)
-        with watched(process.pid):  # a hung check never outlives a killed verifier
+        # Supervised: nothing it started, in any session, outlives the check, nor a
+        # killed verifier.
+        with _start(argv, env, output, piped=stdin is not None) as process:
+            if stdin is not None:
+                _feed(process.process, stdin)
             timed_out = _wait(process, timeout_s)
         duration = time.monotonic() - started
         output.seek(0)
         decisive, tail, whole = _scan(_lines(output))
-    result = _classify(argv, process.returncode, timed_out, decisive, tail, duration)
+    result = _classify(argv, process.process.returncode, timed_out, decisive, tail, duration)
     return dataclasses.replace(result, output=whole)
 
 
@@ -94,22 +97,15 @@ def _feed(process: subprocess.Popen[bytes], data: bytes) -> None:
         process.stdin.close()
 
 
-def _start(
-    argv: tuple[str, ...], env: Mapping[str, str] | None, output: IO[bytes], *,
-    piped: bool = False,
-) -> subprocess.Popen[bytes]:
+def _start(argv: tuple[str, ...], env: Mapping[str, str] | None, output: IO[bytes], *,
+           piped: bool = False) -> Supervised:
     if not argv:
         raise CheckCommandError("live check: empty command",
                                 fix="give the service or plugin type a check command")
     try:
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,  # one stream keeps the order of what the host said
-            env=dict(env) if env is not None else None,
-            start_new_session=True,  # own process group, so a hang dies with its children
-        )
+        # One stream keeps the order of what the host said.
+        return Supervised(argv, env=env, stdout=output, stderr=subprocess.STDOUT,
+                          stdin=subprocess.PIPE if piped else subprocess.DEVNULL)
     except OSError as error:
         interpreter = _missing_interpreter(argv[0]) if error.errno == errno.ENOENT else None
         if interpreter is not None:
@@ -136,18 +132,14 @@ def _missing_interpreter(program: str) -> str | None:
     return interpreter if interpreter and not os.path.exists(interpreter) else None
 
 
-def _wait(process: subprocess.Popen[bytes], timeout_s: float) -> bool:
-    """Wait for the child; True when it had to be killed for running out of time."""
+def _wait(process: Supervised, timeout_s: float) -> bool:
+    """Wait for the check; True when it had to be ended for running out of time."""
     try:
         process.wait(timeout=timeout_s)
         return False
     except subprocess.TimeoutExpired:
         return True
-    finally:
-        # Also on KeyboardInterrupt: no check outlives the verifier.
-        if process.poll() is None:
-            kill_group(process.pid)
-            process.wait()
+    # Whatever happens (KeyboardInterrupt too), leaving the `with` ends it all.
 
 
 def _lines(output: IO[bytes]) -> Iterator[str]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from plugin_builder.binary.fingerprints import MATCH, UNREADABLE, FingerprintVerdict
 from plugin_builder.errors import PluginBuilderError
 from plugin_builder.status import Verdict
+from plugin_builder.untrusted import printable
 from plugin_builder.verify.findings import ERROR, WARNING, Finding
 from plugin_builder.verify.live import LiveResult
 
@@ -178,12 +179,12 @@ def render_table(
     for result in results:
         table.add_row(
             Text(result.verdict, style=_STYLE[result.verdict]),
-            _plugin_cell(result),
-            os.path.basename(result.host_path),
+            Text(printable(_plugin_cell(result))),  # Text: names are never markup
+            Text(printable(os.path.basename(result.host_path))),
             _fingerprints_cell(result.fingerprints),
             _static_cell(result),
             _live_cell(result),
-            _cause_cell(result),
+            Text(printable(_cause_cell(result))),
         )
     return table
 
@@ -200,9 +201,10 @@ def print_report(results: Sequence[PluginResult], console: Console | None = None
     for result in results:
         lines = _detail_lines(result)
         if lines:
-            console.print(Text(f"{result.plugin_path}:", style=_STYLE[result.verdict]))
+            console.print(Text(f"{printable(result.plugin_path)}:",
+                               style=_STYLE[result.verdict]))
             for line in lines:
-                console.print(Text(f"  {line}"))
+                console.print(Text(f"  {printable(line)}"))
     rules = dict.fromkeys(f.rule for result in results for f in result.findings)
     if rules or any(not live.ok for r in results for _, live in _loads(r)):
         from plugin_builder.links import PAGE
