@@ -12,7 +12,10 @@ or ``sudo``) runs where an engine answers, and with ``CI=true`` fails without on
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,13 +90,30 @@ class Reader:
         for block in RUN[:RUN.index(target) + 1]:
             if block.line in self.ran or (block.needs_docker and block is not target):
                 continue
-            run = subprocess.run(["bash", "-euo", "pipefail", "-c", block.text], cwd=self.root,
-                                 env=self.env, capture_output=True, text=True,
-                                 timeout=BLOCK_TIMEOUT_S)
+            run = run_block(block, self.root, self.env)
             assert run.returncode == 0, (f"{block} exited {run.returncode}:\n{block.text}\n"
                                          f"{run.stdout[-6000:]}\n{run.stderr[-6000:]}")
             assert "Traceback" not in run.stderr, f"{block}:\n{run.stderr[-6000:]}"
             self.ran.add(block.line)
+
+
+def run_block(block: Block, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The block in bash, in a process group of its own: at its time limit the whole group
+    is killed, so a server a block starts cannot hold the test (and its pipes) forever."""
+    with subprocess.Popen(["bash", "-euo", "pipefail", "-c", block.text], cwd=cwd, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as shell:
+        try:
+            stdout, stderr = shell.communicate(timeout=BLOCK_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(shell.pid, signal.SIGKILL)
+            stdout, stderr = shell.communicate()
+            raise AssertionError(f"{block} did not end in {BLOCK_TIMEOUT_S} s:\n{block.text}\n"
+                                 f"{stdout[-3000:]}\n{stderr[-3000:]}") from None
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(shell.pid, signal.SIGKILL)  # anything it left running
+    return subprocess.CompletedProcess(shell.args, shell.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="module")
