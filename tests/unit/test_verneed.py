@@ -18,7 +18,7 @@ from plugin_builder.binary.verneed import (
 )
 from plugin_builder.errors import BinaryError
 
-from .elffiles import SYMBOL, STB_GLOBAL, Section, symbol_sections, write_elf
+from .elffiles import STB_GLOBAL, SYMBOL, Section, symbol_sections, write_elf
 
 SHT_DYNSYM = 11
 
