@@ -109,3 +109,38 @@ def test_a_real_binary_reads_as_readelf_reads_it():
                             capture_output=True, text=True, check=True).stdout
     imported = set(re.findall(r" UND (\S+?)@(\S+) \(", dynsym))
     assert {(s.symbol, s.version) for s in needs.symbols} == imported
+
+
+# -- the glibc-floor rule ------------------------------------------------------------------
+
+
+def _analyzed(tmp_path: Path, floor: str | None, host_needs, plugin_needs):
+    from plugin_builder.binary.side import Side
+    from plugin_builder.verify import Contract, RebuildHint, analyze
+
+    host = Side.read(_glibc_binary(tmp_path / "host", host_needs), lookups=False)
+    plugin = Side.read(_glibc_binary(tmp_path / "plugin.so", plugin_needs))
+    hint = RebuildHint.for_host(host, "scheduler", "probe")
+    return [f for f in analyze(host, plugin, Contract("scheduler", ()), hint, glibc_floor=floor)
+            if f.rule == "glibc-floor"]
+
+
+def test_the_floor_rule_names_the_symbol_and_the_binary(tmp_path):
+    found = _analyzed(tmp_path, "2.28", [("memcpy", "GLIBC_2.14")],
+                      [("memcpy", "GLIBC_2.14"), ("pthread_create", "GLIBC_2.34"),
+                       ("pthread_join", "GLIBC_2.34"), ("stat", "GLIBC_2.33")])
+    [finding] = found
+    assert finding.severity == "error"
+    assert finding.subject == "plugin plugin.so"
+    assert finding.plugin_value == "pthread_join@GLIBC_2.34"
+    assert "needs pthread_join@GLIBC_2.34 (and 1 more: pthread_create)" in finding.message
+    assert "newer than the glibc floor 2.28" in finding.message
+    assert "version `GLIBC_2.34' not found" in finding.message
+    assert str(tmp_path / "plugin.so") in finding.message
+
+
+def test_the_floor_rule_checks_the_host_too_and_is_quiet_without_a_floor(tmp_path):
+    needs = [("__libc_start_main", "GLIBC_2.34")]
+    assert [f.subject for f in _analyzed(tmp_path, "2.17", needs, [])] == ["host host"]
+    assert _analyzed(tmp_path, "2.34", needs, needs) == []
+    assert _analyzed(tmp_path, None, needs, needs) == []

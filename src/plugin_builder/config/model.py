@@ -106,7 +106,10 @@ class Libc:
         toml="arch", each="<arch>")
     glibc_floor: str | None = key(
         None, 'glibc_floor = "2.28"', "the oldest glibc the hosts and plugins of this libc must "
-        "run on (issue 22); declared, not yet checked by verify or used by builds",
+        "run: verify fails a host or plugin needing a newer `GLIBC_x.y` symbol "
+        "([glibc-floor](troubleshooting.md#rule-glibc-floor)), and cgo links with `zig cc "
+        "-target <arch>-linux-gnu.<floor>` (PyPI's `ziglang`, provisioned into the "
+        "toolchain cache) instead of `cc`",
         c.one_of([f"2.{minor}" for minor in range(17, 42)], "glibc release", "glibc release"))
 
     def __post_init__(self) -> None:

@@ -58,6 +58,7 @@ from plugin_builder.verify.pairs import (
     Pair,
     cache_key,
     contract_of,
+    glibc_floor_of,
     judge,
     project_view,
 )
@@ -125,7 +126,8 @@ def plan(job: Job) -> None:
         unchanged = plugin.planned is None and host.planned is None
         loaded = before.setdefault(plugin_type.service, [])
         key = cache_key(host.sha256, plugin.sha256, contract_of(plugin_type), check,
-                        tuple(loaded)) if unchanged else None
+                        tuple(loaded), glibc_floor_of(job.config, job.combination.libc)
+                        ) if unchanged else None
         loaded.append(plugin.sha256 if unchanged else "")
         if key in proven:
             job.log(f"proven before: {pair} (both binaries unchanged since it loaded)")
@@ -344,6 +346,7 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
     pairs = []
     view = project_view(config) if plugins else None
     before: dict[str, list[str]] = {}  # service -> the plugins it loads first
+    floor = glibc_floor_of(config, combination.libc)
     for target, plugin in plugins.items():
         plugin_type = config.plugin_types[target.type]
         service = plugin_type.service
@@ -354,11 +357,11 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
         contract = contract_of(plugin_type)
         check = config.check_command(plugin_type)
         loaded = before.setdefault(service, [])
-        key = cache_key(host.sha256, plugin.sha256, contract, check, tuple(loaded))
+        key = cache_key(host.sha256, plugin.sha256, contract, check, tuple(loaded), floor)
         loaded.append(plugin.sha256)
         pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
                           combination.id, key, _recorded_fingerprints(host),
-                          _recorded_fingerprints(plugin), project=view))
+                          _recorded_fingerprints(plugin), project=view, glibc_floor=floor))
     return pairs
 
 
