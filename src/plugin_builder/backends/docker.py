@@ -28,6 +28,7 @@ from plugin_builder.backends import PlannedEnvironment, RunResult, builder_image
 from plugin_builder.backends.transfer import Upload, fetch
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
+from plugin_builder.errors import ToolchainError
 from plugin_builder.golang import quoted
 from plugin_builder.golang.goenv import MODULE_FETCH_ENV
 from plugin_builder.log import Log
@@ -163,8 +164,13 @@ class DockerBackend:
         if not self._swept:  # containers a SIGKILLed run of ours left behind
             engine.remove_orphans(self.client, log)
             self._swept = True
-        image = builder_image.ensure_builder_image(self.config, self.client, combination, log)
         libc = self.config.libcs[combination.libc]
+        if libc.glibc_floor:
+            raise ToolchainError(
+                f"libc.{libc.name}.glibc_floor is built with zig cc, which builder images "
+                "do not hold yet",
+                fix=f"build {combination.id} with the local backend (--backend local)")
+        image = builder_image.ensure_builder_image(self.config, self.client, combination, log)
         ca = _machine_ca_bundle()
         cache = _shared_cache(self.config, combination, log)
         return DockerEnvironment(
