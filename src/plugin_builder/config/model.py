@@ -542,7 +542,8 @@ class Cache:
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders)
+    CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders,
+                        t.released_host_fits)
     path: Path
     root: Path  # the project folder: the folder that holds the config file
     # Declared first: its allow_outside_paths governs every path read after it.

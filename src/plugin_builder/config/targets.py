@@ -284,6 +284,37 @@ def targets_once(ctx: Context, key: str, targets: tuple[Any, ...]) -> tuple[Any,
 
 # -- the whole file ----------------------------------------------------------------------
 
+
+def released_host_fits(ctx: Context, key: str, config: Config) -> Config:
+    """A released binary (or recipe) plugins can be built for, of a combination of the
+    matrix; an image's binary is read when a build copies it out."""
+    from plugin_builder.errors import BinaryError
+    from plugin_builder.released import recipe as recipes
+
+    host = config.host
+    path = host.binary if host.binary is not None else host.recipe
+    if path is None:
+        return config
+    where = "host.binary" if host.binary is not None else "host.recipe"
+    try:
+        recipe = recipes.read(path)
+    except BinaryError as error:
+        raise ctx.error(where, error.message, fix=error.fix) from None
+    if recipe.refusals:
+        raise ctx.error(where, f"plugins cannot be built for the released host {path}: "
+                               + "; ".join(recipe.refusals),
+                        fix=f"see `plugin-builder recipe {path}`; build the host from its "
+                            "source (host.module), or use a release that can load plugins "
+                            "built elsewhere")
+    if recipe.combination not in config.matrix.combination_set:
+        raise ctx.error(where, f"the released host is {recipe.combination.id}, which "
+                               "[matrix] does not build",
+                        fix=f"add it: go = [\"{recipe.go}\"], libc = [\"{recipe.libc}\"], "
+                            f"arch = [\"{recipe.arch}\"], default = "
+                            f"\"{recipe.combination.id}\"")
+    return config
+
+
 def matrix_libcs_declared(ctx: Context, key: str, config: Config) -> Config:
     for index, name in enumerate(config.matrix.libc):
         one_of(config.libcs, "libc", "[libc.NAME] table")(ctx, f"matrix.libc[{index}]", name)
