@@ -200,7 +200,9 @@ class DockerBackend:
         """The project and any source folder outside it (allow_outside_paths) less the
         tool's own outputs, the combination's scratch folder, and the CA bundle."""
         root = self.config.root.resolve()
-        others = [self.config.host.module, *(p.source for p in self.config.plugins)]
+        others = [p for p in (self.config.host.module, self.config.host.binary,
+                              self.config.host.recipe) if p is not None]
+        others += [p.source for p in self.config.plugins]
         outside = {p.resolve() for p in others if not p.resolve().is_relative_to(root)}
         apart = (self.config.artifacts, self.config.results, self.config.toolchain_cache)
         return Upload(sources=(root, *sorted(outside)),

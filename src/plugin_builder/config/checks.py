@@ -293,6 +293,8 @@ RELEASED_KEYS = ("binary", "image", "recipe")
 
 def source_host_only(ctx: Context, key: str, value: Any) -> Any:
     """A key of a host built from its source: a released host's settings are its binary's."""
+    if not value and not isinstance(value, bool):
+        return value  # left empty (a string default runs through its checks too)
     host = ctx.open["host"]
     released = next((name for name in RELEASED_KEYS if host.get(name) is not None), None)
     if released is not None:

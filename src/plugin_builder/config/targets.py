@@ -289,7 +289,7 @@ def released_host_fits(ctx: Context, key: str, config: Config) -> Config:
     """A released binary (or recipe) plugins can be built for, of a combination of the
     matrix; an image's binary is read when a build copies it out."""
     from plugin_builder.errors import BinaryError
-    from plugin_builder.released import recipe as recipes
+    from plugin_builder import recipe as recipes
 
     host = config.host
     path = host.binary if host.binary is not None else host.recipe

@@ -11,8 +11,8 @@ from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.config import Config
 from plugin_builder.errors import BinaryError, ConfigError, ImageError
 from plugin_builder.files import digest
-from plugin_builder.released import recipe as recipes
-from plugin_builder.released.recipe import Recipe
+from plugin_builder import recipe as recipes
+from plugin_builder.recipe import Recipe
 
 
 def host_binary(config: Config, store: ArtifactStore) -> Path | None:

@@ -28,7 +28,7 @@ from plugin_builder.files import write_atomically
 from plugin_builder.golang import gojson
 from plugin_builder.golang.gomod import Replace
 from plugin_builder.golang.modgraph import Selected
-from plugin_builder.released.recipe import Recipe
+from plugin_builder.recipe import Recipe
 
 
 def gowork(recipe: Recipe, go_release: str, plugin: Path) -> str:

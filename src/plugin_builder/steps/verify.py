@@ -37,6 +37,7 @@ from plugin_builder.errors import (
     VerifyError,
 )
 from plugin_builder.log import Log
+from plugin_builder.released.source import recipe_of
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
 from plugin_builder.steps.gobuild import Outcome
@@ -162,9 +163,11 @@ class _CombinationLoaders:
             return None
         if self.built is None:
             try:
+                config = self.job.config
+                recipe = recipe_of(config, self.job.store) if config.host.released else None
                 self.built = loader.build_loader(
                     self.job.prepared(), self.job.store,
-                    loader.HostGraph.of_config(self.job.config), self.contracts,
+                    loader.HostGraph.of_config(config, recipe), self.contracts,
                     self.job.config.path.name, self.job.log)
             except PluginBuilderError as problem:
                 self.built = problem  # every service meets the same problem, said once
@@ -351,6 +354,11 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
         plugin_type = config.plugin_types[target.type]
         service = plugin_type.service
         host = hosts.get(service)
+        if host is None and config.host.recipe is not None:
+            raise UsageError(f"the host is a recipe only (host.recipe): verify needs its "
+                             f"binary to load {target.id} into",
+                             fix="invoke verify --host PATH/TO/HOST --plugin "
+                                 f"{plugin.path} (or name host.binary or host.image)")
         if host is None:
             raise UsageError(f"service {service} is not built for {combination.id}",
                              fix=f"invoke build-host {combination.flags}")

@@ -81,7 +81,8 @@ def project_view(config: Config) -> ProjectView:
     """What fixes may name: the config's targets, combinations, host and C compilers."""
     default = config.matrix.default
     try:
-        host_module = read_gomod(config.host.module).module
+        host_module = read_gomod(config.host.module).module if config.host.module \
+            else ""  # a released host: a fix never rebuilds it
     except PluginBuilderError:
         host_module = ""  # the build of the host would say what is wrong with its go.mod
     return ProjectView(
