@@ -288,8 +288,8 @@ def targets_once(ctx: Context, key: str, targets: tuple[Any, ...]) -> tuple[Any,
 def released_host_fits(ctx: Context, key: str, config: Config) -> Config:
     """A released binary (or recipe) plugins can be built for, of a combination of the
     matrix; an image's binary is read when a build copies it out."""
-    from plugin_builder.errors import BinaryError
     from plugin_builder import recipe as recipes
+    from plugin_builder.errors import BinaryError
 
     host = config.host
     path = host.binary if host.binary is not None else host.recipe

@@ -7,11 +7,11 @@ import functools
 import os
 from pathlib import Path
 
+from plugin_builder import recipe as recipes
 from plugin_builder.artifacts import ArtifactStore
 from plugin_builder.config import Config
 from plugin_builder.errors import BinaryError, ConfigError, ImageError
 from plugin_builder.files import digest
-from plugin_builder import recipe as recipes
 from plugin_builder.recipe import Recipe
 
 
