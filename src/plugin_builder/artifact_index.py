@@ -114,7 +114,7 @@ def _verdict(config: Config, store: ArtifactStore, manifest: dict[str, Any], rel
              entry: dict[str, Any]) -> str | None:
     """The verdict recorded for exactly this plugin and its service's current binary."""
     from plugin_builder.steps.host import binary_path
-    from plugin_builder.verify.pairs import cache_key, contract_of
+    from plugin_builder.verify.pairs import cache_key, contract_of, glibc_floor_of
 
     plugin_type = config.plugin_types.get(entry.get("type", ""))
     if plugin_type is None or plugin_type.service not in config.host.services:
@@ -125,7 +125,8 @@ def _verdict(config: Config, store: ArtifactStore, manifest: dict[str, Any], rel
         return None
     key = cache_key(host["sha256"], entry["sha256"], contract_of(plugin_type),
                     config.check_command(plugin_type),
-                    _loaded_before(config, manifest, plugin_type.service, relative))
+                    _loaded_before(config, manifest, plugin_type.service, relative),
+                    glibc_floor_of(config, store.combination.libc))
     name = PurePosixPath(relative).name
     recorded = manifest.get("verdicts", {}).get(name)
     if isinstance(recorded, dict) and recorded.get("key") == key:

@@ -4,11 +4,12 @@
     plugin-builder init --host ../myhost --preset dragonfly [--go 1.26.6] [--libc glibc,musl]
     plugin-builder build-plugin --type scheduler         the same as `invoke build-plugin ...`
     plugin-builder docs                                   where the shipped docs are
+    plugin-builder recipe HOST [--json]                   what a released host's plugins match
 
 Every task of a project's ``invoke`` (the collection :data:`plugin_builder.tasks.ns`) is
 a subcommand here too, run against the buildconfig.toml of the current folder (or
-``$PLUGIN_BUILDER_CONFIG``, or ``--config``); ``init`` and ``docs`` are this command's
-own, since they are about the tool rather than a project.
+``$PLUGIN_BUILDER_CONFIG``, or ``--config``); ``init``, ``docs`` and ``recipe`` are this
+command's own, since they are about the tool rather than a project.
 """
 
 from __future__ import annotations
@@ -166,6 +167,38 @@ def _next_steps(plan: planning.Plan) -> None:
     print("  nox -j auto")
 
 
+@task(
+    help={
+        "host": "the released host binary (with --image: the image's tag)",
+        "json": "print the recipe as JSON (schema plugin-builder/recipe, version 1: "
+                "docs/recipe.md), to publish beside the release",
+        "image": "HOST is an image: read the binary --binary out of it",
+        "binary": "the host binary's absolute path in the image",
+    },
+    positional=["host"],
+    auto_shortflags=False,
+)
+def recipe(c, host, json=False, image=False, binary=None):
+    """What a plugin of a released host must match, read from its binary (or image)."""
+    with guard():
+        coreflags.refuse_dry(c, "recipe")
+        from plugin_builder import recipe as recipes
+
+        if image != (binary is not None):
+            raise UsageError("--image and --binary go together",
+                             fix="plugin-builder recipe --image TAG --binary /usr/bin/gateway")
+        if image:
+            import tempfile
+
+            from plugin_builder.released.source import from_image
+
+            with tempfile.TemporaryDirectory() as folder:
+                read = recipes.from_binary(from_image(host, binary, Path(folder)))
+        else:
+            read = recipes.read(Path(host))
+        print(read.to_json() if json else read.text(), end="")
+
+
 @task(help={"page": "print only this page's path: troubleshooting or configuration"})
 def docs(c, page=None):
     """Print where the docs shipped with the tool are installed."""
@@ -188,6 +221,7 @@ def namespace() -> Collection:
         collection.add_collection(child, name)
     collection.add_task(init)
     collection.add_task(docs)
+    collection.add_task(recipe)
     collection.configure(project_tasks.ns.configuration())
     return collection
 

@@ -83,18 +83,36 @@ def check_name(plugin_type: PluginType, name: str) -> None:
 
 
 def placeholders(config: Config, plugin_type: PluginType, name: str) -> dict[str, str]:
-    host = read_gomod(config.host.module)
-    prefix = host.module.rsplit("/", 1)[0] if "/" in host.module else host.module
+    module, version, go = _host_module(config)
+    prefix = module.rsplit("/", 1)[0] if "/" in module else module
     return {
         "name": name,
         "type": plugin_type.name,
         "module": f"{prefix}/plugins/{name}",
-        "host_module": host.module,
-        "host_version": host_version(config, host.module),
-        "go": host.go or config.matrix.default.go.rsplit(".", 1)[0],
+        "host_module": module,
+        "host_version": version,
+        "go": go or config.matrix.default.go.rsplit(".", 1)[0],
         "entry_symbol": plugin_type.entry_symbol or "",
         "file": plugin_type.file_name(name),
     }
+
+
+def _host_module(config: Config) -> tuple[str, str, str | None]:
+    """(module path, the version a plugin requires it at, its go line) of the host: its
+    go.mod, or a released host's recorded main module at its released version."""
+    if config.host.module is not None:
+        host = read_gomod(config.host.module)
+        return host.module, host_version(config, host.module), host.go
+    from plugin_builder import recipe as recipes
+
+    path = config.host.binary or config.host.recipe
+    if path is None:
+        raise UsageError("new-plugin needs the host's module path and version, which an image "
+                         "holds in its binary (host.image)",
+                         fix="write its recipe (plugin-builder recipe --image TAG --binary "
+                             "PATH --json > host.recipe.json) and name it in host.recipe")
+    recipe = recipes.read(path)
+    return recipe.main.path, recipe.main.version, ".".join(recipe.go.split(".")[:2])
 
 
 def host_version(config: Config, host_module: str) -> str:

@@ -35,7 +35,7 @@ def test_every_project_task_is_a_subcommand_the_very_same_task() -> None:
     namespace = cli.namespace()
     for name, task in project_tasks.ns.tasks.items():
         assert namespace.tasks[name] is task, name
-    assert set(namespace.tasks) == set(project_tasks.ns.tasks) | {"init", "docs"}
+    assert set(namespace.tasks) == set(project_tasks.ns.tasks) | {"init", "docs", "recipe"}
 
 
 def test_the_listing_names_the_program_and_its_subcommands(capsys) -> None:

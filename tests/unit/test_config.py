@@ -79,7 +79,7 @@ BAD_CONFIGS = [
     ("wrong-type-table", _set("matrix", "everything"), "matrix: expected a table"),
     ("wrong-type-plugins", _set("plugins", {"a": 1}), "plugins: expected an array of tables"),
     ("missing-matrix", _delete("matrix"), "matrix: missing required key"),
-    ("missing-host-module", _delete("host.module"), "host.module: missing required key"),
+    ("missing-host-module", _delete("host.module"), "host: names no host"),
     ("missing-plugin-source", _delete("plugins.1.source"), "plugins[1].source: missing required"),
     ("missing-service-main", _delete("host.services.manager.main"),
      "host.services.manager.main: missing required key"),

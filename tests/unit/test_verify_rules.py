@@ -141,6 +141,7 @@ def test_rule_ids_are_stable():
         "host-static",
         "arch",
         "libc",
+        "glibc-floor",
         "not-a-go-plugin",
         "not-a-plugin",
         "go-version",

@@ -11,6 +11,7 @@ from pathlib import Path
 from plugin_builder import emulation, processes
 from plugin_builder.config import Libc
 from plugin_builder.errors import ToolchainError
+from plugin_builder.golang.goproxy import Log
 from plugin_builder.untrusted import printable, quoted
 
 
@@ -21,6 +22,23 @@ class CCompiler:
     identity: str  # first line of `cc --version`: part of every artifact's inputs
     arch: str = "amd64"  # the GOARCH it compiles for
     command: str = ""  # how the config names it (cc of the libc or of its arch table)
+    value: str = ""  # CC, when it is more than the path (zig cc -target ...)
+
+    @property
+    def cc(self) -> str:
+        """What CC is set to for cgo."""
+        return self.value or str(self.path)
+
+
+def floor_compiler(libc: Libc, arch: str, cache_dir: Path, log: Log) -> CCompiler:
+    """zig cc for the glibc floor of ``libc`` (libc.<name>.glibc_floor) on ``arch``,
+    provisioned on first use: on every arch, without a cross compiler."""
+    from plugin_builder.backends import zigcc
+
+    assert libc.glibc_floor is not None
+    zig = zigcc.zig_toolchain(cache_dir, log=log)
+    return CCompiler(libc.name, zig.zig, zig.identity(arch, libc.glibc_floor), arch,
+                     "zig cc", zig.cc(arch, libc.glibc_floor))
 
 
 

@@ -28,6 +28,7 @@ from plugin_builder.backends import PlannedEnvironment, RunResult, builder_image
 from plugin_builder.backends.transfer import Upload, fetch
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
+from plugin_builder.errors import ToolchainError
 from plugin_builder.golang import quoted
 from plugin_builder.golang.goenv import MODULE_FETCH_ENV
 from plugin_builder.log import Log
@@ -163,8 +164,13 @@ class DockerBackend:
         if not self._swept:  # containers a SIGKILLed run of ours left behind
             engine.remove_orphans(self.client, log)
             self._swept = True
-        image = builder_image.ensure_builder_image(self.config, self.client, combination, log)
         libc = self.config.libcs[combination.libc]
+        if libc.glibc_floor:
+            raise ToolchainError(
+                f"libc.{libc.name}.glibc_floor is built with zig cc, which builder images "
+                "do not hold yet",
+                fix=f"build {combination.id} with the local backend (--backend local)")
+        image = builder_image.ensure_builder_image(self.config, self.client, combination, log)
         ca = _machine_ca_bundle()
         cache = _shared_cache(self.config, combination, log)
         return DockerEnvironment(
@@ -194,7 +200,9 @@ class DockerBackend:
         """The project and any source folder outside it (allow_outside_paths) less the
         tool's own outputs, the combination's scratch folder, and the CA bundle."""
         root = self.config.root.resolve()
-        others = [self.config.host.module, *(p.source for p in self.config.plugins)]
+        others = [p for p in (self.config.host.module, self.config.host.binary,
+                              self.config.host.recipe) if p is not None]
+        others += [p.source for p in self.config.plugins]
         outside = {p.resolve() for p in others if not p.resolve().is_relative_to(root)}
         apart = (self.config.artifacts, self.config.results, self.config.toolchain_cache)
         return Upload(sources=(root, *sorted(outside)),

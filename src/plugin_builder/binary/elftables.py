@@ -85,6 +85,13 @@ class SymbolTable:
                    if binding >> 4 == _STB_GLOBAL and section != SHN_UNDEF}
         return tuple(c_string(self.strings, offset) for offset in sorted(offsets))
 
+    def undefined_names(self) -> dict[int, str]:
+        """symbol index -> name, for every symbol another object defines (the symbols it
+        needs); index 0, the null symbol, is none."""
+        sections, names = self._section_column, self._name_column
+        return {index: c_string(self.strings, names[index])
+                for index in indices_of({SHN_UNDEF}, sections) if index and names[index]}
+
     def _places_of(self, needle: bytes) -> list[int]:
         """Every offset of the string table where ``needle`` is."""
         places = []

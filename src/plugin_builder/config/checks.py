@@ -279,6 +279,32 @@ def has_go_mod(ctx: Context, key: str, module: Path) -> Path:
     return module
 
 
+def regular_file(ctx: Context, key: str, path: Path) -> Path:
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "not there"
+        raise ctx.error(key, f"{path} is {what}, not a file",
+                        fix="name the released host's file (a binary, or its recipe from "
+                            "`plugin-builder recipe --json`)")
+    return path
+
+
+RELEASED_KEYS = ("binary", "image", "recipe")
+
+
+def source_host_only(ctx: Context, key: str, value: Any) -> Any:
+    """A key of a host built from its source: a released host's settings are its binary's."""
+    if not value and not isinstance(value, bool):
+        return value  # left empty (a string default runs through its checks too)
+    host = ctx.open["host"]
+    released = next((name for name in RELEASED_KEYS if host.get(name) is not None), None)
+    if released is not None:
+        raise ctx.error(key, f"is a setting of a host built from its source, but the host is "
+                             f"released (host.{released}): its settings are taken from the "
+                             "binary",
+                        fix=f"remove {key}")
+    return value
+
+
 def uses_the_host(ctx: Context, key: str, path: Path) -> Path:
     """A go.work file that uses the host module."""
     fix = "name the host's go.work file, e.g. workspace = \"go.work\""

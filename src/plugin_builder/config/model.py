@@ -106,7 +106,10 @@ class Libc:
         toml="arch", each="<arch>")
     glibc_floor: str | None = key(
         None, 'glibc_floor = "2.28"', "the oldest glibc the hosts and plugins of this libc must "
-        "run on (issue 22); declared, not yet checked by verify or used by builds",
+        "run: verify fails a host or plugin needing a newer `GLIBC_x.y` symbol "
+        "([glibc-floor](troubleshooting.md#rule-glibc-floor)), and cgo links with `zig cc "
+        "-target <arch>-linux-gnu.<floor>` (PyPI's `ziglang`, provisioned into the "
+        "toolchain cache) instead of `cc`",
         c.one_of([f"2.{minor}" for minor in range(17, 42)], "glibc release", "glibc release"))
 
     def __post_init__(self) -> None:
@@ -182,11 +185,12 @@ class Matrix:
 @dataclass(frozen=True, kw_only=True)
 class Service:
     name: str = label(c.target_name)
-    main: str = key(
-        REQUIRED, 'main = "./cmd/scheduler"', "the service's main package: a folder of the host "
+    main: str | None = key(
+        None, 'main = "./cmd/scheduler"', "the service's main package: a folder of the host "
         'module (`"./cmd/x"`, no `..`) or an import path (`"example.com/host/cmd/x"`); never '
-        "starts with `-`. `<name>` is lowercase words joined by `-` or `_` (`bifrost-http`)",
-        c.main_package)
+        "starts with `-`; required with `host.module`, and none with a released host (its "
+        "binary is the service's). `<name>` is lowercase words joined by `-` or `_` "
+        "(`bifrost-http`)", c.main_package, shown="required with `host.module`")
     binary: str = key(
         None, 'binary = "bifrost-http"', "binary name in `bin/`: a plain file name (no `/`, not "
         "starting with `-` or `.`), different for every service", c.binary_name,
@@ -213,21 +217,46 @@ class Service:
 
 @dataclass(frozen=True, kw_only=True)
 class Host:
-    module: Path = key(REQUIRED, 'module = "host"', "the host's Go module folder; `\".\"` when "
-                       "this file sits at the host repository's root", c.project_path,
-                       c.has_go_mod)
+    """[host]: the host's source module, or a released host (a binary, an image holding
+    it, or its recipe): exactly one of them (t.one_host_source)."""
+
+    CHECKS: ClassVar = (t.one_host_source, t.services_of_the_source)
+    module: Path | None = key(
+        None, 'module = "host"', "the host's Go module folder; `\".\"` when this file sits at "
+        "the host repository's root. One of `module`, `binary`, `image`, `recipe`",
+        c.project_path, c.has_go_mod, shown="none")
+    binary: Path | None = key(
+        None, 'binary = "dist/gateway"', "a released host binary, built outside this tool: "
+        "plugins are built for what Go recorded in it (its Go release, settings, main module "
+        "and dependencies; see README \"Plugins for a released host\"); a path in the "
+        "project unless `allow_outside_paths`", c.project_path, c.regular_file,
+        shown="none")
+    image: str | None = key(
+        None, 'image = "example/gateway:1.4.0"', "an image holding the released host binary "
+        "at `image_binary`: the binary is copied out of a container of it; `verify --image` "
+        "loads the plugins in a container of it", c.image, shown="none")
+    image_binary: str | None = key(
+        None, 'image_binary = "/usr/local/bin/gateway"', "the host binary's absolute path in "
+        "`image`", c.in_image_folder, shown="none")
+    recipe: Path | None = key(
+        None, 'recipe = "host.recipe.json"', "a released host's recipe (`plugin-builder recipe "
+        "--json`, published beside its release): plugins are built from it as from the "
+        "binary; verify needs the binary (`verify --host`)", c.project_path, c.regular_file,
+        shown="none")
     version: str = key("0.0.0", 'version = "0.1.0 beta"', "version stamped into the host "
                        "(`{version}` in stamps); free text, spaces and quotes allowed")
-    trimpath: bool = key(True, "trimpath = false", "build host and plugins with `-trimpath`")
+    trimpath: bool = key(True, "trimpath = false", "build host and plugins with `-trimpath` "
+                         "(a released host's are taken from its binary)", c.source_host_only)
     tags: tuple[str, ...] = key((), 'tags = ["netgo"]', "build tags of host and plugins; each "
-                                "`[A-Za-z0-9_.]+`", c.distinct, c.each(c.build_tag))
+                                "`[A-Za-z0-9_.]+`", c.source_host_only, c.distinct,
+                                c.each(c.build_tag))
     plugin_dir: str = key("/usr/local/dragonfly/plugins", 'plugin_dir = "/app/plugins"',
                           "the plugin folder in service images", c.in_image_folder)
     stamp: Mapping[str, str] = key(
         {}, '"example.com/host/version.Version" = "{version}"', "a `-ldflags -X` value of every "
         "service; the variable is `<import path>.<name>`; placeholders `{version}` "
         "`{combination}` `{go}` `{libc}` `{arch}` `{service}` `{commit}` `{time}`",
-        c.host_stamp, each="<go variable>", shown="none (no stamp)")
+        c.source_host_only, c.host_stamp, each="<go variable>", shown="none (no stamp)")
     services: Mapping[str, Service] = key(
         REQUIRED, "", "the host's binaries",
         c.declared("service", 'add [host.services.NAME] with main = "./cmd/NAME"'),
@@ -239,17 +268,31 @@ class Host:
         "`-z,now`, `--as-needed`, `-O1`, `--hash-style=...`, `--compress-debug-sections=...`, "
         "`--gc-sections`, `--strip-debug`), `-buildid=...`, `-compressdwarf=false`, "
         "`-B=gobuildid`. No `-X` (use `host.stamp`), no `-d`, no `-static`, no "
-        "`-linkmode=internal`: plugins need a dynamically linked cgo host", flags.ldflags)
+        "`-linkmode=internal`: plugins need a dynamically linked cgo host", c.source_host_only,
+        flags.ldflags)
     gcflags: str = key(
         "", 'gcflags = "all=-N -l"', "passed as `-gcflags=<value>` to the host and every plugin "
         "(it feeds package fingerprints, so both sides get it): an optional package pattern "
         "(`all=`), then flags from an allow-list: `-N`, `-l`, `-B`, `-C`, `-S`, `-m`, `-m=N`, "
-        "`-c=N`, `-dwarf=false`, `-spectre=...`, `-d=checkptr`", flags.gcflags)
+        "`-c=N`, `-dwarf=false`, `-spectre=...`, `-d=checkptr`", c.source_host_only,
+        flags.gcflags)
     # A go.work the host is built through (GOWORK=<this path>); None: GOWORK=off.
     workspace: Path | None = key(
         None, 'workspace = "go.work"', "a go.work file (relative to this file) the host is "
         "built through (`GOWORK=<its absolute path>`); must exist and `use` the host module",
-        c.project_path, c.uses_the_host, shown="none (`GOWORK=off`)")
+        c.source_host_only, c.project_path, c.uses_the_host, shown="none (`GOWORK=off`)")
+
+    @property
+    def released(self) -> bool:
+        """A host given as a binary, an image or a recipe, not as its source module."""
+        return self.module is None
+
+    @property
+    def source(self) -> tuple[str, str]:
+        """(key, value) of where the host comes from: ("module", "/abs/host"), ("binary",
+        ...), ("image", "tag"), ("recipe", ...)."""
+        return next((name, str(value)) for name in ("module", "binary", "image", "recipe")
+                    if (value := getattr(self, name)) is not None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -499,7 +542,8 @@ class Cache:
 
 @dataclass(frozen=True, kw_only=True)
 class Config:
-    CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders)
+    CHECKS: ClassVar = (t.matrix_libcs_declared, t.file_collisions, t.output_folders,
+                        t.released_host_fits)
     path: Path
     root: Path  # the project folder: the folder that holds the config file
     # Declared first: its allow_outside_paths governs every path read after it.

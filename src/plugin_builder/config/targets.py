@@ -183,6 +183,46 @@ def same_file_patterns(ctx: Context, key: str, types: Mapping[str, Any]) -> Mapp
     return types
 
 
+# -- the host ----------------------------------------------------------------------------
+
+HOST_SOURCES = ("module", "binary", "image", "recipe")
+
+
+def one_host_source(ctx: Context, key: str, host: Any) -> Any:
+    """Exactly one of module, binary, image (with image_binary) and recipe."""
+    given = [name for name in HOST_SOURCES if getattr(host, name) is not None]
+    if not given:
+        raise ctx.error(key, "names no host: one of host.module (its source), host.binary, "
+                             "host.image or host.recipe (a released host) is required",
+                        fix='add module = "host" (the host\'s Go module folder), or binary = '
+                            '"PATH" for a released binary')
+    if len(given) > 1:
+        raise ctx.error(f"{key}.{given[1]}", f"the host is given twice: host.{given[0]} and "
+                                             f"host.{given[1]}",
+                        fix=f"keep one of host.{given[0]} and host.{given[1]}")
+    if (host.image is None) != (host.image_binary is None):
+        missing = "image_binary" if host.image_binary is None else "image"
+        raise ctx.error(f"{key}.{missing}", "host.image and host.image_binary go together "
+                                            f"(host.{missing} is missing)",
+                        fix='name both: image = "TAG" and image_binary = "/path/in/image"')
+    return host
+
+
+def services_of_the_source(ctx: Context, key: str, host: Any) -> Any:
+    """A host built from its source names each service's main package; a released host's
+    binary is every service's, so none names one."""
+    for name, service in host.services.items():
+        where = f"{key}.services.{name}.main"
+        if host.released and service.main is not None:
+            raise ctx.error(where, f"names a main package, but the host is released "
+                                   f"(host.{host.source[0]}): its binary is the service's",
+                            fix="remove main")
+        if not host.released and service.main is None:
+            raise ctx.error(where, "missing required key",
+                            fix='add main = "./cmd/NAME" (the service\'s main package)')
+    return host
+
+
 # -- plugins -----------------------------------------------------------------------------
 
 def plugin_name(ctx: Context, key: str, name: str) -> str:
@@ -208,6 +248,13 @@ def source_layout(ctx: Context, key: str, target: PluginTarget) -> PluginTarget:
     if not source.is_dir():
         raise ctx.error(key, f"folder {source} does not exist",
                         fix="create the plugin folder or correct the path")
+    if module is None:
+        if not (source / "go.mod").is_file():
+            raise ctx.error(key, f"{source} has no go.mod: a released host's plugins are "
+                                 "modules of their own (the host's source is not at hand)",
+                            fix="run 'go mod init' there and require the host's module at "
+                                "its released version")
+        return target
     if source == module:
         raise ctx.error(key, f"{source} is the host module itself",
                         fix="point it at the plugin's own folder")
@@ -236,6 +283,37 @@ def targets_once(ctx: Context, key: str, targets: tuple[Any, ...]) -> tuple[Any,
 
 
 # -- the whole file ----------------------------------------------------------------------
+
+
+def released_host_fits(ctx: Context, key: str, config: Config) -> Config:
+    """A released binary (or recipe) plugins can be built for, of a combination of the
+    matrix; an image's binary is read when a build copies it out."""
+    from plugin_builder import recipe as recipes
+    from plugin_builder.errors import BinaryError
+
+    host = config.host
+    path = host.binary if host.binary is not None else host.recipe
+    if path is None:
+        return config
+    where = "host.binary" if host.binary is not None else "host.recipe"
+    try:
+        recipe = recipes.read(path)
+    except BinaryError as error:
+        raise ctx.error(where, error.message, fix=error.fix) from None
+    if recipe.refusals:
+        raise ctx.error(where, f"plugins cannot be built for the released host {path}: "
+                               + "; ".join(recipe.refusals),
+                        fix=f"see `plugin-builder recipe {path}`; build the host from its "
+                            "source (host.module), or use a release that can load plugins "
+                            "built elsewhere")
+    if recipe.combination not in config.matrix.combination_set:
+        raise ctx.error(where, f"the released host is {recipe.combination.id}, which "
+                               "[matrix] does not build",
+                        fix=f"add it: go = [\"{recipe.go}\"], libc = [\"{recipe.libc}\"], "
+                            f"arch = [\"{recipe.arch}\"], default = "
+                            f"\"{recipe.combination.id}\"")
+    return config
+
 
 def matrix_libcs_declared(ctx: Context, key: str, config: Config) -> Config:
     for index, name in enumerate(config.matrix.libc):
@@ -292,7 +370,10 @@ def _apart_from_sources(ctx: Context, key: str, value: str, folder: Path,
 
 def _sources(ctx: Context, config: Config) -> Iterable[tuple[str, Path]]:
     yield "the config file", ctx.path.resolve()
-    yield "the host module", config.host.module
+    for name, what in (("module", "the host module"), ("binary", "the host binary"),
+                       ("recipe", "the host's recipe")):
+        if getattr(config.host, name) is not None:
+            yield what, getattr(config.host, name)
     if config.host.workspace is not None:
         yield "the host's go.work", config.host.workspace
     for target in config.plugins:

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from plugin_builder.files import stat_key, write_atomically
 
@@ -63,6 +63,13 @@ class Checked:
     fresh_keys: dict[str, Any] | None = None  # to record, when some were taken again
 
 
+class Tree(NamedTuple):
+    """A provisioned tree: its folder in the home, and which of its paths are recorded."""
+
+    folder: str
+    tracked: Callable[..., bool]  # (relative, *, folder) -> whether it is recorded
+
+
 def tracked(relative: str, *, folder: bool) -> bool:
     """Whether a build can read this path of a GOROOT ("" is the GOROOT itself)."""
     if not relative:
@@ -77,12 +84,16 @@ def tracked(relative: str, *, folder: bool) -> bool:
     return not folder and relative in ("VERSION", "go.env")
 
 
+GO_TREE = Tree(GOROOT, tracked)
+
+
 # -- recording ------------------------------------------------------------------------------
 
 
-def record(home: Path) -> str:
-    """Write the manifest of ``home``'s GOROOT as it is now, and its keys; its digest."""
-    contents, folders, keys = _scan(home / GOROOT)
+def record(home: Path, tree: Tree = GO_TREE) -> str:
+    """Write the manifest of ``home``'s GOROOT (or other tree) as it is now, and its keys;
+    its digest."""
+    contents, folders, keys = _scan(home / tree.folder, tree.tracked)
     manifest = json.dumps({"format": FORMAT, "files": contents, "folders": sorted(folders)},
                           sort_keys=True, separators=(",", ":")) + "\n"
     write_atomically(home / MANIFEST, manifest)
@@ -91,7 +102,8 @@ def record(home: Path) -> str:
     return digest
 
 
-def _scan(goroot: Path) -> tuple[dict[str, list[Any]], dict[str, list[int]], dict[str, Any]]:
+def _scan(goroot: Path, tracked: Callable[..., bool] = tracked
+          ) -> tuple[dict[str, list[Any]], dict[str, list[int]], dict[str, Any]]:
     """Every tracked file's [size, sha256], every tracked folder's key, and files' keys."""
     contents: dict[str, list[Any]] = {}
     file_keys: dict[str, list[int]] = {}
@@ -147,7 +159,7 @@ def _write_keys(home: Path, digest: str, keys: dict[str, Any]) -> None:
 # -- checking -------------------------------------------------------------------------------
 
 
-def check(home: Path) -> Checked:
+def check(home: Path, tree: Tree = GO_TREE) -> Checked:
     """Whether ``home``'s GOROOT still holds what its manifest records.
 
     Once per process per provisioned toolchain: one found intact is not checked again.
@@ -164,8 +176,9 @@ def check(home: Path) -> Checked:
                         "of its files (by an older plugin-builder)"])
     digest = _digest(raw)
     try:
-        checked = _compare(home / GOROOT, functools.cache(lambda: _Manifest(json.loads(raw))),
-                           _keys(home, digest))
+        checked = _compare(home / tree.folder,
+                           functools.cache(lambda: _Manifest(json.loads(raw))),
+                           _keys(home, digest), tree.tracked)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         return Checked([f"{path} is damaged ({error or type(error).__name__})"])
     checked.digest, checked.manifest_key = digest, manifest_key
@@ -195,9 +208,9 @@ def _keys(home: Path, digest: str) -> dict[str, Any] | None:
 
 
 def _compare(goroot: Path, manifest: Callable[[], _Manifest],
-             keys: dict[str, Any] | None) -> Checked:
+             keys: dict[str, Any] | None, tracked: Callable[..., bool]) -> Checked:
     if keys is None:
-        return _compare_all(goroot, manifest())
+        return _compare_all(goroot, manifest(), tracked)
     vouching_before = keys["recorded_ns"] - RACY_NS
     problems: list[str] = []
     fresh_files = _unvouched(goroot, keys["files"], vouching_before, problems)
@@ -205,7 +218,7 @@ def _compare(goroot: Path, manifest: Callable[[], _Manifest],
     for relative in fresh_files:
         fresh_files[relative] = _same_content(goroot, relative, manifest(), problems)
     for relative in fresh_folders:
-        _same_entries(goroot, relative, manifest(), problems)
+        _same_entries(goroot, relative, manifest(), problems, tracked)
     if problems:
         return Checked(_summary(goroot, problems))
     if not (fresh_files or fresh_folders):
@@ -247,7 +260,8 @@ def _same_content(goroot: Path, relative: str, manifest: _Manifest,
     return key
 
 
-def _same_entries(goroot: Path, folder: str, manifest: _Manifest, problems: list[str]) -> None:
+def _same_entries(goroot: Path, folder: str, manifest: _Manifest, problems: list[str],
+                  tracked: Callable[..., bool]) -> None:
     """A folder its key does not vouch for holds no tracked entry the manifest lacks."""
     try:
         with os.scandir(_join(goroot, folder)) as listed:
@@ -262,10 +276,10 @@ def _same_entries(goroot: Path, folder: str, manifest: _Manifest, problems: list
             problems.append(f"{relative} was added")
 
 
-def _compare_all(goroot: Path, manifest: _Manifest) -> Checked:
+def _compare_all(goroot: Path, manifest: _Manifest, tracked: Callable[..., bool]) -> Checked:
     """No keys to trust: hash every file and compare the whole tree."""
     try:
-        contents, folders, keys = _scan(goroot)
+        contents, folders, keys = _scan(goroot, tracked)
     except OSError as error:
         return Checked(_summary(goroot, [f"cannot be read ({error})"]))
     problems = [f"{relative} changed" for relative, recorded in manifest.files.items()

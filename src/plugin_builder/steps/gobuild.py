@@ -213,7 +213,7 @@ def go_build(environment: BuildEnvironment, store: ArtifactStore, build: GoBuild
         info = buildinfo.read_buildinfo(staged)
         landed = store.land(relative, staged, {
             **build.entry,
-            **_buildinfo_fields(info),
+            **buildinfo_fields(info),
             "fingerprints": fingerprints.record_for(staged),
             "libc": environment.combination.libc,
             "arch": environment.combination.arch,
@@ -344,7 +344,7 @@ def command_line(build: GoBuild, output: Path) -> str:
     return f"$ (cd {shlex.quote(str(build.cwd))} && " + " ".join(words) + ")"
 
 
-def _buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:
+def buildinfo_fields(info: buildinfo.BuildInfo | None) -> dict[str, Any]:
     if info is None:
         return {"go_version": None, "settings": {}, "main": None, "deps": []}
     return {

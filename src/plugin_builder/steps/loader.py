@@ -30,6 +30,7 @@ from plugin_builder.files import digest, write_atomically
 from plugin_builder.golang.goenv import fingerprint_flags
 from plugin_builder.golang.gomod import parse_gowork, read_gomod
 from plugin_builder.log import Log
+from plugin_builder.recipe import Recipe
 from plugin_builder.steps.gobuild import OUTPUT, GoBuild, build_env, go_build, shared_flags
 from plugin_builder.steps.loader_source import GO_MOD, LoaderSource, generate
 from plugin_builder.verify.findings import Contract
@@ -55,8 +56,13 @@ class HostGraph:
         return bool(self.modules)
 
     @classmethod
-    def of_config(cls, config: Config) -> HostGraph:
-        """A combination's host: the config's settings and module graph."""
+    def of_config(cls, config: Config, recipe: Recipe | None = None) -> HostGraph:
+        """A combination's host: the config's settings and module graph; a released
+        host's (``recipe``) recorded settings, and the standard library only."""
+        if recipe is not None:
+            return cls(tuple(recipe.flags), recipe.env, why_no_source=(
+                f"the host is released ({recipe.main.path} {recipe.main.version}): the "
+                "stand-in loader has the standard library only"))
         modules, replaces = _host_modules(config)
         return cls(tuple(shared_flags(config.host)), (), modules, replaces)
 
@@ -68,8 +74,9 @@ class HostGraph:
         if host.race:
             flags.append("-race")
         env = (("GOEXPERIMENT", host.goexperiment),) if host.goexperiment else ()
-        module = read_gomod(config.host.module).module if (config.host.module / "go.mod"
-                                                            ).is_file() else None
+        folder = config.host.module
+        module = read_gomod(folder).module if folder is not None and (folder / "go.mod"
+                                                                      ).is_file() else None
         if module is None or module != host.main.path:
             why = (f"the host binary was built from module {host.main.path or '(unknown)'}, "
                    f"not from the config's host module {module or config.host.module}, so the "
@@ -160,9 +167,10 @@ def _gowork(environment: BuildEnvironment, graph: HostGraph) -> str:
 def _host_modules(config: Config) -> tuple[tuple[Path, ...], tuple[str, ...]]:
     """The host module and the other modules of its go.work, with that go.work's replace
     lines (a directory target made absolute: the loader's go.work lies elsewhere)."""
-    workspace = config.host.workspace
+    workspace, host = config.host.workspace, config.host.module
+    assert host is not None  # a released host has no module folder
     if workspace is None:
-        return (config.host.module,), ()
+        return (host,), ()
     work = parse_gowork(workspace.read_text(encoding="utf-8"), str(workspace))
     uses = [(workspace.parent / use).resolve() for use in work.uses]
     replaces = []
@@ -173,7 +181,7 @@ def _host_modules(config: Config) -> tuple[tuple[Path, ...], tuple[str, ...]]:
         else:
             new = f"{rule.target} {rule.target_version}"
         replaces.append(f"replace {old} => {new}")
-    return tuple(dict.fromkeys([config.host.module, *uses])), tuple(replaces)
+    return tuple(dict.fromkeys([host, *uses])), tuple(replaces)
 
 
 def _standard_only(contract: Contract) -> tuple[Contract, tuple[str, ...]]:

@@ -25,6 +25,8 @@ from plugin_builder.backends import BuildEnvironment, PlannedEnvironment
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import BuildError, ModuleGraphError
 from plugin_builder.files import digest
+from plugin_builder.released import workspace as released_workspace
+from plugin_builder.released.source import recipe_of
 from plugin_builder.steps.gobuild import (
     OUTPUT,
     GoBuild,
@@ -94,7 +96,19 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
                   target: PluginTarget) -> GoBuild:
     """The target's go build; an out-of-tree target's go.work is written (a dry run, which
     writes nothing, only names where it would be)."""
-    if target.in_tree:
+    flags, extra_env = shared_flags(config.host), {}
+    if config.host.released:
+        recipe = recipe_of(config, store)
+        flags, extra_env = recipe.flags, dict(recipe.env)
+        generated = released_workspace.gowork(recipe, environment.combination.go,
+                                              target.source)
+        folder = store.scratch / f"{target.type}-{target.name}-{digest(generated)[:12]}"
+        gowork = str(folder / "go.work" if isinstance(environment, PlannedEnvironment)
+                     else write_workspace(config, folder, generated))
+        if not isinstance(environment, PlannedEnvironment):
+            released_workspace.write_sums(folder, recipe)
+        host_modules = recipe.sha256
+    elif target.in_tree:
         gowork, generated, host_modules = host_gowork(config.host), "", ""
     else:
         generated = workspace(config, environment, target)
@@ -109,10 +123,10 @@ def _plugin_build(config: Config, environment: BuildEnvironment, store: Artifact
     ldflags = ["-ldflags", ldflags_value(words)] if words else []
     return GoBuild(
         relative=plugin_path(config, target),
-        argv=[environment.go, "build", "-buildmode=plugin", *shared_flags(config.host),
+        argv=[environment.go, "build", "-buildmode=plugin", *flags,
               *ldflags, "-o", OUTPUT, "--", "."],
         cwd=target.source,
-        env=build_env(environment, gowork=gowork),
+        env={**build_env(environment, gowork=gowork), **extra_env},
         digest_parts={"go.work": generated, "host modules": host_modules},
         entry={"kind": "plugin", "type": target.type, "name": target.name,
                "in_tree": target.in_tree},

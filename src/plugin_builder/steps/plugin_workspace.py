@@ -38,6 +38,8 @@ from plugin_builder.golang import godebug, gojson, modgraph, sources
 from plugin_builder.golang.gomod import GoMod, Replace, parse_gowork, read_gomod
 from plugin_builder.golang.modgraph import Disagreement, Selected
 from plugin_builder.golang.semver import go_newer
+from plugin_builder.released import workspace as released_workspace
+from plugin_builder.released.source import recipe_of
 from plugin_builder.steps.gobuild import GoBuild, build_env
 from plugin_builder.steps.host import host_gowork
 
@@ -65,8 +67,8 @@ def workspace(config: Config, environment: BuildEnvironment, target: PluginTarge
 
 
 def _used_folders(config: Config, target: PluginTarget) -> list[Path]:
-    return list(dict.fromkeys([config.host.module, *_host_workspace_uses(config),
-                               target.source]))
+    host = [] if config.host.module is None else [config.host.module]
+    return list(dict.fromkeys([*host, *_host_workspace_uses(config), target.source]))
 
 
 def _used_versions_replaced(folders: Sequence[Path]) -> Iterator[Replace]:
@@ -142,6 +144,7 @@ def write_unless_same(path: Path, text: str) -> Path:
 def host_build_list(config: Config, environment: BuildEnvironment,
                     store: ArtifactStore) -> dict[str, Selected]:
     """Every module of the host's build list, read once per change of its module files."""
+    assert config.host.module is not None  # a released host's is its binary's
     key = digest(environment.identity, str(config.host.module), host_gowork(config.host),
                  host_modules_digest(config))[:16]
     cached = store.scratch / f"host-modules-{key}.json"
@@ -166,7 +169,8 @@ def host_build_list(config: Config, environment: BuildEnvironment,
 def host_modules_digest(config: Config) -> str:
     """What the host's build list is computed from: its go.mod, go.sum and go.work files.
     An out-of-tree plugin is rebuilt when it changes, as its modules may then change."""
-    folders = [config.host.module, *_host_workspace_uses(config)]
+    folders = [folder for folder in (config.host.module, *_host_workspace_uses(config))
+               if folder is not None]
     files = [folder / name for folder in folders for name in ("go.mod", "go.sum")]
     if config.host.workspace is not None:
         files.append(config.host.workspace)
@@ -188,8 +192,14 @@ def check_before_compiling(config: Config, environment: BuildEnvironment,
     gomod = read_gomod(target.source)
     _refuse_newer_go_lines(config, environment, target)
     _refuse_unknown_godebug(environment, store, target, gomod)
+    if config.host.released:
+        recipe = recipe_of(config, store)
+        released_workspace.fetch_main_module(environment, recipe, build.cwd, dict(build.env))
+        host = released_workspace.build_list(recipe)
     linked = _linked_modules(config, environment, target, build)
-    found = modgraph.disagreements(host_build_list(config, environment, store), linked)
+    if not config.host.released:
+        host = host_build_list(config, environment, store)
+    found = modgraph.disagreements(host, linked)
     if found:
         chains = _with_chains(environment, build, gomod.module, found)
         _refuse_disagreements(config, environment, target, build, chains)
@@ -280,6 +290,14 @@ def _linked_modules(config: Config, environment: BuildEnvironment, target: Plugi
             fix=f"build with Go {too_new.go} or later (matrix.go in buildconfig.toml), or "
                 f"make the plugin require a version of {too_new.module} whose go line is at "
                 f"most {environment.combination.go}")
+    mismatch = released_workspace.checksum_mismatch(listed.stderr)
+    if mismatch is not None:
+        raise ModuleGraphError(
+            f"plugin {target.id} would link a module whose content is not what the host was "
+            f"built with (or what its go.sum says): {mismatch}; nothing was compiled",
+            fix="fetch modules from the proxy the host was built from (GOPROXY), and make the "
+                "plugin's go.sum agree with the host's sums (go mod tidy after requiring the "
+                "host's versions)")
     conflict = modgraph.conflicting_replacement(listed.stderr)
     if conflict is not None:
         raise ModuleGraphError(
@@ -308,10 +326,11 @@ def _refuse_disagreements(config: Config, environment: BuildEnvironment,
     names = ", ".join(d.path for d in found)
     details = "\n".join(f"  {_explain(d)}" for d in found)
     commands = modgraph.plugin_fix(found, read_gomod(target.source))
-    upgrade = modgraph.host_upgrade(found)
+    upgrade = [] if config.host.module is None else modgraph.host_upgrade(found)
     fixes = [go_fix(config, environment, target.source, commands,
                     gowork=build.env["GOWORK"])] if commands else []
     if upgrade:
+        assert config.host.module is not None
         host = go_fix(config, environment, config.host.module, upgrade,
                       gowork=host_gowork(config.host))
         fixes.append(f"upgrade the host instead, {host}, and rebuild it and every plugin")

@@ -37,6 +37,7 @@ from plugin_builder.errors import (
     VerifyError,
 )
 from plugin_builder.log import Log
+from plugin_builder.released.source import recipe_of
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
 from plugin_builder.steps.gobuild import Outcome
@@ -58,6 +59,7 @@ from plugin_builder.verify.pairs import (
     Pair,
     cache_key,
     contract_of,
+    glibc_floor_of,
     judge,
     project_view,
 )
@@ -125,7 +127,8 @@ def plan(job: Job) -> None:
         unchanged = plugin.planned is None and host.planned is None
         loaded = before.setdefault(plugin_type.service, [])
         key = cache_key(host.sha256, plugin.sha256, contract_of(plugin_type), check,
-                        tuple(loaded)) if unchanged else None
+                        tuple(loaded), glibc_floor_of(job.config, job.combination.libc)
+                        ) if unchanged else None
         loaded.append(plugin.sha256 if unchanged else "")
         if key in proven:
             job.log(f"proven before: {pair} (both binaries unchanged since it loaded)")
@@ -160,9 +163,11 @@ class _CombinationLoaders:
             return None
         if self.built is None:
             try:
+                config = self.job.config
+                recipe = recipe_of(config, self.job.store) if config.host.released else None
                 self.built = loader.build_loader(
                     self.job.prepared(), self.job.store,
-                    loader.HostGraph.of_config(self.job.config), self.contracts,
+                    loader.HostGraph.of_config(config, recipe), self.contracts,
                     self.job.config.path.name, self.job.log)
             except PluginBuilderError as problem:
                 self.built = problem  # every service meets the same problem, said once
@@ -344,21 +349,27 @@ def combination_pairs(config: Config, combination: Combination, hosts: Mapping[s
     pairs = []
     view = project_view(config) if plugins else None
     before: dict[str, list[str]] = {}  # service -> the plugins it loads first
+    floor = glibc_floor_of(config, combination.libc)
     for target, plugin in plugins.items():
         plugin_type = config.plugin_types[target.type]
         service = plugin_type.service
         host = hosts.get(service)
+        if host is None and config.host.recipe is not None:
+            raise UsageError(f"the host is a recipe only (host.recipe): verify needs its "
+                             f"binary to load {target.id} into",
+                             fix="invoke verify --host PATH/TO/HOST --plugin "
+                                 f"{plugin.path} (or name host.binary or host.image)")
         if host is None:
             raise UsageError(f"service {service} is not built for {combination.id}",
                              fix=f"invoke build-host {combination.flags}")
         contract = contract_of(plugin_type)
         check = config.check_command(plugin_type)
         loaded = before.setdefault(service, [])
-        key = cache_key(host.sha256, plugin.sha256, contract, check, tuple(loaded))
+        key = cache_key(host.sha256, plugin.sha256, contract, check, tuple(loaded), floor)
         loaded.append(plugin.sha256)
         pairs.append(Pair(host.path, plugin.path, contract, target.name, check,
                           combination.id, key, _recorded_fingerprints(host),
-                          _recorded_fingerprints(plugin), project=view))
+                          _recorded_fingerprints(plugin), project=view, glibc_floor=floor))
     return pairs
 
 

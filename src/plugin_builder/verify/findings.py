@@ -33,6 +33,7 @@ class RuleId(StrEnum):
     HOST_STATIC = "host-static"
     ARCH = "arch"
     LIBC = "libc"
+    GLIBC_FLOOR = "glibc-floor"
     NOT_A_GO_PLUGIN = "not-a-go-plugin"
     NOT_A_PLUGIN = "not-a-plugin"
     GO_VERSION = "go-version"
@@ -300,6 +301,9 @@ class Comparison:
     contract: Contract
     hint: RebuildHint
     fingerprints: FingerprintVerdict
+    # The oldest glibc host and plugin must run on ("2.28"), as libc.<name>.glibc_floor
+    # declares it; None: no floor.
+    glibc_floor: str | None = None
 
     def dlopen_error(self, error: str) -> str:
         """An error of dlopen as plugin.Open reports it."""

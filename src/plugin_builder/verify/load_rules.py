@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from plugin_builder.binary.buildinfo import BuildInfo
 from plugin_builder.binary.elffacts import GLIBC, MUSL, ElfFacts
 from plugin_builder.binary.side import Side
+from plugin_builder.binary.verneed import read_version_needs
 from plugin_builder.verify.findings import (
     DYNAMIC_LOADING_NOT_SUPPORTED,
     ERROR,
@@ -196,6 +197,46 @@ def _wrong_libc_error(host: ElfFacts, plugin: ElfFacts) -> str:
         return f"{musl_names[0]}: cannot open shared object file: No such file or directory"
     libdir = _GLIBC_LIBDIR.get(host.goarch or "", "/lib")
     return f"{libdir}/libc.so: invalid ELF header"
+
+
+def glibc_floor(pair: Comparison) -> Iterator[Finding]:
+    """No glibc binary of the pair needs a newer GLIBC_x.y than the declared floor: the
+    machines it ships to may have no newer glibc. Read only when a floor is declared."""
+    floor = pair.glibc_floor
+    if floor is None:
+        return
+    for role, side in (("host", pair.host), ("plugin", pair.plugin)):
+        if side.elf.libc != GLIBC or not side.elf.is_dynamic:
+            continue
+        too_new = read_version_needs(side.path).newer_than(floor)
+        if not too_new:
+            continue
+        first = too_new[0]
+        also = _more(sorted({s.symbol for s in too_new if s.version == first.version}
+                            - {first.symbol}))
+        fix = pair.hint.build_host_command() if role == "host" else pair.rebuild_plugin()
+        yield Finding(
+            rule=RuleId.GLIBC_FLOOR,
+            subject=f"{role} {os.path.basename(side.path)}",
+            host_value=f"GLIBC_{floor} (the floor)",
+            plugin_value=f"{first.symbol}@{first.version}",
+            host_error=f"{first.library}: version `{first.version}' not found (required by "
+                       f"{side.path})",
+            fix=fix,
+            fix_action=f"build for the floor: declare libc.<name>.glibc_floor = \"{floor}\" "
+                       "in buildconfig.toml, so cgo links with zig cc for that glibc, then "
+                       "rebuild with",
+            summary=f"{role} {side.path} needs {first.symbol}@{first.version}{also}, newer "
+                    f"than the glibc floor {floor}",
+        )
+
+
+def _more(symbols: list[str]) -> str:
+    """" (and 3 more: a, b, c)" of the other symbols needing that version."""
+    if not symbols:
+        return ""
+    shown = ", ".join(symbols[:4]) + (", ..." if len(symbols) > 4 else "")
+    return f" (and {len(symbols)} more: {shown})"
 
 
 def not_a_go_plugin(pair: Comparison) -> Iterator[Finding]:

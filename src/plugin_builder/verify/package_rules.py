@@ -232,12 +232,21 @@ def module_versions(pair: Comparison) -> Iterator[Finding]:
     trimpath = host.trimpath
     for path in sorted(host_modules.keys() & plugin_modules.keys()):
         host_module, plugin_module = host_modules[path], plugin_modules[path]
-        host_is_main, plugin_is_main = path == host.main.path, path == plugin.main.path
+        host_is_main = path == host.main.path and compiled_as_main(host.main)
+        plugin_is_main = path == plugin.main.path and compiled_as_main(plugin.main)
         host_source = _source_identity(host_module, host_is_main, trimpath)
         plugin_source = _source_identity(plugin_module, plugin_is_main, trimpath)
         if _same_source(host_source, plugin_source):
             continue
         yield _module_finding(pair, host_module, host_is_main, plugin_module, plugin_is_main)
+
+
+def compiled_as_main(main: Module) -> bool:
+    """Whether a binary's main module was compiled from a folder (a checkout: recorded as
+    (devel), or a tag without a module sum) rather than as a module at its version (``go
+    install pkg@version`` records the version and the module's sum, and its files are
+    named "module@version/file.go" under -trimpath, as a dependency's are)."""
+    return main.version in ("", DEVEL) or not main.sum
 
 
 # A module compiled from a directory the build information does not name (a main module,

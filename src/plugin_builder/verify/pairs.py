@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugin_builder import __version__
+from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.binary.fingerprints import UNREADABLE, Fingerprints, FingerprintVerdict
 from plugin_builder.binary.side import Side
 from plugin_builder.config import Config, PluginType, check_argv
@@ -69,6 +70,8 @@ class Pair:
     # What the config has, so fixes name only its targets and combinations (None: fixes
     # name what the binaries say, unchecked).
     project: ProjectView | None = None
+    # libc.<name>.glibc_floor of the host's libc: no side may need a newer GLIBC_x.y.
+    glibc_floor: str | None = None
 
     def check_argv(self) -> list[str]:
         return check_argv(self.check, self.host, self.plugin)
@@ -78,7 +81,8 @@ def project_view(config: Config) -> ProjectView:
     """What fixes may name: the config's targets, combinations, host and C compilers."""
     default = config.matrix.default
     try:
-        host_module = read_gomod(config.host.module).module
+        host_module = read_gomod(config.host.module).module if config.host.module \
+            else ""  # a released host: a fix never rebuilds it
     except PluginBuilderError:
         host_module = ""  # the build of the host would say what is wrong with its go.mod
     return ProjectView(
@@ -120,11 +124,13 @@ def _call_of(plugin_type: PluginType) -> ContractCall | None:
 
 
 def cache_key(host_sha256: str, plugin_sha256: str, contract: Contract,
-              check: tuple[str, ...], loaded_before: tuple[str, ...] = ()) -> str:
-    """Names a proof: the two binaries, the contract, the check command and the plugins
-    the service loads before this one (they decide which copy of a package it meets)."""
+              check: tuple[str, ...], loaded_before: tuple[str, ...] = (),
+              glibc_floor: str | None = None) -> str:
+    """Names a proof: the two binaries, the contract, the check command, the plugins
+    the service loads before this one (they decide which copy of a package it meets)
+    and the glibc floor they were held to."""
     return digest(__version__, RULE_IDS, host_sha256, plugin_sha256, contract, check,
-                  loaded_before)
+                  loaded_before, *([glibc_floor] if glibc_floor else []))
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,8 @@ def judge(pair: Pair, host: Side, plugin: Side, evidence: Evidence = Evidence()
     hint = RebuildHint.for_host(host, pair.contract.plugin_type, pair.plugin_name,
                                 project=pair.project, plugin_file=pair.plugin.name)
     verdict = fingerprint_verdict(host, plugin)
-    static = tuple(analyze(host, plugin, pair.contract, hint, verdict)) + evidence.together
+    static = tuple(analyze(host, plugin, pair.contract, hint, verdict,
+                           pair.glibc_floor)) + evidence.together
     explained = any(f.severity == Severity.ERROR for f in static)
     findings = static + _host_check_findings(evidence.host_check, explained, hint)
     findings += _stand_in_findings(pair.contract, evidence, explained, hint)
@@ -289,9 +296,17 @@ def explicit_pairs(config: Config, host: str | None, plugins: Sequence[str],
     for path in (host, *plugins):
         _require_file(path)
     view = project_view(config)
+    floor = glibc_floor_of(config, read_elf(host).libc)
     return [dataclasses.replace(_explicit_pair(config, Path(host), Path(plugin), type_,
-                                               host_check), project=view)
+                                               host_check), project=view, glibc_floor=floor)
             for plugin in plugins]
+
+
+def glibc_floor_of(config: Config, libc: str | None) -> str | None:
+    """The floor the config declares for a libc (a [libc.<name>] table, or the glibc one
+    for a glibc binary named on the command line)."""
+    table = config.libcs.get(libc or "")
+    return table.glibc_floor if table is not None else None
 
 
 def _explicit_pair(config: Config, host: Path, plugin: Path, type_: str | None,

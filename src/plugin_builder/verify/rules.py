@@ -73,6 +73,9 @@ RULES: tuple[Rule, ...] = (
     Rule(ID.HOST_STATIC, load_rules.host_static, consequences=(ID.PACKAGE_FINGERPRINT,)),
     Rule(ID.ARCH, load_rules.arch, consequences=(ID.PACKAGE_FINGERPRINT,)),
     Rule(ID.LIBC, load_rules.libc),
+    # Each side on its own: the loader refuses a binary needing a newer glibc than the
+    # machine has, the host at start, a plugin at dlopen.
+    Rule(ID.GLIBC_FLOOR, load_rules.glibc_floor),
     Rule(ID.NOT_A_GO_PLUGIN, load_rules.not_a_go_plugin,
          consequences=(ID.NOT_A_PLUGIN, ID.ENTRY_SYMBOL, ID.PACKAGE_FINGERPRINT)),
     Rule(ID.NOT_A_PLUGIN, load_rules.not_a_plugin,
@@ -125,7 +128,7 @@ def fingerprint_verdict(host: Side, plugin: Side) -> FingerprintVerdict:
 
 def analyze(
     host: Side, plugin: Side, contract: Contract, rebuild_hint: RebuildHint,
-    fingerprints: FingerprintVerdict | None = None,
+    fingerprints: FingerprintVerdict | None = None, glibc_floor: str | None = None,
 ) -> list[Finding]:
     """Every reason ``plugin`` would not load into ``host``, root cause first.
 
@@ -134,7 +137,7 @@ def analyze(
     explain a difference, and a difference that changes no shared package is a warning.
     """
     pair = Comparison(host, plugin, contract, rebuild_hint,
-                      fingerprints or fingerprint_verdict(host, plugin))
+                      fingerprints or fingerprint_verdict(host, plugin), glibc_floor)
     findings: list[Finding] = []
     left_out: set[RuleId] = set()
     for rule in RULES:
