@@ -48,10 +48,19 @@ def sbom_path(relative: str) -> str:
     return f"{SBOM_FOLDER}/{PurePosixPath(relative).name}.cdx.json"
 
 
+# What ships: the stand-in loader is the tool's own checking program, never published.
+SHIPPED = ("host", "plugin")
+
+
+def _shipped(store: ArtifactStore, manifest: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    """The hosts and plugins of a manifest that still hold the content it records."""
+    for relative, entry in sorted(manifest["artifacts"].items()):
+        if entry.get("kind") in SHIPPED and store.intact(relative, entry):
+            yield relative, entry
+
+
 def write_sboms(store: ArtifactStore) -> None:
-    for relative, entry in store.manifest()["artifacts"].items():
-        if not store.intact(relative, entry):
-            continue
+    for relative, entry in _shipped(store, store.manifest()):
         text = json.dumps(sbom.document(store.combination.id, relative, entry), indent=2) + "\n"
         _write_if_changed(store.path(sbom_path(relative)), text)
 
@@ -91,9 +100,7 @@ def _stores(root: Path) -> Iterable[ArtifactStore]:
 def _combination(config: Config, store: ArtifactStore) -> dict[str, Any]:
     manifest = store.manifest()
     artifacts = []
-    for relative, entry in sorted(manifest["artifacts"].items()):
-        if not store.intact(relative, entry):
-            continue
+    for relative, entry in _shipped(store, manifest):
         path = f"{store.combination.id}/{relative}"
         listed = {"path": path, "kind": entry.get("kind"), "sha256": entry["sha256"],
                   "size": entry.get("size"), "go_version": entry.get("go_version"),

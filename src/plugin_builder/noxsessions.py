@@ -19,6 +19,7 @@ function `invoke pipeline` calls.
 from __future__ import annotations
 
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from plugin_builder import config as config_module
 from plugin_builder.combination import Combination
 from plugin_builder.console import Console, close_all, filesystem_errors, guard
 from plugin_builder.errors import PluginBuilderError
+from plugin_builder.files import digest
 from plugin_builder.project import default_config
 
 
@@ -46,7 +48,10 @@ def register(config_path: str | Path | None = None) -> None:
 
 
 def _progress_folder(config: config_module.Config) -> Path:
-    return config.results / ".progress"
+    """Where each worker's console mirrors its progress lines, for the parent to relay: a
+    folder of this config in the temporary folder (the project's folders hold only what
+    the tool builds and its results)."""
+    return Path(tempfile.gettempdir()) / f"plugin-builder-progress-{digest(str(config.path))[:16]}"
 
 
 def _parallel_parent() -> bool:
