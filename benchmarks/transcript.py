@@ -172,6 +172,7 @@ def first_line(output: Sequence[str]) -> str:
 
 def normalized(line: str) -> str:
     line = re.sub(r"^\d\d:\d\d:\d\d ", "HH:MM:SS ", line)
+    line = re.sub(r"\(\d+ of (\d+) packages compiled\)", r"(N of \1 packages compiled)", line)
     return re.sub(r"\b\d+(\.\d+)?s\b", "Ns", line)
 
 

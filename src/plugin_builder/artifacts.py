@@ -113,7 +113,11 @@ class ArtifactStore:
     def temporary_folder(self) -> Path:
         """Where this run's go commands keep their temporary files (go's ``$WORK``, the C
         compiler's): not the system's /tmp, where a killed build leaves them for good,
-        but a folder named by our process id, which the next run sweeps once we are gone."""
+        but a folder named by our process id, which the next run sweeps once we are gone.
+        The combination folder is claimed first: a go command creating this folder's
+        parents would leave the artifacts folder unmarked, and a parallel session would
+        then refuse it as someone else's."""
+        self.make_folder()
         return self.scratch / f".tmp.{os.getpid()}{TEMP_MARK}"
 
     # -- manifest ---------------------------------------------------------------------

@@ -203,7 +203,10 @@ def list_(c, json=False, config=None):
                     "targets, or the error with its file, key and fix",
             "config": CONFIG_HELP})
 def check(c, json=False, config=None):
-    """Check the build config as every command loads it (exit 3 when it is invalid)."""
+    """Check the build config as every command loads it.
+
+    Exits 3 when it is invalid, naming the file, the key and the fix.
+    """
     with guard():
         checked = commands.check(coreflags.build_config(c, config))
         if json:
@@ -281,7 +284,7 @@ _GO_HELP = {k: _COMBINATION_HELP[k] for k in ("go", "libc", "arch", "config")}
 
 @task(name="go", help=_GO_HELP)
 def go_command(c, go=None, libc=None, arch=None, config=None):
-    """Run the combination's own go with the arguments after --: plugin-builder go -- mod tidy"""
+    """Run the combination's own go: plugin-builder go -- ARGS"""
     from plugin_builder import goathand
 
     with guard():
@@ -296,7 +299,10 @@ def go_command(c, go=None, libc=None, arch=None, config=None):
 
 @task(help={**_GO_HELP, "shell": "the shell's syntax: sh (also bash, zsh, dash) or fish"})
 def env(c, go=None, libc=None, arch=None, config=None, shell="sh"):
-    """Print the exports that give a shell the combination's go: eval "$(plugin-builder env)"."""
+    """Print the exports for the combination's go in a shell.
+
+    eval "$(plugin-builder env)"; go version
+    """
     from plugin_builder import goathand
 
     with guard():

@@ -6,12 +6,6 @@ from .dockerfixtures import docker_project, engine  # noqa: F401  (the docker ti
 from .projects import Project
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "/integration/" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Project:
     """A project copy with the whole default matrix built once through `invoke pipeline`."""

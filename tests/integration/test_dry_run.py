@@ -33,7 +33,7 @@ def test_a_dry_run_names_the_source_that_changed(project):
     source.write_text(source.read_text() + "\n// edited\n")
     before = snapshot(project.root)
     run = project.invoke("build-plugin", "--dry-run", "--type", "scheduler")
-    assert f"would build {PLUGIN}: {source} changed" in run.stderr
+    assert f"would build {PLUGIN}: {source.relative_to(project.root)} changed" in run.stderr
     assert snapshot(project.root) == before
     built = project.invoke("build-plugin", "--type", "scheduler")  # the real run agrees
     assert f"built {PLUGIN}" in built.stderr

@@ -110,7 +110,7 @@ def test_the_docker_pipeline_runs_on_another_engine(remote, engine, tmp_path) ->
     result = json.loads((project.root / "results" / f"{combination}.json").read_text())
     assert [(s["name"], s["status"]) for s in result["steps"]] == [
         ("builder-image", "passed"), ("host", "passed"), ("plugins", "passed"),
-        ("verify", "passed"), ("images", "passed")]
+        ("verify", "passed"), ("service-images", "passed")]
     # Images and cache volumes live on the engine that built them, not on this one's.
     builder = remote.client.images.get(f"plugin-builder/builder:{combination}")
     for service in ("dfdaemon", "scheduler", "manager"):

@@ -164,3 +164,14 @@ def test_the_explained_presets_still_explain_every_key(tmp_path) -> None:
     text = (tmp_path / "project" / "buildconfig.toml").read_text()
     assert "# host.gcflags (string" in text and "[docker]" in text
     assert "#     require example.com/bifrost v0.0.0" in text  # what hello's go.mod says
+
+
+def test_a_module_named_after_a_family_without_its_packages_is_not_of_the_family() -> None:
+    # A gateway of one's own called krakend-ce that loads plugins its own way (the
+    # library fixture): its build list has no lura, so KrakenD's contracts cannot hold.
+    own = presets.guess(presets.available(), "example.com/krakend-ce", [],
+                        ["example.com/krakend-ce", "example.com/lura"])
+    assert own.name == "blank"
+    real = presets.guess(presets.available(), "example.com/krakend-fork", [],
+                         ["example.com/krakend-fork", "github.com/luraproject/lura/v2"])
+    assert real.name == "krakend"

@@ -204,3 +204,15 @@ def test_a_link_to_a_folder_of_ours_is_not_ours(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         outputs.remove(link, whole=True)
     assert store.path("plugins/x.so").read_bytes() == b"plugin"
+
+
+def test_a_go_commands_temporary_folder_leaves_the_artifacts_folder_ours(tmp_path) -> None:
+    # nox -j: one session's first go command (the toolchain step) makes its temporary
+    # folder before anything is built; another session then claims the artifacts folder.
+    root = tmp_path / "artifacts"
+    temporary = ArtifactStore(root, COMBINATION).temporary_folder()
+    temporary.mkdir(parents=True)
+    assert outputs.ours(root) and outputs.ours(root / COMBINATION.id)
+    other = ArtifactStore(root, Combination("1.27.3", "glibc", "amd64"))
+    other.make_folder()
+    assert outputs.ours(other.folder)

@@ -16,7 +16,7 @@ from plugin_builder.golang.gotypes import (
     literal,
 )
 from plugin_builder.steps.loader import _standard_only
-from plugin_builder.steps.loader_source import MAIN, generate
+from plugin_builder.steps.loader_source import MAIN, LoaderSource, generate
 from plugin_builder.verify.findings import Contract, ContractCall, ReturnCheck
 
 ENTRY = "func(map[string]string) (any, map[string]string, error)"
@@ -208,3 +208,19 @@ def test_without_the_host_source_only_standard_types_stay_asserted() -> None:
     assert kept.imports == ("net/http",)  # context was named by nothing kept
     kept, dropped = _standard_only(dragonfly())
     assert dropped == ("DragonflyPluginInit()",) and kept.call is None  # it names evaluator
+
+
+@pytest.mark.parametrize("shown", ["./contract_0.go", "contract_0.go",
+                                   ".work/loaders/4b41da3aed5c2ab9/contract_0.go"])
+def test_a_compile_error_on_a_generated_line_names_its_config_key(shown: str) -> None:
+    from plugin_builder.errors import BuildError
+    from plugin_builder.steps.loader import _config_error
+
+    source = LoaderSource({"contract_0.go": ""}, {("contract_0.go", 12): (
+        "plugin_types.handler.symbols.HandlerRegisterer", "plugin.Handler")})
+    error = BuildError("building loaders/loader-x", f"# plugin-builder.dev/loader\n"
+                       f"{shown}:12:29: undefined: plugin.Handler")
+    found = _config_error(error, source, "buildconfig.toml")
+    assert found is not None
+    assert "plugin_types.handler.symbols.HandlerRegisterer: 'plugin.Handler' does not " \
+           "compile in the host's module graph: undefined: plugin.Handler" in str(found)

@@ -114,7 +114,8 @@ def guess_preset(host: Path) -> str:
     symbols = {symbol for p in candidates for symbol in p.marks.symbols}
     facts = hostscan.scan(host, symbols, elsewhere=hostscan.plugin_roots(host.absolute()))
     return presets.guess(candidates, facts.gomod.module,
-                         (plugin.functions for plugin in facts.plugins)).name
+                         (plugin.functions for plugin in facts.plugins),
+                         _known_modules(facts)).name
 
 
 def _host_folder(options: Options) -> Path:

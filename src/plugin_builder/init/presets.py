@@ -97,6 +97,19 @@ class Preset:
     def template_folder(self, rule: TypeRule) -> Path | None:
         return self.folder / "templates" / rule.template if rule.template else None
 
+    def module_rank(self, module: str, build_list: Sequence[str] | None) -> int:
+        """Its marks' rank for the host module path; a mere substring of the path (a
+        host named after the family, e.g. a KrakenD-style gateway of one's own) counts
+        only when the host's build list holds a package the family's contracts name."""
+        rank = self.marks.module_rank(module)
+        if rank != 1 or build_list is None:
+            return rank
+        packages = [path for rule in self.types for path in rule.imports
+                    if "." in path.split("/")[0]]
+        held = any(path == m or path.startswith(m + "/") for path in packages
+                   for m in build_list)
+        return rank if held or not packages else 0
+
 
 # -- finding and reading presets ------------------------------------------------------------
 
@@ -145,10 +158,13 @@ def summaries() -> dict[str, str]:
 
 
 def guess(presets: Sequence[Preset], module: str,
-          plugin_exports: Iterable[frozenset[str]]) -> Preset:
+          plugin_exports: Iterable[frozenset[str]],
+          build_list: Sequence[str] | None = None) -> Preset:
     """The preset whose marks fit the host best: its module path first, then the symbols
-    the plugins found export (the most plugins), then the fallback preset."""
-    ranked = [(p.marks.module_rank(module), -index, p) for index, p in enumerate(presets)]
+    the plugins found export (the most plugins), then the fallback preset. `build_list`:
+    the module paths the host requires, when known."""
+    ranked = [(p.module_rank(module, build_list), -index, p)
+              for index, p in enumerate(presets)]
     rank, _, best = max(ranked, key=lambda r: r[:2])
     if rank:
         return best

@@ -36,7 +36,9 @@ from plugin_builder.steps.loader_source import GO_MOD, LoaderSource, generate
 from plugin_builder.verify.findings import Contract
 
 # "./contract_0.go:12:22: undefined: greeter.Nope", as go build and go list say it.
-_ERROR_LINE_RE = re.compile(r"^\s*(?:\./)?(?P<file>(?:main|contract_[0-9]+)\.go):(?P<line>[0-9]+)"
+# The compiler names the file as the build's output shows it: from the loader's folder,
+# or (compiler_output makes paths relative to the project) .work/loaders/<digest>/.
+_ERROR_LINE_RE = re.compile(r"^\s*(?:\S*/)?(?P<file>(?:main|contract_[0-9]+)\.go):(?P<line>[0-9]+)"
                             r":(?:[0-9]+:)? (?P<error>.+)$", re.M)
 
 
