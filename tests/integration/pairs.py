@@ -1,4 +1,4 @@
-"""Build the real host/plugin pairs of test_real_pairs.py, once per test session.
+"""Build the real host/plugin pairs of test_verify_agreement.py, once per test session.
 
 Every binary is a plain ``go build`` by an exact Go release, from the Go sources in
 tests/fixtures/pairs copied into a fresh module. Shared modules come from a file://

@@ -56,3 +56,30 @@ def test_every_flag_of_the_table_is_the_tasks_and_takes_one_value(row):
 def test_the_table_lists_every_task():
     listed = {row.split()[1] for row in ROWS}
     assert listed == set(cli.namespace().tasks) - {"docs"}  # docs: in the prose above
+
+
+LAYOUT = README[README.index("## Layout"):README.index("## Beyond one machine")]
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "plugin_builder"
+
+
+def _named_in_layer_table(module: Path) -> bool:
+    """`module` in a row of the layer table: by name, within its subpackage's cell."""
+    relative = module.relative_to(SOURCE)
+    if len(relative.parts) == 1:
+        return f"`{module.stem}`" in LAYOUT
+    package = relative.parts[0]
+    cells = re.findall(rf"`{package}/`(?: \(([^)]*)\))?", LAYOUT)
+    return any(f"`{module.stem}`" in (cell or "") for cell in cells) or \
+        f"`{package}/{module.stem}`" in LAYOUT
+
+
+def test_the_layout_names_every_module_of_the_library_and_every_top_folder():
+    modules = [p for p in SOURCE.rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py")]
+    unnamed = [str(p.relative_to(SOURCE)) for p in modules
+               if not _named_in_layer_table(p) and p.parent.name not in ("init",)]
+    assert not unnamed, f"README's layout table does not name: {unnamed}"
+    tree = LAYOUT.split("```")[1]
+    root = SOURCE.parents[1]
+    for folder in ("host", "plugins", "images", "docs", "tests", "benchmarks"):
+        assert (root / folder).is_dir() and f"{folder}/" in tree, folder
