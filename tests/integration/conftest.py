@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.project import Project
+
 from .dockerfixtures import docker_project, engine  # noqa: F401  (the docker tier's)
-from .projects import Project
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ import pytest
 
 from plugin_builder import dockerengine
 from plugin_builder.errors import PluginBuilderError
-
-from .projects import Project
+from tests.project import Project
 
 # One run id for every tool process this session starts (they inherit it): the tier
 # counts its own containers, never those of another run sharing the engine.

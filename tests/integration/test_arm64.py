@@ -25,8 +25,7 @@ from plugin_builder.binary.elffacts import read_elf
 from plugin_builder.errors import ToolchainError
 from plugin_builder.verify import RuleId
 from plugin_builder.verify.live import CRASHED, TIMED_OUT, run_check
-
-from .projects import Project
+from tests.project import Project
 
 ARM64 = ["go1.26.6-glibc-arm64", "go1.26.6-musl-arm64"]
 LOADER = {"glibc": "/lib/ld-linux-aarch64.so.1", "musl": "/lib/ld-musl-aarch64.so.1"}

@@ -10,8 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.project import Project
+
 from ..unit.test_sbom import validator
-from .projects import Project
 
 DEFAULT = "go1.26.6-glibc-amd64"
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from .projects import Project
+from tests.project import Project
 
 TIMESTAMPED = re.compile(r"^\d\d:\d\d:\d\d go1\.26\.6-glibc-amd64 +")
 

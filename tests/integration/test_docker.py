@@ -23,10 +23,10 @@ import pytest
 from plugin_builder import dockerengine
 from plugin_builder.backends.docker import cache_volume
 from plugin_builder.errors import BuildError, EngineError, ImageError, VerifyError
+from tests.project import Project
 
 from ..unit.test_dry_run import snapshot
 from .dockerfixtures import containers_of_run
-from .projects import Project
 
 LIBCS = ["glibc", "musl"]
 PLUGIN = "plugins/d7y-scheduler-plugin-evaluator.so"
@@ -155,7 +155,7 @@ def test_verify_image_fails_when_a_plugin_does_not_load(engine, docker_project,
                         labels={dockerengine.MANAGED: "true"}, rm=True)
     try:
         run = docker_project.invoke("verify", "--image",
-                                    "plugin-builder/scheduler:broken-test", check=False)
+                                    "plugin-builder/scheduler:broken-test", expect=None)
     finally:
         engine.images.remove("plugin-builder/scheduler:broken-test", force=True)
     assert run.returncode == VerifyError.return_code, run.stdout + run.stderr
@@ -168,7 +168,7 @@ def test_a_failing_build_in_docker_writes_nothing(docker_project) -> None:
     source.write_text("package main\n\nfunc broken() { undefined_call() }\n")
     try:
         run = docker_project.invoke("build-plugin", "--type", "scheduler", "--backend",
-                                    "docker", "--libc", "musl", check=False)
+                                    "docker", "--libc", "musl", expect=None)
     finally:
         source.unlink()
     assert run.returncode == BuildError.return_code
@@ -185,7 +185,7 @@ def test_a_failing_image_build_tags_nothing(docker_project, engine) -> None:
         'builder_repository = "plugin-builder/broken-test"')
     (docker_project.root / "broken.toml").write_text(broken)
     run = docker_project.invoke("build-builder-image", "--libc", "musl",
-                                "--config", "broken.toml", check=False)
+                                "--config", "broken.toml", expect=None)
     assert run.returncode == BuildError.return_code
     assert "no C compiler 'no-such-cc'" in run.stderr and "Traceback" not in run.stderr
     assert not engine.images.list(name="plugin-builder/broken-test")
@@ -199,7 +199,7 @@ def test_a_missing_base_image_names_the_key_and_the_fix(docker_project) -> None:
         'builder_base = "plugin-builder/bootstrap:nosuchsuite"\nruntime_base = '
         '"plugin-builder/runtime:bookworm-glibc"'))
     run = docker_project.invoke("build-builder-image", "--libc", "glibc",
-                                "--config", "nobase.toml", check=False)
+                                "--config", "nobase.toml", expect=None)
     assert run.returncode == ImageError.return_code
     assert "libc.glibc.builder_base" in run.stderr and "invoke bootstrap-base" in run.stderr
 

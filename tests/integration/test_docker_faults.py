@@ -15,9 +15,9 @@ import sys
 import time
 
 from plugin_builder import dockerengine
+from tests.project import Project
 
 from .dockerfixtures import containers_of_run
-from .projects import Project
 
 LIBC = ("--libc", "musl")
 

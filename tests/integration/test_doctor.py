@@ -13,8 +13,7 @@ import pytest
 import tomlkit
 
 from plugin_builder.errors import DoctorError
-
-from .projects import Project
+from tests.project import Project
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.project import Project
+
 from ..unit.test_dry_run import snapshot
-from .projects import Project
 
 PLUGIN = "plugins/d7y-scheduler-plugin-evaluator.so"
 

@@ -27,8 +27,7 @@ from plugin_builder.binary.elfheaders import ElfHeaders
 from plugin_builder.binary.elftables import SymbolTable
 from plugin_builder.binary.fingerprints import read_fingerprints
 from plugin_builder.files import TEMP_MARK
-
-from .projects import Project
+from tests.project import Project
 
 COMBINATION = "go1.26.6-glibc-amd64"
 PLUGIN = "plugins/d7y-scheduler-plugin-evaluator.so"
@@ -249,7 +248,7 @@ def test_sigkill_while_landing_leaves_nothing_trusted_that_is_wrong(template, tm
             history.append(seen)
             if points[index] == "staging" and not seen.get("staging") and len(history) < 8:
                 continue  # the landing window was missed: try that point again
-            run = project.invoke("build-plugin", "--type", "scheduler", check=False)
+            run = project.invoke("build-plugin", "--type", "scheduler", expect=None)
             assert run.returncode == 0, f"{history}\n{run.stderr}"
             assert "Traceback" not in run.stderr
             assert_store_is_consistent(project)
@@ -383,7 +382,7 @@ def test_a_damaged_manifest_is_rebuilt_without_a_traceback(template, tmp_path, d
     damage_manifest(project.artifacts(COMBINATION) / "manifest.json")
     damage_results(project.root / "results" / f"{COMBINATION}.json")
 
-    run = project.invoke("pipeline", check=False)
+    run = project.invoke("pipeline", expect=None)
 
     assert "Traceback" not in run.stderr, run.stderr
     assert run.returncode == 0, run.stderr
@@ -391,7 +390,7 @@ def test_a_damaged_manifest_is_rebuilt_without_a_traceback(template, tmp_path, d
     for relative in ("bin/scheduler", "bin/manager", "bin/dfdaemon", PLUGIN):
         assert f"built {relative}" in run.stderr, run.stderr  # rebuilt, nothing trusted
     assert_store_is_consistent(project)
-    report = project.invoke("report", check=False)
+    report = project.invoke("report", expect=None)
     assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
     assert COMBINATION in report.stdout and "passed" in report.stdout, report.stdout
 
@@ -402,11 +401,11 @@ def test_a_damaged_result_is_a_row_of_the_report(template, tmp_path, damage) -> 
     _, damage_results = DAMAGES[damage]
     damage_results(project.root / "results" / f"{COMBINATION}.json")
 
-    report = project.invoke("report", check=False)
+    report = project.invoke("report", expect=None)
     assert "Traceback" not in report.stderr, report.stderr
     assert report.returncode == 0, report.stderr
     assert COMBINATION in report.stdout and "failed" in report.stdout, report.stdout
-    as_json = project.invoke("report", "--json", check=False)
+    as_json = project.invoke("report", "--json", expect=None)
     assert as_json.returncode == 0 and "Traceback" not in as_json.stderr, as_json.stderr
     [row] = json.loads(as_json.stdout)
     assert row["combination"] == COMBINATION and row["status"] == "failed", row
@@ -436,7 +435,7 @@ def test_a_tampered_artifact_is_rebuilt_and_never_verified_as_up_to_date(templat
     original = {r: sha256(folder / r) for r in ("bin/scheduler", PLUGIN)}
     tampered = {r: tamper(folder / r) for r in original}
 
-    run = project.invoke("pipeline", check=False)
+    run = project.invoke("pipeline", expect=None)
 
     assert run.returncode == 0, run.stderr
     for relative in original:
@@ -462,12 +461,12 @@ def test_verify_checks_the_bytes_that_are_there_not_a_proof(template, tmp_path) 
     host = project.artifacts(COMBINATION) / "bin" / "scheduler"
     original = sha256(host)
     tampered = tamper(host)
-    run = project.invoke("verify", "--static-only", check=False)
+    run = project.invoke("verify", "--static-only", expect=None)
     assert "Traceback" not in run.stderr, run.stderr
     assert run.returncode != 0, "verify passed a host whose bytes were overwritten"
     assert "up to date" not in run.stderr
     assert sha256(host) == tampered  # a static verify checks; it does not rebuild
-    live = project.invoke("verify", check=False)
+    live = project.invoke("verify", expect=None)
     assert live.returncode == 0, live.stderr
     assert "built bin/scheduler" in live.stderr and sha256(host) == original
 
@@ -486,7 +485,7 @@ def test_static_verify_reads_the_fingerprints_on_disk_not_those_recorded(templat
     package = [p for p in plugin_order if p in host_prints.hashes][-1]  # not the first
     flip_fingerprint(host, package)
 
-    run = project.invoke("verify", "--static-only", "--json", check=False)
+    run = project.invoke("verify", "--static-only", "--json", expect=None)
 
     assert "Traceback" not in run.stderr, run.stderr
     assert run.returncode != 0, "verify trusted the fingerprints recorded at landing"
@@ -533,7 +532,7 @@ def test_clean_refuses_a_folder_it_did_not_make(tmp_path) -> None:
     (project.root / "buildconfig.toml").write_text(tomlkit.dumps(config))
 
     for args in (("clean",), ("clean", "--go", "1.26.6")):
-        run = project.invoke(*args, check=False)
+        run = project.invoke(*args, expect=None)
         assert run.returncode != 0, f"invoke {' '.join(args)} removed a folder not its own"
         assert "Traceback" not in run.stderr, run.stderr
         assert (mine / "keep.txt").read_text() == "my notes\n"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from plugin_builder.errors import BuildError, FilesystemError
+from tests.project import Project
 
-from .projects import Project
 from .test_faults import assert_store_is_consistent, clone, start, template, temporaries  # noqa: F401
 
 COMBINATION = "go1.26.6-glibc-amd64"
@@ -56,7 +56,7 @@ def test_a_full_disk_is_one_message_and_leaves_nothing_half_written(tmp_path) ->
     project = Project(tmp_path / "project")
     # Big enough for the manifest and scratch files, too small for a host binary.
     with tmpfs(project.root / "artifacts", "2m") as artifacts:
-        run = project.invoke("build-host", check=False)
+        run = project.invoke("build-host", expect=None)
         assert run.returncode in (BuildError.return_code, FilesystemError.return_code), run.stderr
         assert "Traceback" not in run.stderr and "fix:" in run.stderr
         assert "no space left on device" in run.stderr.lower()
@@ -74,7 +74,7 @@ def test_a_read_only_artifacts_folder_is_one_message(template, tmp_path) -> None
         subprocess.run(["cp", "-a", f"{saved}/.", str(artifacts)], check=True)
         remount_read_only(artifacts)
         for command in (("verify",), ("pipeline",), ("build-plugin", "--type", "scheduler")):
-            run = project.invoke(*command, check=False)
+            run = project.invoke(*command, expect=None)
             assert run.returncode != 0, command
             assert "Traceback" not in run.stderr, (command, run.stderr)
             assert "fix:" in run.stderr and "read-only" in run.stderr.lower(), run.stderr
@@ -86,7 +86,7 @@ def test_a_read_only_results_folder_is_one_message_after_the_pipeline(template, 
     project = clone(template, tmp_path / "project")
     with tmpfs(project.root / "results", "1m") as results:
         remount_read_only(results)
-        run = project.invoke("pipeline", check=False)
+        run = project.invoke("pipeline", expect=None)
         assert_one_message(run, FilesystemError.return_code, str(results), "read-only")
     assert_store_is_consistent(project)
 

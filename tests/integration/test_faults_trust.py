@@ -24,8 +24,8 @@ import tomlkit
 from plugin_builder.binary.fingerprints import read_fingerprints
 from plugin_builder.errors import BuildError, FilesystemError, UsageError
 from plugin_builder.files import stat_key
+from tests.project import Project
 
-from .projects import Project
 from .test_faults import (  # noqa: F401  (template is a fixture)
     BUILD_TOOLS,
     COMBINATION,
@@ -127,7 +127,7 @@ def test_a_stat_key_rewritten_by_hand_vouches_for_nothing(template, tmp_path) ->
     flip_fingerprint(folder / PLUGIN, package)
     forge_stat_key(project, PLUGIN)
 
-    static = project.invoke("verify", "--static-only", "--json", check=False)
+    static = project.invoke("verify", "--static-only", "--json", expect=None)
     assert "Traceback" not in static.stderr, static.stderr
     assert static.returncode != 0, "a hand-written stat key vouched for other bytes"
     [scheduler] = [r for r in json.loads(static.stdout)["results"]
@@ -137,7 +137,7 @@ def test_a_stat_key_rewritten_by_hand_vouches_for_nothing(template, tmp_path) ->
     tamper(folder / PLUGIN)  # and now bytes the host refuses
     forge_stat_key(project, PLUGIN)
     assert loads(project).returncode != 0
-    run = project.invoke("pipeline", check=False)
+    run = project.invoke("pipeline", expect=None)
     assert run.returncode == 0, run.stderr
     assert f"built {PLUGIN}" in run.stderr, run.stderr
     assert "unchanged since they were verified" not in run.stderr
@@ -194,12 +194,12 @@ def test_a_folder_holding_the_users_files_is_never_built_into(tmp_path) -> None:
     before = tree(mine)
     set_artifacts(project, "userdata")
 
-    run = project.invoke("build-host", check=False)
+    run = project.invoke("build-host", expect=None)
 
     assert run.returncode == UsageError.return_code, run.stderr
     assert "Traceback" not in run.stderr and "userdata" in run.stderr
     assert tree(mine) == before and not (mine / ".plugin-builder").exists()
-    clean = project.invoke("clean", check=False)
+    clean = project.invoke("clean", expect=None)
     assert clean.returncode == UsageError.return_code and tree(mine) == before
 
 
@@ -217,7 +217,7 @@ def test_a_link_inside_the_output_folders_is_never_written_through(template, tmp
     touched = project.root / EVALUATOR / "main.go"
     touched.write_text(touched.read_text() + "\n// rebuild\n")
 
-    run = project.invoke("build-plugin", "--type", "scheduler", check=False)
+    run = project.invoke("build-plugin", "--type", "scheduler", expect=None)
 
     assert run.returncode == FilesystemError.return_code, run.stderr
     assert "Traceback" not in run.stderr and "symbolic link" in run.stderr or \
@@ -251,7 +251,7 @@ def test_a_daemon_a_plugins_init_starts_ends_with_the_check(template, tmp_path) 
     add_go_file(project, "daemon.go", DAEMON)
     before = set(daemons())
     try:
-        run = project.invoke("pipeline", check=False)
+        run = project.invoke("pipeline", expect=None)
         assert "Traceback" not in run.stderr, run.stderr
         assert f"built {PLUGIN}" in run.stderr, run.stderr
         left = wait_for(lambda: not set(daemons()) - before, 5)
@@ -326,7 +326,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(template, tmp_path) ->
 def test_a_file_name_with_terminal_escapes_is_printed_escaped(template, tmp_path) -> None:  # noqa: F811
     project = clone(template, tmp_path / "project")
     hostile = "x\x1b[2J\x1b]0;owned\x07.so"
-    run = project.invoke("verify", "--host", hostile, "--plugin", hostile, check=False)
+    run = project.invoke("verify", "--host", hostile, "--plugin", hostile, expect=None)
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "\x1b" not in run.stderr and "\x07" not in run.stderr, repr(run.stderr)
     assert "x\\x1b[2J" in run.stderr, run.stderr

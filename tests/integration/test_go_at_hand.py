@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .projects import Project
+from tests.project import Project
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .projects import REPO
+from tests.project import REPO
 
 GO = "1.26.6"  # the release the rest of the suite builds with: a warm cache
 COMBINATION = f"go{GO}-glibc-amd64"

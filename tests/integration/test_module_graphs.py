@@ -29,12 +29,12 @@ from pathlib import Path
 import pytest
 
 from plugin_builder.errors import ModuleGraphError
+from tests.project import Project
 
 from .hostprojects import (
     COMBINATION,
     GO,
     RUN_TIMEOUT_S,
-    HostProject,
     buildinfo,
     config_text,
     file_proxy_env,
@@ -82,7 +82,7 @@ PINNED_PLUGINS = (("inline", "host/plugins/inline"), ("otel-older", "plugins/ote
 class Unedited:
     """Runs ``invoke`` and asserts each run left the user's module files as they were."""
 
-    def __init__(self, project: HostProject) -> None:
+    def __init__(self, project: Project) -> None:
         self.project = project
 
     def invoke(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
@@ -100,7 +100,7 @@ def type_the_fix(log: str, env: dict[str, str]) -> None:
     assert run.returncode == 0, f"the fix failed:\n{fix_of(log)}\n{run.stdout}{run.stderr}"
 
 
-def same_module_entries(project: HostProject, plugin: str, *paths: str) -> None:
+def same_module_entries(project: Project, plugin: str, *paths: str) -> None:
     """The plugin records exactly the host's entry of each module: version, sum, replacement."""
     host = buildinfo(project.artifact(GATEWAY)).modules_by_path()
     built = buildinfo(project.artifact(f"plugins/{plugin}.so")).modules_by_path()
@@ -112,15 +112,15 @@ def same_module_entries(project: HostProject, plugin: str, *paths: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def pinned(tmp_path_factory, proxy_env) -> HostProject:
-    project = HostProject(tmp_path_factory.mktemp("pinned"), "pinned",
-                          pinned_config(*PINNED_PLUGINS), env=proxy_env)
+def pinned(tmp_path_factory, proxy_env) -> Project:
+    project = Project(tmp_path_factory.mktemp("pinned"), fixture="pinned",
+                          config=pinned_config(*PINNED_PLUGINS), env=proxy_env)
     Unedited(project).invoke("build-host")
     return project
 
 
 @pytest.mark.parametrize("name", ["inline", "otel-older"])
-def test_plugins_that_agree_build_load_and_verify(pinned: HostProject, name: str) -> None:
+def test_plugins_that_agree_build_load_and_verify(pinned: Project, name: str) -> None:
     Unedited(pinned).invoke("build-plugin", "--name", name)
     loaded = pinned.check_plugin(GATEWAY, f"plugins/{name}.so")
     assert f"hello, {name}! (zone/v1.1.0, otel v1.1.0)" in loaded.stdout
@@ -132,7 +132,7 @@ def test_plugins_that_agree_build_load_and_verify(pinned: HostProject, name: str
 
 
 def test_the_same_code_under_another_selected_version_is_refused_then_fixed(
-        pinned: HostProject) -> None:
+        pinned: Project) -> None:
     """The Tyk/otel trap: "v1.3.0 => v1.1.0" is v1.1.0's code, and still not the host's."""
     tool = Unedited(pinned)
     log = output(tool.invoke("build-plugin", "--name", "otel-newer",
@@ -157,7 +157,7 @@ def test_the_same_code_under_another_selected_version_is_refused_then_fixed(
 
 
 def test_a_version_pulled_up_only_transitively_is_refused_then_fixed(
-        pinned: HostProject) -> None:
+        pinned: Project) -> None:
     gomod = pinned.root / "plugins/tracer/go.mod"
     assert LEAF not in gomod.read_text()  # its go.mod never names leaf
     tool = Unedited(pinned)
@@ -205,14 +205,14 @@ source = "gateway/plugins/inline"
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory, proxy_env) -> HostProject:
-    project = HostProject(tmp_path_factory.mktemp("workspace"), "workspace", WORKSPACE,
+def workspace(tmp_path_factory, proxy_env) -> Project:
+    project = Project(tmp_path_factory.mktemp("workspace"), fixture="workspace", config=WORKSPACE,
                           env=proxy_env)
     project.first_run = Unedited(project).invoke("pipeline")  # type: ignore[attr-defined]
     return project
 
 
-def test_a_host_builds_through_its_own_go_work(workspace: HostProject) -> None:
+def test_a_host_builds_through_its_own_go_work(workspace: Project) -> None:
     log = output(workspace.first_run)  # type: ignore[attr-defined]
     assert "built bin/gateway" in log, log
     assert workspace.run(GATEWAY).stdout == "hello, gateway\n"
@@ -223,7 +223,7 @@ def test_a_host_builds_through_its_own_go_work(workspace: HostProject) -> None:
 
 @pytest.mark.parametrize("name, words", [("greeter", "from the greeter plugin"),
                                          ("inline", "from the inline plugin")])
-def test_workspace_plugins_in_and_out_of_tree_load(workspace: HostProject, name: str,
+def test_workspace_plugins_in_and_out_of_tree_load(workspace: Project, name: str,
                                                    words: str) -> None:
     pipeline_passed(workspace, plugins=2)
     loaded = workspace.check_plugin(GATEWAY, f"plugins/{name}.so")
@@ -231,7 +231,7 @@ def test_workspace_plugins_in_and_out_of_tree_load(workspace: HostProject, name:
     same_module_entries(workspace, name, OTEL)
 
 
-def test_a_workspace_plugin_asking_for_more_is_refused(workspace: HostProject) -> None:
+def test_a_workspace_plugin_asking_for_more_is_refused(workspace: Project) -> None:
     gomod = workspace.root / "plugins/greeter/go.mod"
     original = gomod.read_text()
     gomod.write_text(original + f"\nrequire {OTEL} v1.3.0\n")
@@ -248,14 +248,15 @@ def test_a_workspace_plugin_asking_for_more_is_refused(workspace: HostProject) -
 
 
 @pytest.fixture
-def plain(tmp_path: Path, proxy_env) -> HostProject:
+def plain(tmp_path: Path, proxy_env) -> Project:
     """The pinned host's otel-older and inline plugins, in a project of their own."""
-    return HostProject(tmp_path, "pinned", pinned_config(("inline", "host/plugins/inline"),
-                                                         ("otel-older", "plugins/otel-older")),
-                       env=proxy_env)
+    return Project(tmp_path, fixture="pinned",
+                   config=pinned_config(("inline", "host/plugins/inline"),
+                                        ("otel-older", "plugins/otel-older")),
+                   env=proxy_env)
 
 
-def test_a_toolchain_line_never_switches_go(plain: HostProject) -> None:
+def test_a_toolchain_line_never_switches_go(plain: Project) -> None:
     gomod = plain.root / "plugins/otel-older/go.mod"
     gomod.write_text(gomod.read_text().replace("go 1.23\n", "go 1.23\n\ntoolchain go1.27.3\n"))
     Unedited(plain).invoke("build-plugin", "--name", "otel-older")
@@ -265,7 +266,7 @@ def test_a_toolchain_line_never_switches_go(plain: HostProject) -> None:
     assert not list(Path(plain.env["GOMODCACHE"]).glob("cache/download/golang.org/toolchain"))
 
 
-def test_a_go_line_newer_than_the_combinations_go_is_refused(plain: HostProject) -> None:
+def test_a_go_line_newer_than_the_combinations_go_is_refused(plain: Project) -> None:
     gomod = plain.root / "plugins/otel-older/go.mod"
     gomod.write_text(gomod.read_text().replace("go 1.23\n", "go 1.27\n"))
     log = output(Unedited(plain).invoke("build-plugin", "--name", "otel-older",
@@ -277,7 +278,7 @@ def test_a_go_line_newer_than_the_combinations_go_is_refused(plain: HostProject)
 
 @pytest.mark.parametrize("name, file", [("otel-older", "plugins/otel-older/main.go"),
                                         ("inline", "host/plugins/inline/main.go")])
-def test_an_unknown_godebug_setting_is_named(plain: HostProject, name: str, file: str) -> None:
+def test_an_unknown_godebug_setting_is_named(plain: Project, name: str, file: str) -> None:
     source = plain.root / file
     source.write_text("//go:debug panicnil=1\n//go:debug nosuchsetting=1\n\n" +
                       source.read_text())

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from .projects import REPO, Project
+from tests.project import REPO, Project
 
 MATRIX = ["go1.26.6-glibc-amd64", "go1.26.6-glibc-arm64", "go1.26.6-musl-amd64",
           "go1.26.6-musl-arm64", "go1.27.3-glibc-amd64", "go1.27.3-musl-amd64"]

@@ -10,8 +10,7 @@ import pytest
 
 from plugin_builder import config as config_module
 from plugin_builder.errors import BuildError, UsageError
-
-from .projects import REPO, Project
+from tests.project import REPO, Project
 
 # The combinations whose binaries run on this machine (amd64); the default matrix also
 # cross-builds arm64 for the default release, which tests/integration/test_arm64.py runs
@@ -154,7 +153,7 @@ def test_a_failing_build_keeps_the_previous_artifact_and_manifest(tmp_path) -> N
     main_go = project.root / "plugins" / "scheduler" / "evaluator" / "main.go"
     main_go.write_text(main_go.read_text() + "\nfunc broken( {\n")
 
-    run = project.invoke("build-plugin", "--type", "scheduler", check=False)
+    run = project.invoke("build-plugin", "--type", "scheduler", expect=None)
 
     assert run.returncode == BuildError.return_code
     assert "syntax error" in run.stderr and "Traceback" not in run.stderr
@@ -172,14 +171,14 @@ def test_a_failing_build_keeps_the_previous_artifact_and_manifest(tmp_path) -> N
 
 def test_unknown_type_or_name_lists_what_exists(tmp_path) -> None:
     project = Project(tmp_path)
-    run = project.invoke("build-plugin", "--type", "schedular", check=False)
+    run = project.invoke("build-plugin", "--type", "schedular", expect=None)
     assert run.returncode == UsageError.return_code
     assert "did you mean 'scheduler'?" in run.stderr
     assert "resource, scheduler, manager" in run.stderr
-    run = project.invoke("build-plugin", "--type", "scheduler", "--name", "nope", check=False)
+    run = project.invoke("build-plugin", "--type", "scheduler", "--name", "nope", expect=None)
     assert run.returncode == UsageError.return_code
     assert "the targets are: scheduler/evaluator" in run.stderr
-    run = project.invoke("build-host", "--go", "1.25.0", check=False)
+    run = project.invoke("build-host", "--go", "1.25.0", expect=None)
     assert run.returncode == UsageError.return_code
     assert "go1.26.6-glibc-amd64" in run.stderr
     assert not (project.root / "artifacts").exists()
@@ -204,7 +203,7 @@ def test_list_json_and_clean(tmp_path) -> None:
     assert {p["file"] for p in listing["plugins"]} == {plugin_file(t) for t in PLUGINS}
     # clean removes only what the tool made (its marker says so), never a folder of yours.
     (project.root / "artifacts" / "x").mkdir(parents=True)
-    refused = project.invoke("clean", check=False)
+    refused = project.invoke("clean", expect=None)
     assert refused.returncode == UsageError.return_code and "not made by plugin-builder" in \
         refused.stderr
     assert (project.root / "artifacts" / "x").is_dir()

@@ -24,9 +24,7 @@ from pathlib import Path
 import pytest
 
 from plugin_builder import config as config_module
-from tests.unit.conftest import host_of_preset
-
-from .projects import REPO
+from tests.project import REPO, host_of_preset
 
 FIXTURES = REPO / "tests" / "fixtures"
 GO = "1.26.6"  # the release the rest of the suite builds with: a warm cache

@@ -34,12 +34,12 @@ from pathlib import Path
 import pytest
 
 from plugin_builder.errors import ModuleGraphError
+from tests.project import Project
 
 from .hostprojects import (
     COMBINATION,
     GO,
     RUN_TIMEOUT_S,
-    HostProject,
     assert_all_pass,
     buildinfo,
     config_text,
@@ -142,13 +142,13 @@ HELLO = "plugins/hello-world.so"
 
 
 @pytest.fixture(scope="module")
-def dragonfly(tmp_path_factory) -> HostProject:
-    project = HostProject(tmp_path_factory.mktemp("dragonfly"), "dragonfly", DRAGONFLY)
+def dragonfly(tmp_path_factory) -> Project:
+    project = Project(tmp_path_factory.mktemp("dragonfly"), fixture="dragonfly", config=DRAGONFLY)
     project.first_run = project.invoke("pipeline")  # type: ignore[attr-defined]
     return project
 
 
-def test_in_tree_plugin_and_testdata_harness_build_and_load(dragonfly: HostProject) -> None:
+def test_in_tree_plugin_and_testdata_harness_build_and_load(dragonfly: Project) -> None:
     log = output(dragonfly.first_run)  # type: ignore[attr-defined]
     for relative in ("bin/scheduler", "bin/harness", EVALUATOR):
         assert f"built {relative}" in log, log
@@ -164,7 +164,7 @@ def test_in_tree_plugin_and_testdata_harness_build_and_load(dragonfly: HostProje
     assert harness.stdout == "harness 2.1.0: looks up DragonflyPluginInit\n", harness
 
 
-def test_stray_files_rebuild_nothing(dragonfly: HostProject) -> None:
+def test_stray_files_rebuild_nothing(dragonfly: Project) -> None:
     host = dragonfly.root / "host"
     plugin_folder = host / "plugins" / "evaluator"
     (host / "README.md").write_text("# the host\n")
@@ -178,7 +178,7 @@ def test_stray_files_rebuild_nothing(dragonfly: HostProject) -> None:
     assert "built " not in log, log
 
 
-def test_editing_the_testdata_harness_rebuilds_that_service(dragonfly: HostProject) -> None:
+def test_editing_the_testdata_harness_rebuilds_that_service(dragonfly: Project) -> None:
     main = dragonfly.root / "host" / "testdata" / "harness" / "main.go"
     main.write_text(main.read_text().replace("looks up", "will look up"))
     run = dragonfly.invoke("pipeline", "--verbose")
@@ -194,14 +194,15 @@ def test_editing_the_testdata_harness_rebuilds_that_service(dragonfly: HostProje
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory) -> HostProject:
+def gateway(tmp_path_factory) -> Project:
     """The gateway (uuid v1.6.0) and hello-world (its go.mod: uuid v1.5.0), pipeline run."""
-    project = HostProject(tmp_path_factory.mktemp("gateway"), "gateway", gateway_config())
+    project = Project(tmp_path_factory.mktemp("gateway"), fixture="gateway",
+                      config=gateway_config())
     project.first_run = project.invoke("pipeline")  # type: ignore[attr-defined]
     return project
 
 
-def test_dashed_plugin_and_service_names_pass_the_pipeline(gateway: HostProject) -> None:
+def test_dashed_plugin_and_service_names_pass_the_pipeline(gateway: Project) -> None:
     log = output(gateway.first_run)  # type: ignore[attr-defined]
     assert f"built {HOST_BINARY}" in log and f"built {HELLO}" in log, log
     artifacts = set(gateway.manifest()["artifacts"])
@@ -210,7 +211,7 @@ def test_dashed_plugin_and_service_names_pass_the_pipeline(gateway: HostProject)
     assert "ok: loaded plugin hello-world" in gateway.check_plugin(HOST_BINARY, HELLO).stdout
 
 
-def test_a_plugin_asking_for_an_older_shared_module_gets_the_hosts(gateway: HostProject) -> None:
+def test_a_plugin_asking_for_an_older_shared_module_gets_the_hosts(gateway: Project) -> None:
     assert "github.com/google/uuid v1.5.0" in \
         (gateway.root / "plugins" / "hello-world" / "go.mod").read_text()
     host_uuid = buildinfo(gateway.artifact(HOST_BINARY)).modules_by_path()[UUID]
@@ -223,7 +224,7 @@ def test_a_plugin_asking_for_an_older_shared_module_gets_the_hosts(gateway: Host
 
 def test_a_plugin_needing_a_newer_shared_module_is_refused_before_compiling(
         tmp_path: Path) -> None:
-    project = HostProject(tmp_path, "gateway", gateway_config(plugin_name="newer-uuid"))
+    project = Project(tmp_path, fixture="gateway", config=gateway_config(plugin_name="newer-uuid"))
     host_gomod = project.root / "host" / "go.mod"
     host_gomod.write_text(host_gomod.read_text().replace(f"{UUID} v1.6.0", f"{UUID} v1.5.0"))
     run = project.invoke("build-plugin", expect=ModuleGraphError.return_code)
@@ -257,7 +258,7 @@ def fresh_toolchains(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("old_go", OLD_GOS)
 def test_a_release_only_the_module_proxy_has_is_provisioned_and_verifies(
         tmp_path: Path, fresh_toolchains: Path, old_go: str) -> None:
-    project = HostProject(tmp_path, "gateway", gateway_config(
+    project = Project(tmp_path, fixture="gateway", config=gateway_config(
         go=old_go, project=f"toolchain_cache = {json.dumps(str(fresh_toolchains))}\n"))
     for go_mod in project.root.rglob("go.mod"):  # the fixture says go 1.23
         go_mod.write_text(go_mod.read_text().replace("\ngo 1.23\n", "\ngo 1.21\n"))
@@ -283,7 +284,7 @@ def test_stripped_host_prints_an_exact_quoted_version_and_loads(tmp_path: Path) 
     version = "0.1.0 beta's"
     config = gateway_config(host='ldflags = ["-s", "-w"]\n').replace(
         'version = "1.4.0"', f"version = {json.dumps(version)}")
-    project = HostProject(tmp_path, "gateway", config)
+    project = Project(tmp_path, fixture="gateway", config=config)
     project.invoke("pipeline")
     printed = project.run(HOST_BINARY, "version")
     assert printed.stdout == version + "\n", printed
@@ -303,7 +304,8 @@ def test_stripped_host_prints_an_exact_quoted_version_and_loads(tmp_path: Path) 
 
 
 def test_gcflags_reach_host_and_plugin(tmp_path: Path) -> None:
-    project = HostProject(tmp_path, "gateway", gateway_config(host='gcflags = "all=-N -l"\n'))
+    project = Project(tmp_path, fixture="gateway",
+                      config=gateway_config(host='gcflags = "all=-N -l"\n'))
     project.invoke("pipeline")
     pipeline_passed(project, plugins=1)
     for relative in (HOST_BINARY, HELLO):
@@ -323,7 +325,7 @@ def git(root: Path, *args: str) -> str:
 
 
 def test_a_plugin_stamp_records_the_commit(tmp_path: Path) -> None:
-    project = HostProject(tmp_path, "gateway", gateway_config(
+    project = Project(tmp_path, fixture="gateway", config=gateway_config(
         plugin='stamp = { "main.buildCommit" = "{commit}" }\n'))
     (project.root / ".gitignore").write_text("/artifacts/\n/results/\n")
     git(project.root, "init", "-q")
@@ -343,7 +345,7 @@ def test_a_relative_check_command_runs_from_the_config_folder(
         tmp_path: Path, tmp_path_factory) -> None:
     config = gateway_config().replace('check = ["{binary}", "check-plugin", "{plugin}"]',
                                       'check = ["./tools/check.sh", "{binary}", "{plugin}"]')
-    project = HostProject(tmp_path, "gateway", config)
+    project = Project(tmp_path, fixture="gateway", config=config)
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     config_path = str(project.root / "buildconfig.toml")
     project.invoke("-r", str(project.root), "pipeline", "--config", config_path, cwd=elsewhere)

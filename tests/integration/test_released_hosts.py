@@ -21,10 +21,10 @@ import pytest
 from plugin_builder.binary.verneed import read_version_needs
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.golang.toolchains import go_toolchain
+from tests.project import Project
 
 from .hostprojects import (
     GO,
-    HostProject,
     assert_all_pass,
     config_text,
     file_proxy_env,
@@ -80,7 +80,8 @@ def proxy(tmp_path_factory) -> dict[str, str]:
 
 @pytest.mark.parametrize("libc", ["glibc", "musl"])
 def test_a_go_install_binary_gets_plugins_its_own_loader_accepts(tmp_path, proxy, libc):
-    project = HostProject(tmp_path / "project", "released", released_config(libc), env=proxy)
+    project = Project(tmp_path / "project", fixture="released", config=released_config(libc),
+                      env=proxy)
     binary = go_install(tmp_path, proxy, libc, "-trimpath")
     shutil.copy(binary, project.root / "gateway")
     recipe = json.loads(subprocess.run(
@@ -109,7 +110,7 @@ def test_a_binary_built_from_a_checkout_is_refused_with_the_reason(tmp_path, pro
          "describer" / "go.sum").read_text())
     binary = go_install(tmp_path, proxy, "glibc", "-trimpath", "-buildvcs=false",
                         folder=checkout)
-    project = HostProject(tmp_path / "project", "released", released_config("glibc"),
+    project = Project(tmp_path / "project", fixture="released", config=released_config("glibc"),
                           env=proxy)
     shutil.copy(binary, project.root / "gateway")
     run = project.invoke("verify", expect=3)
@@ -141,7 +142,7 @@ source = "host/plugins/evaluator"
 
 
 def test_a_plugin_above_the_glibc_floor_fails_and_built_to_it_passes(tmp_path):
-    project = HostProject(tmp_path, "dragonfly", FLOOR_CONFIG)
+    project = Project(tmp_path, fixture="dragonfly", config=FLOOR_CONFIG)
     project.invoke("build-plugin")
     plugin = project.artifact("plugins/d7y-scheduler-plugin-evaluator.so")
     assert read_version_needs(plugin).newest_glibc == "GLIBC_2.34"  # gcc on Debian 12

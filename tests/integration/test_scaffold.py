@@ -18,8 +18,7 @@ from plugin_builder.errors import UsageError, VerifyError
 from plugin_builder.golang.goenv import toolchain_env
 from plugin_builder.golang.toolchains import go_toolchain
 from plugin_builder.verify import RuleId
-
-from .projects import REPO, Project
+from tests.project import REPO, Project
 
 BIFROST = REPO / "tests" / "fixtures" / "bifrost"
 DEFAULT = "go1.26.6-glibc-amd64"
@@ -44,7 +43,7 @@ def project(tmp_path_factory) -> Project:
 ])
 def test_new_plugin_refuses_bad_input_and_writes_nothing(project, args, says):
     before = _snapshot(project.root)
-    run = project.invoke("new-plugin", *args, check=False)
+    run = project.invoke("new-plugin", *args, expect=None)
     assert run.returncode == UsageError.return_code, run.stderr
     assert says in run.stderr
     assert "Traceback" not in run.stderr and run.stderr.count("error:") == 1
@@ -56,7 +55,7 @@ def test_new_plugin_refuses_an_existing_folder(project):
     folder = project.root / "plugins" / "resource" / "gcs"
     folder.mkdir()
     before = _snapshot(project.root)
-    run = project.invoke("new-plugin", "--type", "resource", "--name", "gcs", check=False)
+    run = project.invoke("new-plugin", "--type", "resource", "--name", "gcs", expect=None)
     assert run.returncode == UsageError.return_code and "already exists" in run.stderr
     assert _snapshot(project.root) == before
     folder.rmdir()
@@ -142,7 +141,7 @@ def test_bifrost_required_symbols_are_enforced(bifrost):
     config.write_text(config.read_text() + '\n[[plugins]]\ntype = "hook"\nname = "nocleanup"\n'
                                            'source = "plugins/nocleanup"\n')
     bifrost.invoke("build-plugin", "--type", "hook", "--name", "nocleanup")
-    run = bifrost.invoke("verify", "--json", check=False)
+    run = bifrost.invoke("verify", "--json", expect=None)
     assert run.returncode == VerifyError.return_code
     results = {Path(r["plugin"]).name: r for r in json.loads(run.stdout)["results"]}
     assert results["hello.so"]["verdict"] == "pass"
@@ -159,6 +158,6 @@ def test_bifrost_new_plugin_from_the_projects_own_template(bifrost):
         bifrost.root / "plugins/hook/logger/go.mod").read_text()
     bifrost.invoke("build-plugin", "--type", "hook", "--name", "logger")
     assert os.path.isfile(bifrost.artifacts(DEFAULT) / "plugins" / "logger.so")
-    report = json.loads(bifrost.invoke("verify", "--json", check=False).stdout)
+    report = json.loads(bifrost.invoke("verify", "--json", expect=None).stdout)
     verdicts = {Path(r["plugin"]).name: r["verdict"] for r in report["results"]}
     assert verdicts["logger.so"] == "pass"

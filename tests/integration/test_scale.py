@@ -20,9 +20,9 @@ import pytest
 
 from plugin_builder.backends.docker import cache_volume
 from plugin_builder.combination import Combination
+from tests.project import Project
 
 from .dockerfixtures import RUN_ID, containers_of_run
-from .projects import Project
 from .scaleservices import can_start_engine, copy_images, gocached, second_engine
 
 DEFAULT = "go1.26.6-glibc-amd64"

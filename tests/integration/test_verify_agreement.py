@@ -39,8 +39,9 @@ from typing import Any
 import pytest
 import tomlkit
 
+from tests.project import REPO
+
 from . import pairs
-from .projects import REPO
 
 OK, REFUSED, CRASHED, TIMED_OUT = "ok", "refused", "crashed", "timed_out"
 EXITED = "exited"  # exit code 0 without the host's completion line: it never loaded

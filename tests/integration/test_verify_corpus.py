@@ -29,10 +29,10 @@ from plugin_builder.steps import host as host_step
 from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps.gobuild import GoBuild
 from plugin_builder.verify import RuleId
+from tests.project import REPO, Project
 
 from ..unit import fixcommands
 from . import gohelpers
-from .projects import REPO, Project
 
 FIXTURES = REPO / "tests" / "fixtures" / "plugins"
 BROKEN = ("nosymevaluator", "badsigevaluator", "wrongmetaevaluator")
@@ -197,7 +197,7 @@ def verify_json(project: Project, host: Path, *plugins: Path, extra: tuple[str, 
     args = ["verify", "--host", str(host), "--json", *extra]
     for plugin in plugins:
         args += ["--plugin", str(plugin)]
-    run = project.invoke(*args, check=False)
+    run = project.invoke(*args, expect=None)
     return run, json.loads(run.stdout)
 
 
@@ -264,7 +264,7 @@ def test_every_matching_pair_of_the_default_matrix_passes(built: Project) -> Non
 
 
 def test_pipeline_fails_on_a_broken_plugin_and_records_it(corpus: Corpus) -> None:
-    run = corpus.project.invoke("pipeline", check=False)
+    run = corpus.project.invoke("pipeline", expect=None)
     assert run.returncode == PipelineError.return_code
     assert "pipeline failed for go1.26.6-glibc-amd64" in run.stderr
     assert "d7y-scheduler-plugin-nosymevaluator.so" in run.stderr

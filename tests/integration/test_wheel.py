@@ -26,8 +26,7 @@ from pathlib import Path
 import pytest
 
 from plugin_builder import __version__
-
-from .projects import REPO
+from tests.project import REPO
 
 FIXTURE = REPO / "tests" / "fixtures" / "dragonfly"
 COMBINATION = "go1.26.6-glibc-amd64"  # the fixture's go.mod: toolchain go1.26.6

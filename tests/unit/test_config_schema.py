@@ -15,7 +15,7 @@ import pytest
 from plugin_builder import init
 from plugin_builder.config import schema
 from plugin_builder.init import presets, render
-from tests.unit.conftest import host_of_preset
+from tests.project import host_of_preset
 from tests.unit.test_bad_configs import base
 
 REPO = Path(__file__).resolve().parents[2]

@@ -81,9 +81,9 @@ def pairs(host_module: str):
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    from .conftest import Project
+    from tests.project import Project
 
-    return config_module.load(Project(tmp_path_factory.mktemp("fixes")).config_path)
+    return config_module.load(Project.skeleton(tmp_path_factory.mktemp("fixes")).config_path)
 
 
 def fixes_of(config, host_side, plugin_side, plugin_type: str, name: str | None,

@@ -25,8 +25,7 @@ from plugin_builder.golang.gomod import _directives, parse_gomod
 from plugin_builder.steps import host as host_step
 from plugin_builder.steps import plugin as plugin_step
 from plugin_builder.steps.gobuild import OUTPUT, go_build, shared_flags
-
-from .conftest import Project
+from tests.project import Project
 
 COMBINATION = Combination("1.26.6", "glibc", "amd64")
 HOST_MODULE = "plugin-builder.dev/host"
@@ -244,7 +243,7 @@ def test_the_go_work_names_a_folder_with_a_space_as_one_path(tmp_path: Path) -> 
     workspace ("usage: use local/dir")."""
     root = tmp_path / "My Projects"
     root.mkdir()
-    loaded = load(Project(root))
+    loaded = load(Project.skeleton(root))
     store = ArtifactStore(loaded.artifacts, COMBINATION)
     scheduler = target(loaded, "scheduler")
     [build] = plugin_step.plan(loaded, StubEnvironment(), store, [scheduler])

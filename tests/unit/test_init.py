@@ -20,7 +20,7 @@ from plugin_builder.errors import UsageError
 from plugin_builder.golang.gomod import parse_gomod
 from plugin_builder.init import hostscan, presets
 from plugin_builder.init.render import key_docs
-from tests.unit.conftest import host_of_preset
+from tests.project import host_of_preset
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"

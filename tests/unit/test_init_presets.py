@@ -166,12 +166,28 @@ def test_the_explained_presets_still_explain_every_key(tmp_path) -> None:
     assert "#     require example.com/bifrost v0.0.0" in text  # what hello's go.mod says
 
 
-def test_a_module_named_after_a_family_without_its_packages_is_not_of_the_family() -> None:
+def test_a_module_named_after_a_family_counts_only_when_borne_out() -> None:
     # A gateway of one's own called krakend-ce that loads plugins its own way (the
-    # library fixture): its build list has no lura, so KrakenD's contracts cannot hold.
-    own = presets.guess(presets.available(), "example.com/krakend-ce", [],
-                        ["example.com/krakend-ce", "example.com/lura"])
-    assert own.name == "blank"
-    real = presets.guess(presets.available(), "example.com/krakend-fork", [],
-                         ["example.com/krakend-fork", "github.com/luraproject/lura/v2"])
-    assert real.name == "krakend"
+    # library fixture): neither lura in its build list nor a registerer's name in its
+    # source, so it is not taken for KrakenD.
+    available = presets.available()
+    assert presets.guess(available, "example.com/krakend-ce", [],
+                         lambda preset: False).name == "blank"
+    assert presets.guess(available, "example.com/krakend-ce", [],
+                         lambda preset: preset.name == "krakend").name == "krakend"
+    # An exact module path or prefix needs nothing more.
+    assert presets.guess(available, "github.com/krakend/krakend-ce/v2", [],
+                         lambda preset: False).name == "krakend"
+
+
+@pytest.mark.parametrize("fixture, expected", [
+    ("hosts/library", "blank"),  # opens plugins, names no symbol, has no lura
+    ("bifrost/host", "bifrost"),  # looks up "GetName" (schemas.SymbolGetName)
+])
+def test_init_guesses_by_what_the_host_is(fixture: str, expected: str, tmp_path) -> None:
+    from plugin_builder.init.planning import guess_preset
+
+    host = FIXTURES / fixture
+    if (host / "gateway").is_dir():
+        host = host / "gateway"
+    assert guess_preset(host) == expected

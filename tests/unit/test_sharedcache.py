@@ -15,8 +15,7 @@ from plugin_builder import config, sharedcache
 from plugin_builder.combination import Combination
 from plugin_builder.errors import UsageError
 from plugin_builder.golang import cacheprog, quoted
-
-from .conftest import Project
+from tests.project import Project
 
 # A GOCACHEPROG program in the protocol's words: bodies kept as files of one folder.
 PROGRAM = textwrap.dedent('''\

@@ -22,6 +22,7 @@ Read from the sources, as ``go list`` would see them but without running it (onl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -242,6 +243,29 @@ def _packages(root: Path, budget: _Budget) -> Iterator[GoPackage]:
         package = _read_package(here, sources, budget)
         if package is not None:
             yield package
+
+
+def names_any(host: Path, symbols: Iterable[str]) -> bool:
+    """Whether a Go file of the host (tests, vendor and the like aside) has one of
+    ``symbols`` as a string literal: how a host that looks plugin symbols up names them.
+    Read only when a guess needs it, within the same budget of files as a scan."""
+    quoted = [f'"{symbol}"'.encode() for symbol in symbols]
+    if not quoted:
+        return False
+    budget = _Budget([])
+    for folder, subfolders, files in os.walk(host):
+        subfolders[:] = sorted(name for name in subfolders
+                               if not name.startswith((".", "_")) and name not in SKIPPED)
+        for name in sorted(files):
+            if not name.endswith(".go") or name.endswith("_test.go"):
+                continue
+            if not budget.take(Path(folder)):
+                return False
+            with contextlib.suppress(OSError):
+                text = (Path(folder) / name).read_bytes()
+                if any(literal in text for literal in quoted):
+                    return True
+    return False
 
 
 def _read_package(folder: Path, sources: list[str], budget: _Budget) -> GoPackage | None:

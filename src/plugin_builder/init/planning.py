@@ -113,9 +113,17 @@ def guess_preset(host: Path) -> str:
         return presets.guess(candidates, "", ()).name  # the fallback
     symbols = {symbol for p in candidates for symbol in p.marks.symbols}
     facts = hostscan.scan(host, symbols, elsewhere=hostscan.plugin_roots(host.absolute()))
+    build_list = _known_modules(facts)
+
+    def borne_out(preset: Preset) -> bool:
+        """The host holds the family's contract packages, or its source names one of
+        the symbols the family's plugins export (as a host looking them up does)."""
+        packages = preset.contract_packages()
+        return any(_resolvable(path, build_list) for path in packages) or \
+            hostscan.names_any(host, preset.marks.symbols)
+
     return presets.guess(candidates, facts.gomod.module,
-                         (plugin.functions for plugin in facts.plugins),
-                         _known_modules(facts)).name
+                         (plugin.functions for plugin in facts.plugins), borne_out).name
 
 
 def _host_folder(options: Options) -> Path:

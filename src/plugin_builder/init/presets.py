@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,18 +97,10 @@ class Preset:
     def template_folder(self, rule: TypeRule) -> Path | None:
         return self.folder / "templates" / rule.template if rule.template else None
 
-    def module_rank(self, module: str, build_list: Sequence[str] | None) -> int:
-        """Its marks' rank for the host module path; a mere substring of the path (a
-        host named after the family, e.g. a KrakenD-style gateway of one's own) counts
-        only when the host's build list holds a package the family's contracts name."""
-        rank = self.marks.module_rank(module)
-        if rank != 1 or build_list is None:
-            return rank
-        packages = [path for rule in self.types for path in rule.imports
-                    if "." in path.split("/")[0]]
-        held = any(path == m or path.startswith(m + "/") for path in packages
-                   for m in build_list)
-        return rank if held or not packages else 0
+    def contract_packages(self) -> tuple[str, ...]:
+        """The packages outside the standard library its types' contracts name."""
+        return tuple(dict.fromkeys(path for rule in self.types for path in rule.imports
+                                   if "." in path.split("/")[0]))
 
 
 # -- finding and reading presets ------------------------------------------------------------
@@ -159,12 +151,18 @@ def summaries() -> dict[str, str]:
 
 def guess(presets: Sequence[Preset], module: str,
           plugin_exports: Iterable[frozenset[str]],
-          build_list: Sequence[str] | None = None) -> Preset:
+          borne_out: Callable[[Preset], bool] | None = None) -> Preset:
     """The preset whose marks fit the host best: its module path first, then the symbols
-    the plugins found export (the most plugins), then the fallback preset. `build_list`:
-    the module paths the host requires, when known."""
-    ranked = [(p.module_rank(module, build_list), -index, p)
-              for index, p in enumerate(presets)]
+    the plugins found export (the most plugins), then the fallback preset. A mere
+    substring of the module path (a gateway of one's own named after a family) counts
+    only when ``borne_out`` says the host is of the family in fact (None: always)."""
+    def module_rank(preset: Preset) -> int:
+        found = preset.marks.module_rank(module)
+        if found == 1 and borne_out is not None and not borne_out(preset):
+            return 0
+        return found
+
+    ranked = [(module_rank(p), -index, p) for index, p in enumerate(presets)]
     rank, _, best = max(ranked, key=lambda r: r[:2])
     if rank:
         return best

@@ -77,9 +77,9 @@ def go_version(pair: Comparison) -> Iterator[Finding]:
 # host release): None: it died with NO_PLUGIN_MODULE_DATA; a package: it refused, naming
 # it. Pairs not listed are said to be refused or to die, as nobody measured which.
 MEASURED_ACROSS_RELEASES: dict[tuple[str, str], str | None] = {
-    ("go1.26", "go1.27"): None,  # tests/integration/test_real_pairs.py
+    ("go1.26", "go1.27"): None,  # tests/integration/test_verify_agreement.py
     ("go1.27", "go1.26"): None,  # tests/integration/test_inspect_real_binaries.py
-    ("go1.23", "go1.25"): "internal/goarch",  # tests/integration/test_real_pairs.py
+    ("go1.23", "go1.25"): "internal/goarch",  # tests/integration/test_verify_agreement.py
 }
 
 
