@@ -224,3 +224,23 @@ def test_a_compile_error_on_a_generated_line_names_its_config_key(shown: str) ->
     assert found is not None
     assert "plugin_types.handler.symbols.HandlerRegisterer: 'plugin.Handler' does not " \
            "compile in the host's module graph: undefined: plugin.Handler" in str(found)
+
+
+def test_the_loaders_workspace_is_the_same_in_every_checkout(tmp_path) -> None:
+    """go.work names the host's modules relative to the loader's folder: two checkouts of
+    one project get one loader (its name and shared-cache key), none built twice."""
+    from types import SimpleNamespace
+
+    from plugin_builder.steps.loader import HostGraph, _gowork
+
+    environment = SimpleNamespace(combination=SimpleNamespace(go="1.26.6"))
+    works = []
+    for checkout in ("first", "elsewhere/second"):
+        root = tmp_path / checkout
+        graph = HostGraph(flags=("-trimpath",), modules=(root / "host", root / "shared"),
+                          replaces=(f'replace example.com/x => "{root / "x"}"',
+                                    "replace example.com/y v1.0.0 => example.com/z v1.1.0"))
+        works.append(_gowork(environment, graph, root / "artifacts" / "c" / ".work" / "loaders"))
+    assert works[0] == works[1]
+    assert '"../../../../../host"' in works[0] and '=> "../../../../../x"' in works[0]
+    assert "replace example.com/y v1.0.0 => example.com/z v1.1.0" in works[0]

@@ -243,6 +243,13 @@ def test_a_crash_or_a_hang_of_the_stand_in_loader_fails() -> None:
         assert findings == [(RuleId.LOAD_CRASHED, ERROR)] and result.verdict == "fail"
 
 
+def test_a_crash_both_loads_died_of_is_said_once_by_the_host() -> None:
+    crash = loaded(CRASHED, "panic: boom", 2)
+    result, findings = verdict_of(stand_in=crash, host_check=crash)
+    assert findings == [(RuleId.LOAD_CRASHED, ERROR)] and result.verdict == "fail"
+    assert "stand-in" not in result.findings[-1].summary
+
+
 def test_a_refusal_at_a_step_of_the_contract_fails() -> None:
     line = f"check-plugin: plugin {PLUGIN_PATH}: signature: symbol X is func(); the host asserts"
     result, findings = verdict_of(stand_in=loaded(REFUSED, line, 1))

@@ -15,6 +15,7 @@ another module) it is built alone, and only standard-library types can be assert
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -132,7 +133,7 @@ def build_loader(environment: BuildEnvironment, store: ArtifactStore, graph: Hos
 def plan(environment: BuildEnvironment, store: ArtifactStore, graph: HostGraph,
          source: LoaderSource) -> GoBuild:
     """The loader's build, in its own folder of the scratch space, named by content."""
-    gowork = _gowork(environment, graph)
+    gowork = _gowork(environment, graph, store.scratch / "loaders")
     name = digest(source.files, gowork, graph.flags, graph.env)[:16]
     folder = store.scratch / "loaders" / name
     files = {"go.mod": GO_MOD, **source.files}
@@ -155,14 +156,25 @@ def plan(environment: BuildEnvironment, store: ArtifactStore, graph: HostGraph,
     )
 
 
-def _gowork(environment: BuildEnvironment, graph: HostGraph) -> str:
+def _gowork(environment: BuildEnvironment, graph: HostGraph, loaders: Path) -> str:
     """The loader's workspace: the loader and the host's modules (which import each other
-    without require lines), with the host go.work's replaces; "" without host source."""
+    without require lines), with the host go.work's replaces; "" without host source.
+    Paths are relative to a loader's folder (one below ``loaders``): the same project
+    in another checkout gets the same loader, fetched from a shared cache, not built."""
     if not graph.has_host_source:
         return ""
+
+    def relative(path: str) -> str:
+        return json.dumps(os.path.join("..", os.path.relpath(path, loaders)))
+
     lines = [f"go {environment.combination.go}", "", "use (", '\t"."']
-    lines += [f"\t{json.dumps(str(module))}" for module in graph.modules]
-    lines += [")", "", *graph.replaces]
+    lines += [f"\t{relative(str(module))}" for module in graph.modules]
+    lines += [")", ""]
+    for line in graph.replaces:
+        old, _, new = line.partition(" => ")
+        target = json.loads(new) if new.startswith('"') else None
+        lines.append(f"{old} => {relative(target)}" if target and os.path.isabs(target)
+                     else line)
     return "\n".join(lines) + "\n"
 
 

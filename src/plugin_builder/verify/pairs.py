@@ -164,8 +164,13 @@ def judge(pair: Pair, host: Side, plugin: Side, evidence: Evidence = Evidence()
     static = tuple(analyze(host, plugin, pair.contract, hint, verdict,
                            pair.glibc_floor)) + evidence.together
     explained = any(f.severity == Severity.ERROR for f in static)
-    findings = static + _host_check_findings(evidence.host_check, explained, hint)
-    findings += _stand_in_findings(pair.contract, evidence, explained, hint)
+    by_host = _host_check_findings(evidence.host_check, explained, hint)
+    # What the host's own load already reported (a crash both loads died of) is said once,
+    # by the host: the stand-in loader adds only what the host's load did not say.
+    said = {finding.rule for finding in by_host}
+    findings = static + by_host + tuple(
+        f for f in _stand_in_findings(pair.contract, evidence, explained, hint)
+        if f.rule not in said)
     findings += _unchecked_findings(pair.contract, evidence, explained)
     live, by = ((evidence.host_check, HOST_CHECK) if evidence.host_check is not None
                 else (evidence.stand_in, STAND_IN if evidence.stand_in else None))
