@@ -143,13 +143,20 @@ def verify(context: Context, choice: Choice | Combination, *, live: bool = True,
     request = Request(services, tuple(targets), build=live, live=live, keep_going=True,
                       dry_run=dry_run)
     outcomes = context.run(choice, request, through="verify")
-    # A VerifyError comes with its verdicts, which the caller reports; any other failure
-    # (of the verify step too: a binary that cannot be read) left some plugin unjudged.
+    # A VerifyError comes with its verdicts, which the caller reports, and so does the
+    # config error that kept the stand-in loader from being built (the caller raises it
+    # after the report); any other failure (of the verify step too: a binary that cannot
+    # be read) left some plugin unjudged.
     failure = next((r.failure for r in outcomes
-                    if r.failure is not None and not isinstance(r.failure, VerifyError)), None)
+                    if r.failure is not None and not _came_with_verdicts(r.failure, r.verify)),
+                   None)
     if failure is not None:
         raise failure
     return [verdict for result in outcomes for verdict in result.verify]
+
+
+def _came_with_verdicts(failure: Exception, verdicts: Sequence[PluginResult]) -> bool:
+    return isinstance(failure, VerifyError) or any(v.config_error is failure for v in verdicts)
 
 
 def verify_binaries(context: Context, host: str | None, plugins: Sequence[str], *,
