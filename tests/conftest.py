@@ -1,18 +1,27 @@
-"""The suite runs in parallel (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml):
-unit tests spread over every worker, while the integration tests stay together on one
-worker, in order, as they were written to run: they share session fixtures that build the
-whole matrix once (`built`), one Docker engine's base images and the toolchain cache."""
+"""The suite runs in parallel (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml).
+
+Unit tests spread over every worker. An integration file runs whole, in order, on one
+worker (its module fixtures build projects of its own), and the files whose tests share
+the session's `built` project (the whole matrix built once, tests/integration/conftest.py)
+run together on one worker, so that it is built once. Workers share the toolchain cache,
+Go's build cache and the Docker engine, which are made for concurrent use (locks, Go's
+own cache, containers found by each worker's own run id, one bootstrap-base at a time).
+"""
 
 from __future__ import annotations
 
 import pytest
 
 INTEGRATION = "integration"
+SHARED_BUILD = "built"  # the session fixture one group shares
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist names the groups in the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if INTEGRATION in item.path.parts:
-            item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.xdist_group(INTEGRATION))
+    integration = [item for item in items if INTEGRATION in item.path.parts]
+    sharing = {item.path for item in integration
+               if SHARED_BUILD in getattr(item, "fixturenames", ())}
+    for item in integration:
+        group = SHARED_BUILD if item.path in sharing else item.path.stem
+        item.add_marker(pytest.mark.integration)
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -94,14 +94,16 @@ class LinkCache:
     command: tuple[str, ...]
     roots: tuple[tuple[str, str], ...]  # ("$ARTIFACTS", "/abs/artifacts"), longest first
     artifacts: Path
+    project: Path  # what the sources' relative paths are relative to
 
     @classmethod
     def of(cls, config: Config, command: Sequence[str]) -> LinkCache | None:
         if not command:
             return None
-        roots = {"$ARTIFACTS": str(config.artifacts), "$PROJECT": str(config.root.absolute())}
+        project = config.root.absolute()
+        roots = {"$ARTIFACTS": str(config.artifacts), "$PROJECT": str(project)}
         return cls(tuple(command), tuple(sorted(roots.items(), key=lambda r: -len(r[1]))),
-                   config.artifacts)
+                   config.artifacts, project)
 
     def entry(self, inputs: Sequence[Any], cwd: Path, sources: Mapping[str, Any], *,
               trimpath: bool) -> LinkEntry:
@@ -122,7 +124,7 @@ class LinkCache:
         """A file the tool wrote (a go.work, a loader's source, in the artifacts folder):
         its text is among the build's inputs already, spelled with the roots named
         (its sha256 and folder name, made from absolute paths, are not)."""
-        return Path(path).is_relative_to(self.artifacts)
+        return (self.project / path).is_relative_to(self.artifacts)  # relative or not
 
     def _relative(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -118,12 +118,13 @@ def link_key(root: Path, *, trimpath: bool, content: bytes = b"package main\n",
              generated: str = "use ./x") -> bytes:
     cache = sharedcache.LinkCache(("go-cacher",), (("$ARTIFACTS", f"{root}/artifacts"),
                                                    ("$PROJECT", str(root))),
-                                  root / "artifacts")
-    go_work = f"{root}/artifacts/c/.work/p-{hashlib.sha256(generated.encode()).hexdigest()[:12]}"
-    sources = {"files": {f"{root}/host/main.go": [hashlib.sha256(content).hexdigest(), [1]],
+                                  root / "artifacts", root)
+    # Sources as the manifest records them: relative to the project.
+    go_work = f"artifacts/c/.work/p-{hashlib.sha256(generated.encode()).hexdigest()[:12]}"
+    sources = {"files": {"host/main.go": [hashlib.sha256(content).hexdigest(), [1]],
                          f"{go_work}/go.work": [hashlib.sha256(generated.encode()).hexdigest(),
                                                 [2]]},
-               "folders": {f"{root}/host": ["main.go"]}}
+               "folders": {"host": ["main.go"]}}
     inputs = [["build", "-trimpath"], {"GOARCH": "amd64"}, {"go": "go1.26.6"},
               {"go.work": f"go 1.26\nuse {root}/host\n"}]
     return cache.entry(inputs, root / "host", sources, trimpath=trimpath).action_id

@@ -86,12 +86,19 @@ def cross_packages(config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def bootstrap_base(config: Config, client: Any, log: Log, *,
                    force: bool = False) -> list[BaseImage]:
-    """Make the builder base and the runtime bases, skipping those already up to date."""
-    base = _debian(config, client, log, force)
-    results = [base]
-    bootstrap = client.images.get(base.tag)
-    for (libc, arch), dockerfile in runtime_recipes(config).items():
-        results.append(_runtime(config, client, libc, arch, dockerfile, bootstrap, log, force))
+    """Make the builder base and the runtime bases, skipping those already up to date.
+    One at a time on this machine (a lock in the toolchain cache): a second run, another
+    project's say, waits and then finds them up to date instead of making them again."""
+    from filelock import FileLock
+
+    config.toolchain_cache.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(config.toolchain_cache / ".bootstrap-base.lock")):
+        base = _debian(config, client, log, force)
+        results = [base]
+        bootstrap = client.images.get(base.tag)
+        for (libc, arch), dockerfile in runtime_recipes(config).items():
+            results.append(_runtime(config, client, libc, arch, dockerfile, bootstrap, log,
+                                    force))
     return results
 
 
