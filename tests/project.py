@@ -153,6 +153,17 @@ def host_of_preset(preset: str, root: Path) -> None:
         shutil.copytree(FIXTURES / "bifrost" / "plugins", root / "plugins", ignore=ignore)
 
 
+def run_module(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGV`` in ``cwd`` as a user runs it (no config named by the environment):
+    a project being made (init) and used before it is one of ours; it must exit 0."""
+    env = {k: v for k, v in os.environ.items() if k != "PLUGIN_BUILDER_CONFIG"}
+    result = subprocess.run([sys.executable, "-m", *argv], cwd=cwd, env=env, text=True,
+                            capture_output=True, timeout=INVOKE_TIMEOUT_S)
+    assert result.returncode == 0, f"{argv} exited {result.returncode}:\n" \
+                                   f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
 def _copy_repository_project(root: Path) -> None:
     for name in COPIED:
         source = REPO / name

@@ -6,25 +6,13 @@ loaded by the host's own check command."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from tests.project import REPO
+from tests.project import run_module as run
 
 GO = "1.26.6"  # the release the rest of the suite builds with: a warm cache
 COMBINATION = f"go{GO}-glibc-amd64"
-
-
-def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PLUGIN_BUILDER_CONFIG"}
-    result = subprocess.run([sys.executable, "-m", *argv], cwd=cwd, env=env, text=True,
-                            capture_output=True, timeout=1800)
-    assert result.returncode == 0, f"{argv} exited {result.returncode}:\n" \
-                                   f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
 
 
 def test_a_host_loading_plugins_through_a_library_gets_its_service_and_loads_a_new_plugin(

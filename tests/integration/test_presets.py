@@ -15,29 +15,19 @@ valid, and every plugin type's fixture builds and loads into the service of that
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from plugin_builder import config as config_module
 from tests.project import REPO, host_of_preset
+from tests.project import run_module as run
 
 FIXTURES = REPO / "tests" / "fixtures"
 GO = "1.26.6"  # the release the rest of the suite builds with: a warm cache
 COMBINATION = f"go{GO}-glibc-amd64"
-
-
-def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PLUGIN_BUILDER_CONFIG"}
-    result = subprocess.run([sys.executable, "-m", *argv], cwd=cwd, env=env, text=True,
-                            capture_output=True, timeout=1800)
-    assert result.returncode == 0, f"{argv} exited {result.returncode}:\n" \
-                                   f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
 
 
 EXPECTED = {
