@@ -16,23 +16,20 @@ artifact's toolchain identity, through the compiler's identity line.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from plugin_builder import processes
 from plugin_builder.errors import ToolchainError
 from plugin_builder.golang import goroot, quoted
 from plugin_builder.golang.goproxy import Log, last_line
+from plugin_builder.golang.toolchains import provisioning_lock
 
 ZIG_VERSION = "0.17.1"  # the ziglang wheel measured here (benchmarks/RESULTS.md)
 PACKAGE = "ziglang"
@@ -74,7 +71,7 @@ def zig_toolchain(cache_dir: Path, *, version: str = ZIG_VERSION,
     try:
         checked = _inspect(home)
         if checked.problems:
-            with _lock(cache_dir, version, log):
+            with provisioning_lock(cache_dir, f"{PACKAGE}-{version}", log):
                 checked = _inspect(home)  # another process may have done it
                 if checked.problems:
                     _provision(cache_dir, home, version, checked.problems, log)
@@ -107,22 +104,6 @@ def _inspect(home: Path) -> goroot.Checked:
     if not (zig.is_file() and os.access(zig, os.X_OK)):
         return goroot.Checked([f"{zig} is missing or not executable"])
     return goroot.check(home, TREE)
-
-
-@contextlib.contextmanager
-def _lock(cache_dir: Path, version: str, log: Log) -> Iterator[None]:
-    """One provisioning per version at a time; the OS releases it when its holder dies."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(cache_dir / f"{PACKAGE}-{version}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        log(f"waiting for another process provisioning zig {version} in {cache_dir}")
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _provision(cache_dir: Path, home: Path, version: str, problems: list[str],

@@ -149,16 +149,6 @@ def short(ctx: Context, key: str, value: str) -> str:
     return value
 
 
-def _matching(pattern: re.Pattern[str], what: str, fix: str, *,
-              empty: bool = False) -> Check:
-    """The check of a value that must match ``pattern`` whole (``empty``: or be "")."""
-    def check(ctx: Context, key: str, value: str) -> str:
-        if not (empty and not value) and not pattern.fullmatch(value):
-            raise ctx.error(key, f"{show(value)} is not {what}", fix=fix)
-        return value
-    return check
-
-
 def target_name(ctx: Context, key: str, value: str) -> str:
     """A target, type or service name: lowercase words joined by '-' or '_'."""
     if not TARGET_NAME_RE.fullmatch(short(ctx, key, value)):
@@ -175,19 +165,26 @@ def libc_name(ctx: Context, key: str, value: str) -> str:
     return value
 
 
-image = _matching(IMAGE_RE, "an image reference", "name an image, e.g. \"debian:bookworm-slim\"",
-                  empty=True)
+def image(ctx: Context, key: str, value: str) -> str:
+    if value and not IMAGE_RE.fullmatch(value):
+        raise ctx.error(key, f"{show(value)} is not an image reference",
+                        fix="name an image, e.g. \"debian:bookworm-slim\"")
+    return value
 
 
-debian_package = _matching(
-    DEBIAN_PACKAGE_RE, "a Debian package name",
-    "name the package that installs the compiler, e.g. \"musl-tools\"")
+def debian_package(ctx: Context, key: str, value: str) -> str:
+    if not DEBIAN_PACKAGE_RE.fullmatch(value):
+        raise ctx.error(key, f"{show(value)} is not a Debian package name",
+                        fix="name the package that installs the compiler, e.g. \"musl-tools\"")
+    return value
 
 
-cross_package = _matching(
-    QUALIFIED_PACKAGE_RE, "a Debian package name",
-    "name a package, with :<arch> for one of another architecture, "
-    "e.g. \"gcc-aarch64-linux-gnu\" or \"musl-dev:arm64\"")
+def cross_package(ctx: Context, key: str, value: str) -> str:
+    if not QUALIFIED_PACKAGE_RE.fullmatch(value):
+        raise ctx.error(key, f"{show(value)} is not a Debian package name",
+                        fix="name a package, with :<arch> for one of another architecture, "
+                            "e.g. \"gcc-aarch64-linux-gnu\" or \"musl-dev:arm64\"")
+    return value
 
 
 def cache_prog(ctx: Context, key: str, value: str) -> str:
@@ -206,18 +203,26 @@ def cache_prog(ctx: Context, key: str, value: str) -> str:
     return value
 
 
-go_install = _matching(
-    GO_INSTALL_RE, "a Go package at an exact version",
-    "write <package path>@<version>, e.g. \"github.com/bradfitz/"
-    "go-tool-cache/cmd/go-cacher@v0.0.0-20260722201841-0bb331e19f64\"")
+def go_install(ctx: Context, key: str, value: str) -> str:
+    if not GO_INSTALL_RE.fullmatch(value):
+        raise ctx.error(key, f"{show(value)} is not a Go package at an exact version",
+                        fix="write <package path>@<version>, e.g. \"github.com/bradfitz/"
+                            "go-tool-cache/cmd/go-cacher@v0.0.0-20260722201841-0bb331e19f64\"")
+    return value
 
 
-build_tag = _matching(TAG_RE, "a build tag",
-                      "a tag is letters, digits, '_' and '.', e.g. \"netgo\"")
+def build_tag(ctx: Context, key: str, tag: str) -> str:
+    if not TAG_RE.fullmatch(tag):
+        raise ctx.error(key, f"{show(tag)} is not a build tag",
+                        fix="a tag is letters, digits, '_' and '.', e.g. \"netgo\"")
+    return tag
 
 
-import_path = _matching(IMPORT_PATH_RE, "an import path",
-                        "for example \"context\" or \"net/http\"")
+def import_path(ctx: Context, key: str, path: str) -> str:
+    if not IMPORT_PATH_RE.fullmatch(path):
+        raise ctx.error(key, f"{show(path)} is not an import path",
+                        fix="for example \"context\" or \"net/http\"")
+    return path
 
 
 # -- paths -------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _ensure(version: str, cache_dir: Path, log: Log, sources: _Sources) -> GoToo
     with _filesystem_errors(version, cache_dir):
         checked = _inspect(home, version)
         if checked.problems:
-            with _version_lock(version, cache_dir, log):
+            with provisioning_lock(cache_dir, f"go{version}", log):
                 checked = _inspect(home, version)  # another process may have done it
                 if checked.problems:
                     _clear_the_way(version, cache_dir, home, checked.problems, log)
@@ -187,14 +187,15 @@ def _version_file(root: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def _version_lock(version: str, cache_dir: Path, log: Log) -> Iterator[None]:
-    """One provisioning per release at a time; the OS releases it when its holder dies."""
+def provisioning_lock(cache_dir: Path, what: str, log: Log) -> Iterator[None]:
+    """One provisioning of ``what`` ("go1.26.6", "ziglang-0.17.1") at a time in the cache;
+    the OS releases the lock when its holder dies. Waiting is said, never silent."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(cache_dir / f"go{version}.lock"))
+    lock = FileLock(str(cache_dir / f"{what}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        log(f"waiting for another process provisioning go{version} in {cache_dir}")
+        log(f"waiting for another process provisioning {what} in {cache_dir}")
         lock.acquire()
     try:
         yield
