@@ -7,7 +7,8 @@ Three starting points, one class:
 - ``Project(root, fixture="gateway", config=...)``: a host of tests/fixtures/hosts with a
   buildconfig.toml of the test's own (``env``: added to every command, a module proxy say);
 - ``Project.skeleton(root)``: the repository's buildconfig.toml with empty Go modules where
-  it names them, for unit tests of the config (no Go: ``data`` changed, then ``write()``).
+  it names them, for unit tests of the config (no Go: ``data`` changed, then ``write()``);
+- ``Project.existing(root)``: a folder made otherwise (a copy of a built project).
 
 Commands run as a user types them: ``python -m invoke ARGS`` in the project, its exit code
 checked against ``expect`` (None: any).
@@ -56,10 +57,16 @@ class Project:
             self.write(config)
 
     @classmethod
-    def skeleton(cls, root: Path) -> Project:
-        """The repository's config over empty module folders: enough to load it."""
+    def existing(cls, root: Path) -> Project:
+        """A project folder made otherwise (a copy of another, a fixture as it is)."""
         project = cls.__new__(cls)
         project.root, project.config_path, project.env = root, root / "buildconfig.toml", {}
+        return project
+
+    @classmethod
+    def skeleton(cls, root: Path) -> Project:
+        """The repository's config over empty module folders: enough to load it."""
+        project = cls.existing(root)
         project.data = tomllib.loads((REPO / "buildconfig.toml").read_text())
         (root / "host").mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "host" / "go.mod", root / "host" / "go.mod")

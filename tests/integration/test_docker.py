@@ -148,8 +148,13 @@ def test_verify_image_fails_when_a_plugin_does_not_load(engine, docker_project,
     # A plugin file that is no shared object: the service refuses it at start and exits.
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / PLUGIN.split("/")[1]).write_bytes(b"not an ELF file\n")
+    # FROM the service image by its id (made here when missing): the engine may serve
+    # other runs that tag plugin-builder/scheduler images too.
+    tag = f"plugin-builder/scheduler:{combination('musl')}"
+    docker_project.invoke("build-service-image", "--service", "scheduler", "--backend",
+                          "docker", "--libc", "musl")
     (tmp_path / "Dockerfile").write_text(
-        f"FROM plugin-builder/scheduler:{combination('musl')}\n"
+        f"FROM {engine.images.get(tag).id}\n"
         "COPY plugins/ /usr/local/dragonfly/plugins/\n")
     engine.images.build(path=str(tmp_path), tag="plugin-builder/scheduler:broken-test",
                         labels={dockerengine.MANAGED: "true"}, rm=True)

@@ -49,9 +49,7 @@ def template(tmp_path_factory) -> Project:
 def clone(template: Project, root: Path) -> Project:
     """A copy of the built template: sources, artifacts, manifest and results."""
     shutil.copytree(template.root, root, symlinks=True)
-    project = object.__new__(Project)
-    project.root = root
-    return project
+    return Project.existing(root)
 
 
 def start(project: Project, *args: str) -> subprocess.Popen[str]:

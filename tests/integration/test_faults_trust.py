@@ -75,8 +75,7 @@ def test_a_copied_project_builds_from_its_own_sources(template, tmp_path) -> Non
     original.invoke("build-host")  # settle this copy's records
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-a", str(original.root), str(copy)], check=True)
-    project = object.__new__(Project)
-    project.root = copy
+    project = Project.existing(copy)
     before = sha256(project.artifacts(COMBINATION) / "bin" / "scheduler")
     main = copy / "host" / "cmd" / "scheduler" / "main.go"
     main.write_text(main.read_text() + '\nvar edited = "in the copy"\n\n'
@@ -96,8 +95,7 @@ def test_a_copied_project_left_as_it_is_is_up_to_date(template, tmp_path) -> Non
     original.invoke("build-host")
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-a", str(original.root), str(copy)], check=True)
-    project = object.__new__(Project)
-    project.root = copy
+    project = Project.existing(copy)
     run = project.invoke("build-host")
     assert "built " not in run.stderr, run.stderr
 

@@ -107,9 +107,7 @@ def bifrost(tmp_path_factory) -> Project:
     root = tmp_path_factory.mktemp("bifrost")
     shutil.copytree(BIFROST, root, dirs_exist_ok=True)
     shutil.copy(REPO / "tasks.py", root / "tasks.py")
-    project = Project.__new__(Project)
-    project.root = root
-    return project
+    return Project.existing(root)
 
 
 def test_bifrost_profile_builds_verifies_and_loads_from_json(bifrost):
