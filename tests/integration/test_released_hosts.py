@@ -14,22 +14,27 @@ binary, and the tool builds from that recipe alone a plugin the binary's loader 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from plugin_builder import dockerengine
 from plugin_builder.binary.verneed import read_version_needs
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.golang.toolchains import go_toolchain
 from tests.project import FIXTURES, HOST_FIXTURES, Project
 
 from . import pairs
+from .dockerfixtures import RUN_ID, containers_of_run
 from .hostprojects import (
     GO,
     assert_all_pass,
@@ -112,6 +117,65 @@ def test_a_go_install_binary_gets_plugins_its_own_loader_accepts(tmp_path, proxy
     assert loaded.returncode == 0 and "hello, describer!" in loaded.stdout, loaded
     assert (recipe["combination"], recipe["reproducible"]) == (combination, True)
     assert recipe["main"]["version"] == "v1.0.0"
+
+
+RUNTIME = "plugin-builder/runtime:bookworm-{libc}"  # `invoke bootstrap-base`'s, offline
+IN_IMAGE = "/usr/local/bin/gateway"
+
+
+@pytest.fixture
+def released_image(request, engine, docker_project, tmp_path, proxy) -> Iterator[str]:
+    """The go install'd glibc gateway released as an image FROM a local runtime base (no
+    registry) of the libc the test names, tagged and labelled with this run's id."""
+    binary = go_install(tmp_path, proxy, "glibc", "-trimpath")
+    runtime = RUNTIME.format(libc=getattr(request, "param", "glibc"))
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        dockerfile = f'FROM {runtime}\nCOPY gateway {IN_IMAGE}\nENTRYPOINT ["{IN_IMAGE}"]\n'
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile.encode()))
+        tar.add(str(binary), arcname="gateway")
+    context.seek(0)
+    tag = f"plugin-builder-tests/released-gateway:{RUN_ID}-{tmp_path.name}"
+    engine.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True,
+                        labels={dockerengine.RUN_LABEL: RUN_ID})
+    yield tag
+    engine.images.remove(tag, force=True)
+
+
+def test_a_released_image_gets_plugins_verify_image_loads_in_it(tmp_path, proxy, engine,
+                                                                 released_image):
+    host = f'image = "{released_image}"\nimage_binary = "{IN_IMAGE}"'
+    project = Project(tmp_path / "project", fixture="released", env=proxy,
+                      config=released_config("glibc", host=host))
+    run = project.invoke("verify", "--image", released_image, "--json")
+    [report] = json.loads(run.stdout)
+    assert report["ok"] and report["image"] == released_image, output(run)
+    [plugin] = report["plugins"]
+    assert plugin["checked"] and "hello, describer!" in plugin["output"], report
+    assert plugin["path"] == "/plugin-builder/plugins/describer.so", report
+    # The plugin the image loaded is the one built for the binary copied out of it.
+    assert "landed bin/gateway: the released host" in run.stderr, output(run)
+    assert project.artifact("plugins/describer.so").is_file()
+    assert not containers_of_run(engine), "verify --image left its containers"
+
+
+@pytest.mark.parametrize("released_image", ["musl"], indirect=True)
+def test_a_released_image_whose_binary_cannot_run_in_it_fails_verify_image(
+        tmp_path, proxy, engine, released_image):
+    """The glibc gateway in a musl runtime: the copy out of the image loads the plugin
+    here, but in the image the binary has no loader: verify --image says so."""
+    host = f'image = "{released_image}"\nimage_binary = "{IN_IMAGE}"'
+    project = Project(tmp_path / "project", fixture="released", env=proxy,
+                      config=released_config("glibc", host=host))
+    run = project.invoke("verify", "--image", released_image, expect=10)  # VerifyError
+    said = output(run)
+    assert f"FAILED: {released_image} (1 plugin(s))" in said, said
+    assert "FAILED describer/describer /plugin-builder/plugins/describer.so: " \
+           f"exec {IN_IMAGE}: no such file or directory" in said, said
+    assert "the image lacks its ELF interpreter" in said, said
+    assert "Traceback" not in said and not containers_of_run(engine), said
 
 
 def test_a_binary_built_from_a_checkout_is_refused_with_the_reason(tmp_path, proxy):
