@@ -31,7 +31,7 @@ from plugin_builder import dockerengine
 from plugin_builder.binary.verneed import read_version_needs
 from plugin_builder.config import default_toolchain_cache
 from plugin_builder.golang.toolchains import go_toolchain
-from tests.project import FIXTURES, HOST_FIXTURES, Project
+from tests.project import FIXTURES, HOST_FIXTURES, Project, host_of_preset
 
 from . import pairs
 from .dockerfixtures import RUN_ID, containers_of_run
@@ -159,6 +159,11 @@ def test_a_released_image_gets_plugins_verify_image_loads_in_it(tmp_path, proxy,
     assert "landed bin/gateway: the released host" in run.stderr, output(run)
     assert project.artifact("plugins/describer.so").is_file()
     assert not containers_of_run(engine), "verify --image left its containers"
+    recipe = json.loads(subprocess.run(
+        [sys.executable, "-m", "plugin_builder.cli", "recipe", "--json", "--image",
+         released_image, "--binary", IN_IMAGE], capture_output=True, text=True,
+        check=True).stdout)
+    assert (recipe["main"]["version"], recipe["reproducible"]) == ("v1.0.0", True), recipe
 
 
 @pytest.mark.parametrize("released_image", ["musl"], indirect=True)
@@ -382,3 +387,21 @@ def test_a_recipe_of_a_shaped_host_builds_plugins_its_binary_loads(tmp_path, sha
                             text=True, timeout=60)
     assert loaded.returncode == 0 and shape.loaded in loaded.stdout, \
         f"{name} refused {plugin}:\n{loaded.stdout}{loaded.stderr}"
+
+
+def test_a_krakend_shape_built_with_lura_replaced_by_its_folder_is_refused_naming_lura(
+        tmp_path):
+    """KrakenD's own way: go.mod replaces lura by ../lura, built in the checkout. Neither
+    the gateway's module nor lura is on a proxy: the recipe says so, naming each."""
+    host_of_preset("krakend", tmp_path)
+    binary = tmp_path / "krakend-ce"
+    plain_go(["build", "-trimpath", "-o", str(binary), "./cmd/krakend-ce"], tmp_path / "host",
+             {"CGO_ENABLED": "1", "CC": "gcc"})
+    recipe = json.loads(subprocess.run(
+        [sys.executable, "-m", "plugin_builder.cli", "recipe", "--json", str(binary)],
+        capture_output=True, text=True, check=True).stdout)
+    assert not recipe["reproducible"], recipe
+    assert any("module github.com/luraproject/lura/v2 is replaced by the folder ../lura"
+               in refusal for refusal in recipe["refusals"]), recipe["refusals"]
+    assert any("github.com/krakend/krakend-ce/v2 is recorded as (devel)" in refusal
+               for refusal in recipe["refusals"]), recipe["refusals"]
