@@ -137,8 +137,11 @@ def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, 
             raise UsageError("--dry-run plans the targets of the config, not --image, "
                              "--host or --plugin", fix="leave out --dry-run, or those flags")
         if image:
-            _verify_images(image, json, lambda: (_context(c, config, backend, verbose),
-                                                 _choice(go, libc, arch, all)))
+            # A config names the released host's image, if any: without one, every
+            # image must be a service image (which carries what verify needs).
+            released = None if not coreflags.build_config(c, config).is_file() else \
+                lambda: (_context(c, config, backend, verbose), _choice(go, libc, arch, all))
+            _verify_images(image, json, released)
             return
         context = _context(c, config, backend, verbose)
         if host or plugin:
@@ -157,7 +160,7 @@ def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, 
 
 
 def _verify_images(images: list[str], as_json: bool,
-                   released: Callable[[], tuple[commands.Context, Choice]]) -> None:
+                   released: Callable[[], tuple[commands.Context, Choice]] | None) -> None:
     reports = commands.verify_images(images, Console(), released)
     if as_json:
         print(json_module.dumps([report.to_dict() for report in reports], indent=2))
