@@ -125,10 +125,12 @@ IN_IMAGE = "/usr/local/bin/gateway"
 
 @pytest.fixture
 def released_image(request, engine, docker_project, tmp_path, proxy) -> Iterator[str]:
-    """The go install'd glibc gateway released as an image FROM a local runtime base (no
-    registry) of the libc the test names, tagged and labelled with this run's id."""
-    binary = go_install(tmp_path, proxy, "glibc", "-trimpath")
-    runtime = RUNTIME.format(libc=getattr(request, "param", "glibc"))
+    """The go install'd gateway released as an image FROM a local runtime base (no
+    registry), tagged and labelled with this run's id. The test names the binary's libc
+    and the runtime's: "glibc-in-glibc"."""
+    libc, _, runtime_libc = request.param.partition("-in-")
+    binary = go_install(tmp_path, proxy, libc, "-trimpath")
+    runtime = RUNTIME.format(libc=runtime_libc)
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         dockerfile = f'FROM {runtime}\nCOPY gateway {IN_IMAGE}\nENTRYPOINT ["{IN_IMAGE}"]\n'
@@ -144,11 +146,14 @@ def released_image(request, engine, docker_project, tmp_path, proxy) -> Iterator
     engine.images.remove(tag, force=True)
 
 
+@pytest.mark.parametrize(("released_image", "libc"), [("glibc-in-glibc", "glibc"),
+                                                     ("musl-in-musl", "musl")],
+                         indirect=["released_image"])
 def test_a_released_image_gets_plugins_verify_image_loads_in_it(tmp_path, proxy, engine,
-                                                                 released_image):
+                                                                 released_image, libc):
     host = f'image = "{released_image}"\nimage_binary = "{IN_IMAGE}"'
     project = Project(tmp_path / "project", fixture="released", env=proxy,
-                      config=released_config("glibc", host=host))
+                      config=released_config(libc, host=host))
     run = project.invoke("verify", "--image", released_image, "--json")
     [report] = json.loads(run.stdout)
     assert report["ok"] and report["image"] == released_image, output(run)
@@ -157,7 +162,7 @@ def test_a_released_image_gets_plugins_verify_image_loads_in_it(tmp_path, proxy,
     assert plugin["path"] == "/plugin-builder/plugins/describer.so", report
     # The plugin the image loaded is the one built for the binary copied out of it.
     assert "landed bin/gateway: the released host" in run.stderr, output(run)
-    assert project.artifact("plugins/describer.so").is_file()
+    assert project.artifact("plugins/describer.so", f"go{GO}-{libc}-amd64").is_file()
     assert not containers_of_run(engine), "verify --image left its containers"
     recipe = json.loads(subprocess.run(
         [sys.executable, "-m", "plugin_builder.cli", "recipe", "--json", "--image",
@@ -166,7 +171,7 @@ def test_a_released_image_gets_plugins_verify_image_loads_in_it(tmp_path, proxy,
     assert (recipe["main"]["version"], recipe["reproducible"]) == ("v1.0.0", True), recipe
 
 
-@pytest.mark.parametrize("released_image", ["musl"], indirect=True)
+@pytest.mark.parametrize("released_image", ["glibc-in-musl"], indirect=True)
 def test_a_released_image_whose_binary_cannot_run_in_it_fails_verify_image(
         tmp_path, proxy, engine, released_image):
     """The glibc gateway in a musl runtime: the copy out of the image loads the plugin
