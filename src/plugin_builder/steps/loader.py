@@ -81,12 +81,19 @@ class HostGraph:
         module = read_gomod(folder).module if folder is not None and (folder / "go.mod"
                                                                       ).is_file() else None
         if module is None or module != host.main.path:
-            why = (f"the host binary was built from module {host.main.path or '(unknown)'}, "
-                   f"not from the config's host module {module or config.host.module}, so the "
-                   "stand-in loader has the standard library only")
-            return cls(tuple(flags), env, why_no_source=why)
+            return cls(tuple(flags), env, why_no_source=_why_no_source(config, host, module))
         modules, replaces = _host_modules(config)
         return cls(tuple(flags), env, modules, replaces)
+
+
+def _why_no_source(config: Config, host: BuildInfo, module: str | None) -> str:
+    """Why a host given by path gets a stand-in loader of the standard library only."""
+    if config.host.released:  # no module folder to compare: the binary is the host
+        return (f"the host is released ({host.main.path} {host.main.version}): the "
+                "stand-in loader has the standard library only")
+    return (f"the host binary was built from module {host.main.path or '(unknown)'}, not "
+            f"from the config's host module {module or config.host.module}, so the stand-in "
+            "loader has the standard library only")
 
 
 @dataclass(frozen=True)
