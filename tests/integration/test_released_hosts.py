@@ -406,6 +406,16 @@ def test_a_recipe_of_a_shaped_host_builds_plugins_its_binary_loads(tmp_path, sha
     assert [f["subject"] for f in unchecked] == list(shape.unchecked), output(verified)
     assert all(f"the host is released ({main_module} v" in f["message"] for f in unchecked)
     assert result["verdict"] == ("warn" if shape.unchecked else "pass"), output(verified)
+    # Given as the binary, verify's stand-in loader is built in the host's build list
+    # (its modules fetched at the recorded versions): it asserts those types too.
+    shutil.copy(binary, project.root / binary.name)
+    project.write(project.config_path.read_text().replace(
+        f'recipe = "{recipe_file.name}"', f'binary = "{binary.name}"'))
+    report = json.loads(project.invoke("verify", "--json").stdout)
+    assert_all_pass(report, 1, json.dumps(report, indent=1))
+    contract = dict(report["results"][0]["authority"])["contract"]
+    assert contract == "the stand-in loader asserted the declared types" or \
+        not shape.unchecked, contract
 
 
 def test_a_krakend_shape_built_with_lura_replaced_by_its_folder_is_refused_naming_lura(
