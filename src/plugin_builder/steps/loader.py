@@ -73,13 +73,18 @@ class HostGraph:
         return cls(tuple(shared_flags(config.host)), (), modules, replaces)
 
     @classmethod
-    def of_binary(cls, config: Config, host: BuildInfo) -> HostGraph:
+    def of_binary(cls, config: Config, host: BuildInfo,
+                  recipe: Recipe | None = None) -> HostGraph:
         """A host given by path: its recorded settings; the config's host module when
-        the binary was built from it (the same module path), else none."""
+        the binary was built from it (the same module path), or the released host's
+        build list (``recipe``) when it is that release, else none."""
         flags = fingerprint_flags(trimpath=host.trimpath, tags=host.tags, gcflags=host.gcflags)
         if host.race:
             flags.append("-race")
         env = (("GOEXPERIMENT", host.goexperiment),) if host.goexperiment else ()
+        if recipe is not None and (host.main.path, host.main.version) == (
+                recipe.main.path, recipe.main.version):
+            return replace(cls.of_config(config, recipe), flags=tuple(flags), env=env)
         folder = config.host.module
         module = read_gomod(folder).module if folder is not None and (folder / "go.mod"
                                                                       ).is_file() else None
