@@ -11,7 +11,7 @@ classes; the front end turns them into one message and an exit code.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from plugin_builder.backends import Backend, backend_for
 from plugin_builder.combination import Combination
 from plugin_builder.config import Config
 from plugin_builder.errors import ConfigError, PipelineError, UsageError, VerifyError
-from plugin_builder.log import PrintReporter, Reporter
+from plugin_builder.log import Log, PrintReporter, Reporter
 from plugin_builder.selection import Choice, plugins_selected, services_named
 from plugin_builder.steps import verify as verify_step
 from plugin_builder.steps.job import CombinationResult, Job, Request
@@ -331,8 +331,11 @@ def build_service_image(context: Context, choice: Choice | Combination, *,
     return [tag for result in outcomes for tag in result.images]
 
 
-def verify_images(images: list[str], reporter: Reporter | None = None) -> list[Any]:
-    """Run each service image, prove every plugin it ships loaded, remove the container."""
+def verify_images(images: list[str], reporter: Reporter | None = None,
+                  released: Callable[[], tuple[Context, Choice]] | None = None) -> list[Any]:
+    """Run each service image, prove every plugin it ships loaded, remove the container;
+    an image the config names as its released host (``released``: the context and
+    combination, opened only then) gets the plugins built for it, loaded in it."""
     from plugin_builder import dockerengine
     from plugin_builder.verify.image import verify_image
 
@@ -340,8 +343,60 @@ def verify_images(images: list[str], reporter: Reporter | None = None) -> list[A
         raise UsageError("no image to verify", fix="pass --image TAG (repeatable)")
     client = dockerengine.connect()
     reporter = reporter or PrintReporter()
-    return [verify_image(client, tag, reporter.for_prefix(tag.rsplit("/", 1)[-1]))
-            for tag in images]
+    reports = []
+    for tag in images:
+        log = reporter.for_prefix(tag.rsplit("/", 1)[-1])
+        if released is not None and not _service_image(client, tag):
+            context, choice = released()
+            if context.config.host.image == tag:
+                reports.append(_verify_host_image(context, choice, client, tag, log))
+                continue
+        reports.append(verify_image(client, tag, log))
+    return reports
+
+
+def _service_image(client: Any, tag: str) -> bool:
+    from plugin_builder import dockerengine
+
+    image = dockerengine.image_or_none(client, tag)
+    return image is None or dockerengine.PLUGINS_LABEL in (image.labels or {})
+
+
+def _verify_host_image(context: Context, choice: Choice, client: Any, tag: str,
+                       log: Log) -> Any:
+    """The released host's image: verify first (plugins built for the binary copied out
+    of it, loaded into that binary here), then each plugin loaded in a container of it."""
+    from plugin_builder.verify.image import (
+        PLUGIN_DIR_IN_IMAGE,
+        HostImagePlugin,
+        PluginCheck,
+        verify_in_host_image,
+    )
+
+    verdicts = verify(context, choice)
+    require_loaded(verdicts)
+    config = context.config
+    assert config.host.image_binary is not None  # config: image goes with image_binary
+    plugins = []
+    for verdict in verdicts:
+        local = Path(verdict.plugin_path)
+        target = _target_of(config, local.name)
+        command = config.check_command(target.type)
+        if not command:
+            raise ConfigError(config.path.name, f"plugin_types.{target.type}.check",
+                              f"plugin {target.id} has no check command: nothing in the "
+                              f"image {tag} can be asked to load it",
+                              fix='name the host\'s own check: check = ["{binary}", '
+                                  '"check-plugin", "{plugin}"]')
+        check = PluginCheck(target.type, target.name, f"{PLUGIN_DIR_IN_IMAGE}/{local.name}")
+        plugins.append(HostImagePlugin(check, local, tuple(command)))
+    return verify_in_host_image(client, tag, config.host.image_binary, plugins, log)
+
+
+def _target_of(config: Config, file_name: str) -> Any:
+    """The plugin target whose artifact is named ``file_name``."""
+    return next(t for t in config.plugins
+                if config.plugin_types[t.type].file_name(t.name) == file_name)
 
 
 def require_images_ok(reports: Sequence[Any]) -> None:

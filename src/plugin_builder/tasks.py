@@ -14,6 +14,7 @@ and hands it whole to the command; errors become one message and an exit code
 from __future__ import annotations
 
 import json as json_module
+from collections.abc import Callable
 
 from invoke import Collection, task
 
@@ -120,8 +121,9 @@ def pipeline(c, go=None, libc=None, arch=None, all=False, backend=None, config=N
                       "instead of a stand-in loader built like the host",
         "json": "print the results as JSON",
         "static-only": "skip the live load; only the static analysis",
-        "image": "run this service image and prove every plugin it ships loaded "
-                 "(repeatable; needs the Docker engine)",
+        "image": "run this service image and prove every plugin it ships loaded, or "
+                 "load the plugins in the released host's image (host.image) (repeatable; "
+                 "needs the Docker engine)",
     },
     iterable=["plugin", "image"],
 )
@@ -135,7 +137,11 @@ def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, 
             raise UsageError("--dry-run plans the targets of the config, not --image, "
                              "--host or --plugin", fix="leave out --dry-run, or those flags")
         if image:
-            _verify_images(image, json)
+            # A config names the released host's image, if any: without one, every
+            # image must be a service image (which carries what verify needs).
+            released = None if not coreflags.build_config(c, config).is_file() else \
+                lambda: (_context(c, config, backend, verbose), _choice(go, libc, arch, all))
+            _verify_images(image, json, released)
             return
         context = _context(c, config, backend, verbose)
         if host or plugin:
@@ -153,8 +159,9 @@ def verify(c, go=None, libc=None, arch=None, all=False, host=None, plugin=None, 
         commands.require_loaded(verdicts)
 
 
-def _verify_images(images: list[str], as_json: bool) -> None:
-    reports = commands.verify_images(images, Console())
+def _verify_images(images: list[str], as_json: bool,
+                   released: Callable[[], tuple[commands.Context, Choice]] | None) -> None:
+    reports = commands.verify_images(images, Console(), released)
     if as_json:
         print(json_module.dumps([report.to_dict() for report in reports], indent=2))
     else:

@@ -55,3 +55,24 @@ def test_a_file_that_is_no_recipe_is_a_binary_error(tmp_path):
     (tmp_path / "r.json").write_text('{"schema": "other"}')
     with pytest.raises(BinaryError, match="not a recipe plugin-builder can read"):
         recipes.read(tmp_path / "r.json")
+
+
+def test_a_released_hosts_loader_requires_its_build_list_with_its_replacements():
+    """verify's stand-in loader of a released host resolves declared types in the host's
+    own build list: every recorded module at its version, each replacement said again."""
+    from plugin_builder.recipe import Dependency, Recipe
+    from plugin_builder.released.workspace import loader_gomod
+
+    recipe = Recipe(
+        go_version="go1.26.6", libc="glibc", arch="amd64", interpreter="/lib64/ld.so",
+        package="github.com/krakend/krakend-ce/v2/cmd/krakend-ce",
+        main=Dependency("github.com/krakend/krakend-ce/v2", "v2.0.0", "h1:main="),
+        deps=(Dependency("github.com/luraproject/lura/v2", "v2.0.0", "h1:lura="),
+              Dependency("example.com/otel", "v1.2.0", "h1:a=", "example.com/otel",
+                         "v1.1.0", "h1:b=")))
+    assert loader_gomod(recipe) == (
+        "module plugin-builder.dev/loader\n\ngo 1.26.6\n\nrequire (\n"
+        "\tgithub.com/krakend/krakend-ce/v2 v2.0.0\n"
+        "\tgithub.com/luraproject/lura/v2 v2.0.0\n"
+        "\texample.com/otel v1.2.0\n)\n\n"
+        "replace example.com/otel v1.2.0 => example.com/otel v1.1.0\n")

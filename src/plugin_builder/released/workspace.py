@@ -15,6 +15,10 @@ checks every module it fetches against what the host was built with; the main mo
 fetched first (``go mod download -json``, with the combination's Go, which checks it
 against the checksum database as for any module), and before compiling the modules the
 plugin would link are compared with the binary's (:func:`build_list`).
+
+verify's stand-in loader requires the whole recorded build list (:func:`loader_gomod`),
+so the declared types of a plugin type resolve to the host's own packages at the host's
+versions.
 """
 
 from __future__ import annotations
@@ -35,6 +39,18 @@ def gowork(recipe: Recipe, go_release: str, plugin: Path) -> str:
     """The go.work of a plugin of the released host: the plugin, and the host's
     replacements, which decide its build list as they decided the host's."""
     lines = [f"go {go_release}", "", "use (", f"\t{json.dumps(str(plugin))}", ")", ""]
+    lines += [f"replace {dep.path} {dep.version} => {dep.replace_path} {dep.replace_version}"
+              for dep in recipe.deps if dep.replace_path]
+    return "\n".join(lines) + "\n"
+
+
+def loader_gomod(recipe: Recipe) -> str:
+    """The go.mod of verify's stand-in loader of a released host: the host's build list,
+    its own module among it, required at the recorded versions with the recorded
+    replacements, so a declared type resolves to the very package the host links."""
+    lines = ["module plugin-builder.dev/loader", "", f"go {recipe.go}", "", "require ("]
+    lines += [f"\t{module.path} {module.version}" for module in (recipe.main, *recipe.deps)]
+    lines += [")", ""]
     lines += [f"replace {dep.path} {dep.version} => {dep.replace_path} {dep.replace_version}"
               for dep in recipe.deps if dep.replace_path]
     return "\n".join(lines) + "\n"

@@ -32,6 +32,7 @@ from plugin_builder.golang.goenv import fingerprint_flags
 from plugin_builder.golang.gomod import parse_gowork, read_gomod
 from plugin_builder.log import Log
 from plugin_builder.recipe import Recipe
+from plugin_builder.released.workspace import loader_gomod
 from plugin_builder.steps.gobuild import OUTPUT, GoBuild, build_env, go_build, shared_flags
 from plugin_builder.steps.loader_source import GO_MOD, LoaderSource, generate
 from plugin_builder.verify.findings import Contract
@@ -53,40 +54,54 @@ class HostGraph:
     modules: tuple[Path, ...] = ()  # the host module, then its go.work's other modules
     replaces: tuple[str, ...] = ()  # the host go.work's replace lines, paths absolute
     why_no_source: str = ""  # why it has no modules, for what it cannot assert
+    # A released host's: the loader's go.mod requiring its build list, and its sums.
+    gomod: str = ""
+    sums: str = ""
 
     @property
     def has_host_source(self) -> bool:
-        return bool(self.modules)
+        return bool(self.modules or self.gomod)
 
     @classmethod
     def of_config(cls, config: Config, recipe: Recipe | None = None) -> HostGraph:
         """A combination's host: the config's settings and module graph; a released
-        host's (``recipe``) recorded settings, and the standard library only."""
+        host's (``recipe``) recorded settings and build list, its modules fetched."""
         if recipe is not None:
-            return cls(tuple(recipe.flags), recipe.env, why_no_source=(
-                f"the host is released ({recipe.main.path} {recipe.main.version}): the "
-                "stand-in loader has the standard library only"))
+            return cls(tuple(recipe.flags), recipe.env, gomod=loader_gomod(recipe),
+                       sums="\n".join(recipe.sum_lines()) + "\n")
         modules, replaces = _host_modules(config)
         return cls(tuple(shared_flags(config.host)), (), modules, replaces)
 
     @classmethod
-    def of_binary(cls, config: Config, host: BuildInfo) -> HostGraph:
+    def of_binary(cls, config: Config, host: BuildInfo,
+                  recipe: Recipe | None = None) -> HostGraph:
         """A host given by path: its recorded settings; the config's host module when
-        the binary was built from it (the same module path), else none."""
+        the binary was built from it (the same module path), or the released host's
+        build list (``recipe``) when it is that release, else none."""
         flags = fingerprint_flags(trimpath=host.trimpath, tags=host.tags, gcflags=host.gcflags)
         if host.race:
             flags.append("-race")
         env = (("GOEXPERIMENT", host.goexperiment),) if host.goexperiment else ()
+        if recipe is not None and (host.main.path, host.main.version) == (
+                recipe.main.path, recipe.main.version):
+            return replace(cls.of_config(config, recipe), flags=tuple(flags), env=env)
         folder = config.host.module
         module = read_gomod(folder).module if folder is not None and (folder / "go.mod"
                                                                       ).is_file() else None
         if module is None or module != host.main.path:
-            why = (f"the host binary was built from module {host.main.path or '(unknown)'}, "
-                   f"not from the config's host module {module or config.host.module}, so the "
-                   "stand-in loader has the standard library only")
-            return cls(tuple(flags), env, why_no_source=why)
+            return cls(tuple(flags), env, why_no_source=_why_no_source(config, host, module))
         modules, replaces = _host_modules(config)
         return cls(tuple(flags), env, modules, replaces)
+
+
+def _why_no_source(config: Config, host: BuildInfo, module: str | None) -> str:
+    """Why a host given by path gets a stand-in loader of the standard library only."""
+    if config.host.released:  # no module folder to compare: the binary is the host
+        return (f"the host is released ({host.main.path} {host.main.version}): the "
+                "stand-in loader has the standard library only")
+    return (f"the host binary was built from module {host.main.path or '(unknown)'}, not "
+            f"from the config's host module {module or config.host.module}, so the stand-in "
+            "loader has the standard library only")
 
 
 @dataclass(frozen=True)
@@ -134,23 +149,31 @@ def plan(environment: BuildEnvironment, store: ArtifactStore, graph: HostGraph,
          source: LoaderSource) -> GoBuild:
     """The loader's build, in its own folder of the scratch space, named by content."""
     gowork = _gowork(environment, graph, store.scratch / "loaders")
-    name = digest(source.files, gowork, graph.flags, graph.env)[:16]
+    released = (graph.gomod,) if graph.gomod else ()  # a host from source: names as ever
+    name = digest(source.files, gowork, graph.flags, graph.env, *released)[:16]
     folder = store.scratch / "loaders" / name
-    files = {"go.mod": GO_MOD, **source.files}
+    files = {"go.mod": graph.gomod or GO_MOD, **source.files}
     if gowork:
         files["go.work"] = gowork
     for file, text in files.items():
         path = folder / file
         if not path.is_file() or path.read_text() != text:
             write_atomically(path, text)
+    if graph.sums and not (folder / "go.sum").is_file():
+        write_atomically(folder / "go.sum", graph.sums)  # go adds the go.mod sums it checks
     env = build_env(environment, gowork=str(folder / "go.work") if gowork else "off")
     env.update(graph.env)
+    if graph.gomod:
+        # A released host's modules are fetched (its go.mod sums are not in the binary:
+        # go checks them and adds them), by `go list` of its sources as by the build.
+        env["GOFLAGS"] = env["GOFLAGS"].replace("-mod=readonly", "-mod=mod")
     return GoBuild(
         relative=f"loaders/loader-{name}",
         argv=[environment.go, "build", *graph.flags, "-o", OUTPUT, "."],
         cwd=folder,
         env=env,
-        digest_parts={"source": source.files, "go.work": gowork},
+        digest_parts={"source": source.files, "go.work": gowork,
+                      **({"go.mod": graph.gomod} if graph.gomod else {})},
         entry={"kind": "loader"},
         project=store.folder,  # generated there: its sources move with the artifacts
     )
@@ -161,7 +184,7 @@ def _gowork(environment: BuildEnvironment, graph: HostGraph, loaders: Path) -> s
     without require lines), with the host go.work's replaces; "" without host source.
     Paths are relative to a loader's folder (one below ``loaders``): the same project
     in another checkout gets the same loader, fetched from a shared cache, not built."""
-    if not graph.has_host_source:
+    if not graph.modules:
         return ""
 
     def relative(path: str) -> str:

@@ -31,12 +31,14 @@ from plugin_builder.combination import Combination
 from plugin_builder.config import Config, PluginTarget
 from plugin_builder.errors import (
     BinaryError,
+    ConfigError,
     PluginBuilderError,
     ToolchainError,
     UsageError,
     VerifyError,
 )
 from plugin_builder.log import Log
+from plugin_builder.recipe import Recipe
 from plugin_builder.released.source import recipe_of
 from plugin_builder.status import Verdict
 from plugin_builder.steps import loader
@@ -219,9 +221,19 @@ class _ExplicitLoaders:
             self.environments[combination] = (self.backend.prepare(combination, self.log),
                                               store)
         environment, store = self.environments[combination]
-        graph = loader.HostGraph.of_binary(self.config, host.buildinfo)
+        graph = loader.HostGraph.of_binary(self.config, host.buildinfo, self._recipe(store))
         return loader.build_loader(environment, store, graph, contracts,
                                    self.config.path.name, self.log)
+
+    def _recipe(self, store: ArtifactStore) -> Recipe | None:
+        """The config's released host, when the binaries are of its combination (a
+        binary of another is judged with a loader of the standard library only)."""
+        if not self.config.host.released:
+            return None
+        try:
+            return recipe_of(self.config, store)
+        except ConfigError:
+            return None
 
     def emulator_prefix(self, elf: ElfFacts) -> str:
         return _emulator_prefix(self.config, elf.libc, elf.goarch)

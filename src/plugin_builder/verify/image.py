@@ -1,4 +1,5 @@
-"""Verify a service image: run it, and prove every plugin it ships loaded inside it.
+"""Verify a service image: run it, and prove every plugin it ships loaded inside it; or
+a released host's own image (``host.image``): load each plugin built for it there.
 
 The image's labels (written by steps.service_image) say which plugins it ships, where
 its binary is and how to probe it. The container runs the service as it would in
@@ -12,11 +13,17 @@ emulator: this machine's static ``qemu-aarch64-static`` is mounted into the cont
 and runs the entrypoint and every probe, with the image's own loader and libc (its
 root is the library prefix). A remote engine, or one without that program here, runs
 the image as it is, which works where the engine's kernel has the emulator registered.
+
+A released host's image ships no plugin and carries none of our labels: each plugin is
+copied into a container of it, created for that one check, where the host's own check
+command loads it with the image's binary, loader and libc (:func:`verify_in_host_image`).
 """
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +57,7 @@ class ImageReport:
     plugins: list[PluginCheck] = field(default_factory=list)
     problem: str = ""  # why the image failed, beyond individual plugins
     log: str = ""  # the container's log, kept when it failed
+    fix: str = ""  # what to do when it failed, when not rebuilding a service image
 
     @property
     def ok(self) -> bool:
@@ -78,8 +86,9 @@ def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S)
     labels = image.labels or {}
     if engine.PLUGINS_LABEL not in labels:
         raise ImageError(f"{tag} is not a service image of plugin-builder "
-                                f"(it has no {engine.PLUGINS_LABEL} label)",
-                                fix="build it with `invoke build-service-image`")
+                         f"(it has no {engine.PLUGINS_LABEL} label)",
+                         fix="build it with `invoke build-service-image`; a released host's "
+                             "image is verified when the config names it (host.image)")
     shipped = json.loads(labels[engine.PLUGINS_LABEL])
     report = ImageReport(tag, [PluginCheck(**plugin) for plugin in shipped])
     emulator = _emulator(client, image, tag, log)
@@ -97,6 +106,85 @@ def verify_image(client: Any, tag: str, log: Log, *, timeout: float = TIMEOUT_S)
         container.remove(force=True)
     log(("verified " if report.ok else "FAILED ") + tag)
     return report
+
+
+# Where a plugin is copied into a container of a released host's image.
+PLUGIN_DIR_IN_IMAGE = "/plugin-builder/plugins"
+RELEASED_FIX = ("read each plugin's check output above: it ran in a container of the "
+                "image, with the image's own binary, loader and libc (`exec BINARY: no such "
+                "file or directory` of a binary the image has: the image lacks its ELF "
+                "interpreter, `plugin-builder recipe --image` names it)")
+
+
+@dataclass(frozen=True)
+class HostImagePlugin:
+    """One plugin to load in a released host's image: built here, checked there."""
+
+    check: PluginCheck  # its path is the one in the container
+    local: Path
+    command: tuple[str, ...]  # the check command's template ({binary}, {plugin})
+
+
+def verify_in_host_image(client: Any, tag: str, binary: str, plugins: Sequence[HostImagePlugin],
+                         log: Log, *, timeout: float = TIMEOUT_S) -> ImageReport:
+    """Load each plugin with its check command in a container of the released host's
+    image ``tag`` (its binary at ``binary``); every container is removed."""
+    image = _image(client, tag)
+    if _emulator(client, image, tag, log) is not None:
+        raise ImageError(f"{tag} is not of the engine's platform: a released host's image "
+                         "is verified on an engine of its own platform only",
+                         fix="verify it on a machine of the image's arch, or give the "
+                             "binary (host.binary) and verify without --image")
+    report = ImageReport(tag, [plugin.check for plugin in plugins], fix=RELEASED_FIX)
+    for plugin in plugins:
+        plugin.check.listed = True  # no service runs: its check command is the whole proof
+        argv = check_argv(plugin.command, binary, plugin.check.path)
+        _check_in_container(client, image, tag, plugin, argv, timeout)
+        log(f"{'loaded' if plugin.check.checked else 'REFUSED'} {plugin.check.path} in a "
+            f"container of {tag}")
+    return report
+
+
+def _check_in_container(client: Any, image: Any, tag: str, plugin: HostImagePlugin,
+                        argv: list[str], timeout: float) -> None:
+    """Run ``argv`` once in a fresh container of ``image`` holding the plugin."""
+    import docker
+    import requests
+
+    container = client.containers.create(
+        image.id, entrypoint=argv[:1], command=argv[1:],
+        labels={**engine.run_labels(), f"{engine.LABEL}.verify": tag})
+    try:
+        container.put_archive("/", _plugin_archive(plugin.local, plugin.check.path))
+        container.start()
+        code = container.wait(timeout=timeout).get("StatusCode", 1)
+        plugin.check.checked = code == 0
+        plugin.check.output = container.logs().decode(errors="replace")
+    except docker.errors.APIError as error:  # the binary cannot even start in the image
+        plugin.check.output = f"{' '.join(argv)} did not start: {error.explanation or error}"
+    except requests.exceptions.ConnectionError:  # the engine's read timed out
+        plugin.check.output = f"{' '.join(argv)} did not exit within {timeout:.0f}s"
+    finally:
+        container.remove(force=True)
+
+
+def _plugin_archive(local: Path, in_image: str) -> bytes:
+    """A tar of the plugin at ``in_image``, its folders included (the image may lack
+    them), readable by whichever user the image runs as."""
+    stream = io.BytesIO()
+    parts = Path(in_image.lstrip("/")).parts
+    with tarfile.open(fileobj=stream, mode="w") as tar:
+        for depth in range(1, len(parts)):
+            folder = tarfile.TarInfo("/".join(parts[:depth]))
+            folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(folder)
+        info = tar.gettarinfo(str(local), arcname="/".join(parts))
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mode = 0o755
+        with local.open("rb") as file:
+            tar.addfile(info, file)
+    return stream.getvalue()
 
 
 def _image(client: Any, tag: str) -> Any:
@@ -234,5 +322,6 @@ def require_ok(reports: Sequence[ImageReport]) -> None:
     if failed:
         raise VerifyError(f"{len(failed)} of {len(reports)} image(s) failed verification: "
                           + "; ".join(f"{r.image}: {r.summary()}" for r in failed),
-                          fix="read the container log above, fix the plugin, then rebuild "
-                              "with `invoke build-service-image`")
+                          fix=next((r.fix for r in failed if r.fix),
+                                   "read the container log above, fix the plugin, then "
+                                   "rebuild with `invoke build-service-image`"))
