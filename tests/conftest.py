@@ -25,3 +25,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = SHARED_BUILD if item.path in sharing else item.path.stem
         item.add_marker(pytest.mark.integration)
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The agreement corpus's figure (tests/integration/pairs.py), here where the xdist
+    controller, which shows the summary, loads it."""
+    from tests.integration import pairs
+
+    pairs.summarize_agreement(terminalreporter)

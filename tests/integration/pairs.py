@@ -370,3 +370,38 @@ def _zip_module(folder: Path, prefix: str, target: Path) -> None:
 
 def _files(folder: Path) -> Iterable[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+# -- the agreement figure ---------------------------------------------------------------
+
+AGREEMENT = "real-pairs-agreement"  # the user property each corpus case records
+
+
+def summarize_agreement(terminalreporter) -> None:
+    """Print how many corpus cases' verify verdicts matched the real load, after every run
+    whatever -r says (from the reports' properties, so under xdist too: the workers' own
+    terminal summaries are never shown).
+
+    A case that never got as far as comparing (a build or verify that broke) counts as not
+    agreeing: the figure never looks better than the run was. A case verify is stricter on
+    by design (Go's one-toolchain rule) is listed as such.
+    """
+    agreed: dict[str, dict | None] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            recorded = [value for key, value in getattr(report, "user_properties", ())
+                        if key == AGREEMENT]
+            if recorded and getattr(report, "when", "") == "call":
+                agreed[report.nodeid.split("[", 1)[-1].rstrip("]")] = recorded[-1]
+    if not agreed:
+        return
+    count = sum(bool(value and value["agreed"]) for value in agreed.values())
+    terminalreporter.write_sep("=", f"real pairs: {count}/{len(agreed)} cases agree")
+    for name, value in agreed.items():
+        if not (value and value["agreed"]):
+            terminalreporter.write_line(f"{'not compared' if value is None else 'disagrees'}: "
+                                        f"{name}")
+    for name, value in agreed.items():
+        if value and value["stricter"]:
+            terminalreporter.write_line(f"stricter than the runtime by design: {name} "
+                                        f"({value['stricter']})")

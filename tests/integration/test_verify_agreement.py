@@ -429,47 +429,6 @@ def projects(tmp_path_factory, builder) -> dict[str | None, Path]:
     }
 
 
-class AgreementTally:
-    """Counts the cases whose verify verdicts matched the real load, for the summary.
-
-    A case that never got as far as comparing (a build or verify that broke) counts as
-    not agreeing: the figure never looks better than the run was. A case verify is
-    stricter on by design (Go's one-toolchain rule) is listed as such.
-    """
-
-    def __init__(self) -> None:
-        self.agreed: dict[str, bool | None] = {}  # None: not compared
-        self.stricter: dict[str, str] = {}
-
-    def started(self, name: str) -> None:
-        self.agreed[name] = None
-
-    def record(self, name: str, agreed: bool, stricter: str = "") -> None:
-        self.agreed[name] = agreed
-        if stricter:
-            self.stricter[name] = stricter
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.agreed:
-            return
-        count = sum(agreed is True for agreed in self.agreed.values())
-        terminalreporter.write_sep("=", f"real pairs: {count}/{len(self.agreed)} cases agree")
-        for name, agreed in self.agreed.items():
-            if agreed is not True:
-                how = "not compared" if agreed is None else "disagrees"
-                terminalreporter.write_line(f"{how}: {name}")
-        for name, why in self.stricter.items():
-            terminalreporter.write_line(f"stricter than the runtime by design: {name} ({why})")
-
-
-@pytest.fixture(scope="session")
-def tally(request) -> AgreementTally:
-    # Registered as a plugin, so the figure is printed after every run, whatever -r says.
-    tally = AgreementTally()
-    request.config.pluginmanager.register(tally, "real-pairs-agreement")
-    return tally
-
-
 # -- running the real host and verify ----------------------------------------------------
 
 # How each host is started for real, and the line it prints when every plugin loaded.
@@ -630,9 +589,9 @@ def authority_problems(case: Case, result: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_verify_agrees_with_the_real_host(name, builder, projects, tally) -> None:
+def test_verify_agrees_with_the_real_host(name, builder, projects, record_property) -> None:
     case = CASES[name]
-    tally.started(name)
+    record_property(pairs.AGREEMENT, None)  # not compared (yet): never counted as agreeing
     host = builder.host(case.host)
     plugins = [builder.plugin(plugin) for plugin in case.plugins]
 
@@ -643,7 +602,7 @@ def test_verify_agrees_with_the_real_host(name, builder, projects, tally) -> Non
     results = dict(zip(case.plugins, run_verify(projects[case.contract], case, host,
                                                 plugins), strict=True))
     agreement = agreement_problems(case, real, results)
-    tally.record(name, not agreement, case.stricter)
+    record_property(pairs.AGREEMENT, {"agreed": not agreement, "stricter": case.stricter})
     failing = results[case.failing]
     problems = [*agreement, *verdict_problems(case, failing),
                 *fingerprint_problems(real, failing),
