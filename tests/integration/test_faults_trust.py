@@ -262,22 +262,30 @@ def test_a_daemon_a_plugins_init_starts_ends_with_the_check(template, tmp_path) 
 
 def test_a_killed_build_leaves_go_work_folders_only_where_the_next_run_sweeps(
         tmp_path) -> None:
-    project = Project(tmp_path / "project")  # nothing built: a long build
+    project = Project(tmp_path / "project")  # nothing built, and an empty GOCACHE: long
     system_tmp = tmp_path / "tmp"
     system_tmp.mkdir()
-    os.environ["TMPDIR"], saved = str(system_tmp), os.environ.get("TMPDIR")
+    overrides = {"TMPDIR": str(system_tmp), "GOCACHE": str(tmp_path / "gocache")}
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
     try:
         process = start(project, "build-host")
     finally:
-        if saved is None:
-            del os.environ["TMPDIR"]
-        else:
-            os.environ["TMPDIR"] = saved
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
+
+    def compiling() -> list:
+        return [p for p in build_processes(project.root) if p.comm in BUILD_TOOLS - {"go"}]
+
     try:
-        tools = wait_for(lambda: [p for p in build_processes(project.root)
-                                  if p.comm in BUILD_TOOLS - {"go"}], 120, 0.02)
-        assert tools, f"no compiler ran: {output(process)}"
+        assert wait_for(compiling, 120, 0.02), f"no compiler ran: {output(process)}"
         time.sleep(1.0)  # go's $WORK holds files now
+        # Killed while a compiler runs: its go command has not returned, so its $WORK (in
+        # the run's temporary folder) is still there.
+        assert wait_for(compiling, 60, 0.005), f"the build ended: {output(process)}"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         assert wait_for(lambda: not build_processes(project.root), 10)
